@@ -1,0 +1,189 @@
+"""Find components through pluggy and the ``mmbench`` entry-point group.
+
+The built-in plugins are declared in mmbench's own setup.cfg exactly like a third-party package's,
+so the core never imports a concrete plugin by name.
+"""
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .params import did_you_mean
+
+KINDS = ("encoder", "reducer", "model", "dataset")
+_HOOKS = {
+    "encoder": "register_encoders",
+    "reducer": "register_reducers",
+    "model": "register_models",
+    "dataset": "register_datasets",
+}
+ENTRY_POINT_GROUP = "mmbench"
+
+
+@dataclass
+class Component:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    distribution: str
+    version: str
+    plugin: str
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def params_cls(self):
+        return getattr(self.factory, "Params", None)
+
+
+@dataclass
+class PluginFailure:
+    plugin: str
+    distribution: str
+    error: str
+
+
+class Registry:
+    def __init__(self, pm: pluggy.PluginManager):
+        self.pm = pm
+        self.components: dict[str, dict[str, Component]] = {k: {} for k in KINDS}
+        self.failures: list[PluginFailure] = []
+
+    def get(self, kind: str, name: str) -> Component:
+        table = self.components[kind]
+        if name not in table:
+            known = ", ".join(sorted(table)) or "none"
+            raise PluginError(
+                f"unknown {kind} '{name}'{did_you_mean(name, table)}; installed {kind}s: {known}. "
+                f"Install the plugin that provides it, then check with `mmbench plugins`."
+            )
+        return table[name]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.components[kind])
+
+    def rows(self) -> list[dict]:
+        return [
+            {"kind": c.kind, "name": c.name, "distribution": c.distribution, "version": c.version}
+            for kind in KINDS
+            for c in sorted(self.components[kind].values(), key=lambda c: c.name)
+        ]
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("mmbench")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _env_list(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return {item.strip() for item in raw.split(",") if item.strip()}
+
+
+def _entry_points():
+    """One entry point per (distribution, name): a dist on sys.path twice is seen once."""
+    seen_dists: set[str] = set()
+    for dist in md.distributions():
+        dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if dist_name in seen_dists:
+            continue
+        seen_dists.add(dist_name)
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP:
+                yield ep, dist
+
+
+def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -> dict[str, tuple[str, str]]:
+    """Import each entry point's module and register it. A broken plugin is recorded, not fatal.
+
+    ``MMBENCH_PLUGINS`` (comma list) keeps only the named plugins or distributions;
+    ``MMBENCH_DISABLE_PLUGINS`` drops them.
+    """
+    allow = _env_list("MMBENCH_PLUGINS")
+    block = _env_list("MMBENCH_DISABLE_PLUGINS") or set()
+    origins: dict[str, tuple[str, str]] = {}
+    for ep, dist in _entry_points():
+        dist_name = dist.metadata["Name"]
+        names = {ep.name, dist_name}
+        if allow is not None and not names & allow:
+            continue
+        if names & block:
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # a third-party plugin may fail in any way
+            failures.append(PluginFailure(ep.name, dist_name, f"{type(exc).__name__}: {exc}"))
+            continue
+        pm.register(module, name=ep.name)
+        origins[ep.name] = (dist_name, dist.version)
+    return origins
+
+
+def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool = True) -> Registry:
+    """Collect every component. Tests pass their own ``pm`` with fakes and ``entry_points=False``."""
+    pm = pm or new_plugin_manager()
+    registry = Registry(pm)
+    origins = load_entry_points(pm, registry.failures) if entry_points else {}
+
+    for plugin_name, plugin in list(pm.list_name_plugin()):
+        if plugin is None:
+            continue
+        dist, version = origins.get(plugin_name, _distribution_of(plugin))
+        for kind, hook_name in _HOOKS.items():
+            impl = getattr(plugin, hook_name, None)
+            if impl is None:
+                continue
+            collected: list[Component] = []
+
+            def register(name, factory, _kind=kind, **metadata):
+                collected.append(Component(_kind, name, factory, dist, version, plugin_name, metadata))
+
+            try:
+                impl(register=register)
+            except Exception as exc:
+                registry.failures.append(PluginFailure(plugin_name, dist, f"{type(exc).__name__}: {exc}"))
+                continue
+            for comp in collected:
+                existing = registry.components[kind].get(comp.name)
+                if existing is not None:
+                    raise PluginError(
+                        f"{kind} '{comp.name}' is registered twice: by {existing.distribution} "
+                        f"(plugin {existing.plugin}) and by {comp.distribution} (plugin {comp.plugin}); "
+                        f"uninstall one or disable it with MMBENCH_DISABLE_PLUGINS={comp.plugin}"
+                    )
+                registry.components[kind][comp.name] = comp
+    return registry
+
+
+def _distribution_of(plugin) -> tuple[str, str]:
+    """Best guess for a plugin registered by hand (tests): its top-level package's distribution."""
+    module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", "")
+    top = module.split(".")[0] if module else ""
+    try:
+        dists = md.packages_distributions().get(top) or []
+        if dists:
+            return dists[0], md.version(dists[0])
+    except Exception:
+        pass
+    return "(registered in-process)", ""
+
+
+_default_registry: Registry | None = None
+
+
+def default_registry() -> Registry:
+    global _default_registry
+    if _default_registry is None:
+        _default_registry = build_registry()
+    return _default_registry
