@@ -1,0 +1,1 @@
+"""One module per ``mmbench`` subcommand; each defines ``add_parser(subparsers)``."""

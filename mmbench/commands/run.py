@@ -1,0 +1,82 @@
+"""``mmbench run CONFIG.yaml [--set key=value ...]``: one benchmark run, one leaderboard row."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import config as config_mod
+from .. import leaderboard, pipeline
+from ..registry import default_registry
+from ..trainer import Callbacks, EpochLog
+
+
+class RichCallbacks(Callbacks):
+    def __init__(self, progress: Progress, console: Console):
+        self.progress, self.console, self.task = progress, console, None
+
+    def on_epoch_start(self, epoch, n_steps):
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(f"train epoch {epoch}", total=n_steps, loss="")
+
+    def on_step(self, epoch, step, loss):
+        self.progress.update(self.task, completed=step, loss=f"loss {loss:.4f}")
+
+    def on_epoch_end(self, log: EpochLog):
+        v = log.valid
+        self.console.print(
+            f"epoch {log.epoch}: train loss {log.train_loss:.4f}  valid AUC {v['auc']:.4f}  "
+            f"logloss {v['logloss']:.4f}  gAUC {v.get('gauc', float('nan')):.4f}  ({log.seconds:.1f}s)"
+        )
+
+
+def make_progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), console=console, transient=True,
+    )
+
+
+def summary_table(row: dict, cache_hit: bool) -> Table:
+    table = Table(title="mmbench run", show_header=False)
+    for key in ("dataset", "encoder", "reducer", "model", "seed"):
+        table.add_row(key, str(row[key]))
+    table.add_row("valid AUC", f"{row['valid_auc']:.4f}")
+    if row.get("oracle_auc") not in ("", None):
+        oracle = float(row["oracle_auc"])
+        lift = (row["valid_auc"] - 0.5) / (oracle - 0.5)
+        table.add_row("oracle AUC", f"{oracle:.4f}  (run reaches {lift:.0%} of the oracle's lift over chance)")
+    table.add_row("valid logloss", f"{row['valid_logloss']:.4f}")
+    table.add_row("valid gAUC", f"{row['valid_gauc']:.4f}")
+    table.add_row("epochs (best)", f"{row['epochs']} ({row['best_epoch']})")
+    table.add_row("encode", f"{row['encode_seconds']:.1f}s" + (" (cache hit)" if cache_hit else ""))
+    table.add_row("train", f"{row['train_seconds']:.1f}s, {row['samples_per_second']:.0f} samples/s on {row['device']}")
+    table.add_row("parameters", f"{row['params']:,}")
+    table.add_row("config hash", row["config_hash"])
+    return table
+
+
+def cmd_run(args) -> int:
+    console = Console(highlight=False)
+    cfg = config_mod.load(args.config, args.set)
+    registry = default_registry()
+    resolved = pipeline.resolve(cfg, registry)
+    with make_progress(console) as progress:
+        ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
+        outcome = pipeline.run(resolved, ctx, RichCallbacks(progress, console))
+    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row)
+    console.print(summary_table(outcome.row, outcome.encode_cache_hit))
+    console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run one encoder x reducer x model combination and record its AUC")
+    p.add_argument("config", help="YAML config with sections dataset, encoder, reducer, model, train")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.seed=3 (repeatable)")
+    p.add_argument("--leaderboard-dir", default="leaderboards", help="where the CSV/markdown rows go")
+    p.set_defaults(func=cmd_run)

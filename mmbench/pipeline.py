@@ -1,0 +1,213 @@
+"""One run: data → item vectors (cached) → reducer → model → training → leaderboard row.
+
+Each stage is a function of its own so that sweeps can share the expensive ones (encoding,
+reduction) across many models.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .cache import ArrayCache, content_key
+from .config import RunConfig, load_defaults  # noqa: F401  (re-exported for models)
+from .data.types import MMCTRData
+from .errors import MMBenchError, PluginError
+from .features import FeatureSpec, ItemVectors
+from .params import build_params, params_to_dict
+from .registry import Registry
+from .trainer import Callbacks, TrainParams, TrainResult, fit, resolve_device
+
+
+def mmbench_home() -> Path:
+    return Path(os.environ.get("MMBENCH_HOME") or Path.home() / ".cache" / "mmbench")
+
+
+@dataclass
+class RunContext:
+    """Handed to plugins: where mmbench keeps its files, the device, and a console for progress."""
+
+    home: Path = field(default_factory=mmbench_home)
+    device: str = "auto"
+    console: object | None = None
+    progress: object | None = None  # a rich Progress, when the CLI shows one
+    stats: dict = field(default_factory=dict)  # encoders report counts here (missing_images, ...)
+
+    @property
+    def cache(self) -> ArrayCache:
+        return ArrayCache(self.home / "cache")
+
+
+@dataclass
+class Resolved:
+    """A config whose component sections were validated against their plugins' Params."""
+
+    config: RunConfig
+    dataset: tuple  # (Component, params)
+    encoder: tuple
+    reducer: tuple
+    model: tuple
+    train: TrainParams
+
+    def as_dict(self) -> dict:
+        out = {}
+        for section in ("dataset", "encoder", "reducer", "model"):
+            comp, params = getattr(self, section)
+            out[section] = {"name": comp.name, **params_to_dict(params)}
+        out["train"] = dataclasses.asdict(self.train)
+        return out
+
+    def config_hash(self) -> str:
+        return content_key(self.as_dict())[:12]
+
+
+def model_defaults(factory) -> dict:
+    """``{'params': {...}, 'train': {...}}`` from the model folder's config.yaml (FuxiCTR-style)."""
+    return getattr(factory, "DEFAULTS", None) or {}
+
+
+def resolve(config: RunConfig, registry: Registry) -> Resolved:
+    out = {}
+    for section in ("dataset", "encoder", "reducer", "model"):
+        name = config.section(section)["name"]
+        comp = registry.get(section, name)
+        given = config.component_params(section)
+        if section == "model":
+            given = {**model_defaults(comp.factory).get("params", {}), **given}
+        params = build_params(comp.params_cls, given, f"{config.source}: {section} ({name})")
+        out[section] = (comp, params)
+    train_given = {**model_defaults(out["model"][0].factory).get("train", {}), **config.train}
+    train = build_params(TrainParams, train_given, f"{config.source}: train")
+    return Resolved(config, out["dataset"], out["encoder"], out["reducer"], out["model"], train)
+
+
+def load_data(resolved: Resolved, ctx: RunContext) -> MMCTRData:
+    comp, params = resolved.dataset
+    return comp.factory().load(params, ctx)
+
+
+def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
+    if not isinstance(vecs, np.ndarray) or vecs.ndim != 2 or vecs.shape[0] != n_items:
+        shape = getattr(vecs, "shape", type(vecs).__name__)
+        raise PluginError(f"{who} returned {shape}; expected a float32 array of shape ({n_items}, d)")
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    if not np.isfinite(vecs).all():
+        raise PluginError(f"{who} returned NaN or inf values")
+    vecs[0] = 0.0  # padding row stays zero whatever the plugin did
+    return vecs
+
+
+def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
+    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
+    comp, params = resolved.encoder
+    inputs = {
+        "stage": "encode",
+        "encoder": comp.name,
+        "encoder_version": getattr(comp.factory, "VERSION", 1),
+        "params": params_to_dict(params),
+        "items": data.items.fingerprint(),
+    }
+    t0 = time.perf_counter()
+
+    def compute():
+        encoder = comp.factory(params)
+        return _check_vectors(encoder.encode(data.items, ctx), data.items.n_items, f"encoder '{comp.name}'")
+
+    vecs, hit = ctx.cache.get_or_compute(inputs, compute)
+    return vecs, hit, time.perf_counter() - t0, inputs
+
+
+def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> ItemVectors:
+    """A frozen table of reduced vectors, or the raw table followed by a trainable reducer module."""
+    comp, params = resolved.reducer
+    reducer = comp.factory(params)
+    if getattr(reducer, "trainable", False):
+        return ItemVectors(vecs, reducer.module(vecs.shape[1]))
+    inputs = {"stage": "reduce", "reducer": comp.name, "reducer_version": getattr(comp.factory, "VERSION", 1),
+              "params": params_to_dict(params), "vectors": content_key(encode_inputs)}
+
+    def compute():
+        # fit on real items only: the padding row would pull the mean towards zero
+        reducer.fit(vecs[1:])
+        out = _check_vectors(reducer.apply(vecs), vecs.shape[0], f"reducer '{comp.name}'")
+        return out
+
+    reduced, _ = ctx.cache.get_or_compute(inputs, compute)
+    return ItemVectors(reduced)
+
+
+def build_model(resolved: Resolved, data: MMCTRData, item_vectors: ItemVectors):
+    comp, params = resolved.model
+    spec = FeatureSpec.from_data(data, item_vectors)
+    try:
+        return comp.factory(spec, params)
+    except MMBenchError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"model '{comp.name}' ({comp.distribution}) failed to build: {type(exc).__name__}: {exc}") from exc
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except Exception:
+        return ""
+
+
+def make_row(resolved: Resolved, data: MMCTRData, result: TrainResult, encode_seconds: float, ctx: RunContext) -> dict:
+    return {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "dataset": data.dataset_id,
+        "encoder": resolved.encoder[0].name,
+        "reducer": resolved.reducer[0].name,
+        "model": resolved.model[0].name,
+        "seed": resolved.train.seed,
+        "valid_auc": result.valid["auc"],
+        "valid_logloss": result.valid["logloss"],
+        "valid_gauc": result.valid.get("gauc", float("nan")),
+        "epochs": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "encode_seconds": round(encode_seconds, 3),
+        "train_seconds": round(result.train_seconds, 3),
+        "samples_per_second": round(result.samples_per_second, 1),
+        "params": result.n_params,
+        "device": str(resolve_device(resolved.train.device)),
+        "oracle_auc": data.oracle_auc if data.oracle_auc is not None else "",
+        "missing_images": ctx.stats.get("missing_images", ""),
+        "missing_titles": ctx.stats.get("missing_titles", ""),
+        "status": "ok",
+        "error": "",
+        "config_hash": resolved.config_hash(),
+        "config": json.dumps(resolved.as_dict(), sort_keys=True, default=str),
+        "mmbench_version": __version__,
+        "git_sha": git_sha(),
+    }
+
+
+@dataclass
+class RunOutcome:
+    row: dict
+    result: TrainResult
+    model: object
+    encode_cache_hit: bool
+
+
+def run(resolved: Resolved, ctx: RunContext, callbacks: Callbacks | None = None) -> RunOutcome:
+    """Everything but writing the leaderboard (the caller decides where rows go)."""
+    data = load_data(resolved, ctx)
+    vecs, hit, encode_seconds, inputs = encode_items(resolved, data, ctx)
+    item_vectors = reduce_vectors(resolved, vecs, inputs, ctx)
+    model = build_model(resolved, data, item_vectors)
+    result = fit(model, data.train, data.valid, resolved.train, callbacks)
+    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit)

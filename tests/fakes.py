@@ -1,0 +1,94 @@
+"""In-memory fake plugins for tests: registered with ``pm.register``, nothing installed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import mmbench
+from mmbench.data.types import SEQ_LEN, ItemTable, MMCTRData, Split
+
+
+def make_fake_data(n_train=3000, n_valid=600, n_items=200, n_users=500, n_topics=5, seed=0) -> MMCTRData:
+    """A tiny dataset with a planted signal: users click items of the topic their history shows."""
+    rng = np.random.default_rng(seed)
+    topic = rng.integers(0, n_topics, n_items)
+    topic[0] = -1
+    user_topic = rng.integers(0, n_topics, n_users)
+    by_topic = [np.flatnonzero(topic == t) for t in range(n_topics)]
+
+    def split(name, n):
+        users = rng.integers(1, n_users, n)
+        lengths = rng.integers(0, SEQ_LEN + 1, n)
+        seq = np.zeros((n, SEQ_LEN), dtype=np.int32)
+        for t in range(n_topics):  # histories drawn from the user's topic, left-padded
+            rows = np.flatnonzero(user_topic[users] == t)
+            seq[rows] = rng.choice(by_topic[t], (len(rows), SEQ_LEN))
+        seq[np.arange(SEQ_LEN)[None, :] < (SEQ_LEN - lengths)[:, None]] = 0
+        item = rng.integers(1, n_items, n).astype(np.int32)
+        match = topic[item] == user_topic[users]
+        label = (rng.random(n) < np.where(match, 0.7, 0.1)).astype(np.float32)
+        levels = rng.integers(0, 11, n).astype(np.int8)
+        return Split(name, users.astype(np.int32), seq, item, levels, levels.copy(), label)
+
+    tags = np.zeros((n_items, 5), dtype=np.int32)
+    tags[1:, -1] = topic[1:] + 1
+    titles = [""] + [f"item about topic {t}" for t in topic[1:]]
+    items = ItemTable(n_items, tags, rng.integers(0, 11, n_items).astype(np.int8),
+                      rng.integers(0, 11, n_items).astype(np.int8), titles, None)
+    vecs = np.eye(n_topics, dtype=np.float32)[np.maximum(topic, 0)] + 0.1 * rng.standard_normal((n_items, n_topics)).astype(np.float32)
+    vecs[0] = 0
+    items.load_shipped = lambda file, column: vecs
+    return MMCTRData("fake", Path("."), split("train", n_train), split("valid", n_valid), None, items,
+                     n_users=n_users, n_tags=n_topics + 1)
+
+
+@dataclass
+class FakeDatasetParams:
+    seed: int = 0
+
+
+class FakeDataset:
+    Params = FakeDatasetParams
+
+    def load(self, params, ctx):
+        return make_fake_data(seed=params.seed)
+
+
+@dataclass
+class ShippedParams:
+    pass
+
+
+class ShippedEncoder:
+    """Returns the planted topic vectors (what a perfect content encoder would see)."""
+
+    Params = ShippedParams
+
+    def __init__(self, params):
+        pass
+
+    def encode(self, items, ctx):
+        return items.load_shipped("", "")
+
+
+class RandomEncoder:
+    Params = None
+
+    def __init__(self, params):
+        pass
+
+    def encode(self, items, ctx):
+        return np.random.default_rng(0).standard_normal((items.n_items, 8)).astype(np.float32)
+
+
+class FakePlugin:
+    @mmbench.hookimpl
+    def register_datasets(self, register):
+        register("fake", FakeDataset)
+
+    @mmbench.hookimpl
+    def register_encoders(self, register):
+        register("shipped_fake", ShippedEncoder)
+        register("random_fake", RandomEncoder)
