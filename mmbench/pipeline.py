@@ -23,7 +23,7 @@ from .errors import MMBenchError, PluginError
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Registry
-from .trainer import Callbacks, TrainParams, TrainResult, fit, resolve_device
+from .trainer import Callbacks, TrainParams, TrainResult, fit, resolve_device, seed_everything
 
 
 def mmbench_home() -> Path:
@@ -146,6 +146,7 @@ def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ct
 def build_model(resolved: Resolved, data: MMCTRData, item_vectors: ItemVectors):
     comp, params = resolved.model
     spec = FeatureSpec.from_data(data, item_vectors)
+    seed_everything(resolved.train.seed)  # weight init is part of what the seed reproduces
     try:
         return comp.factory(spec, params)
     except MMBenchError:
