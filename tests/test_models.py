@@ -71,7 +71,7 @@ def test_packed_attention_equals_textbook_form():
     assert not got[2].any()  # a row without history pools to zero
 
 
-@pytest.mark.parametrize("name", ["din", "dcn"])
+@pytest.mark.parametrize("name", ["din", "dcn", "attention_dnn"])
 @pytest.mark.parametrize("train_mode", [False, True])
 def test_padding_does_not_change_the_output(data, name, train_mode):
     cls, params = TINY[name]

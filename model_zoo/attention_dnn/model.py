@@ -1,4 +1,6 @@
-"""Self-attention over the history, masked mean pooling, then a DNN over [user, target, interest]."""
+"""Self-attention over the history, masked mean pooling, then a DNN over [user, target, interest].
+
+The seed project's design (Projet_competition). Defaults in this folder's config.yaml."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -56,12 +58,16 @@ class AttentionDNN(nn.Module):
         if empty.any():  # a row with no history attends to one (zero) padding slot instead of nothing
             pad = pad.clone()
             pad[empty, -1] = False
-        hist = self.items(seq) + self.pos_emb
+        b, length = seq.shape
+        # each distinct item of the batch is encoded once, then gathered into the (B, L) layout
+        uniq, inverse = torch.unique(torch.cat([batch["item_id"].long(), seq.reshape(-1)]), return_inverse=True)
+        reps = self.items(uniq)
+        target = reps.index_select(0, inverse[:b])
+        hist = reps.index_select(0, inverse[b:]).view(b, length, -1) + self.pos_emb
         if self.encoder is not None:
             hist = self.encoder(hist, src_key_padding_mask=pad)
         keep = (~pad).unsqueeze(-1).to(hist.dtype)
         interest = (hist * keep).sum(1) / keep.sum(1).clamp(min=1)
-        target = self.items(batch["item_id"])
         parts = [target, interest, target * interest,
                  self.level_emb(batch["likes_level"].long()),
                  self.level_emb(batch["views_level"].long() + self.n_levels)]
