@@ -10,7 +10,7 @@ import numpy as np
 import mmbench
 from mmbench.data.types import ItemTable
 
-from .common import ContentParams, Timing, Towers, encode_with_towers, pick_device
+from .common import ContentParams, quiet_transformers, Timing, Towers, encode_with_towers, pick_device
 from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
 
 
@@ -57,6 +57,7 @@ class HFClipTowers(Towers):
         from mmbench.hf import clip_tokenizer_dir, load_failed, resolve_model_path
 
         self.params, self.device = params, device
+        quiet_transformers()
         path = resolve_model_path(params.model)
         local = Path(path).is_dir()
         try:

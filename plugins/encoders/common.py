@@ -88,6 +88,13 @@ def autocast(device, precision: str):
     return torch.autocast("cuda", dtype=dtype)
 
 
+def quiet_transformers() -> None:
+    """transformers' own tqdm bars would tear through the rich progress display."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 # ---------------------------------------------------------------- covers
 
 def open_cover(path, draft_size: int | None = None):

@@ -20,7 +20,7 @@ from .common import l2_normalize
 
 #: column → the file of the MicroLens-1M download that holds it
 SHIPPED_COLUMNS = {
-    "item_emb_d128": "MicroLens_1M_x1/item_info.parquet",
+    "item_emb_d128": "item_info.parquet",
     "txt_emb_BERT": "item_feature.parquet",
     "img_emb_CLIPRN50": "item_feature.parquet",
     "item_emb_d128_v1": "item_emb.parquet",
