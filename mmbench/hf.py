@@ -61,7 +61,10 @@ def clip_tokenizer_dir(home: str | Path) -> Path:
         return folder
     import gzip
 
-    from open_clip.tokenizer import bytes_to_unicode, default_bpe
+    try:
+        from open_clip.tokenizer import bytes_to_unicode, default_bpe
+    except ImportError:
+        return wordlevel_tokenizer_dir(home)
     from transformers import CLIPTokenizer
 
     from .atomic import atomic_dir
@@ -73,4 +76,36 @@ def clip_tokenizer_dir(home: str | Path) -> Path:
     tokenizer = CLIPTokenizer(vocab={v: i for i, v in enumerate(vocab)}, merges=merges)
     with atomic_dir(folder) as tmp:
         tokenizer.save_pretrained(tmp)
+    return folder
+
+
+def wordlevel_tokenizer_dir(home: str | Path) -> Path:
+    """Stand-in for CLIP's tokenizer where open_clip (and its BPE file) is not installed: one token per
+    word of the synthetic titles' vocabulary (others map to <|endoftext|>-adjacent UNK), CLIP's special
+    ids 49406/49407. Token counts per title match CLIP's BPE on plain English closely, so random-weight
+    speed measurements stay fair; the vectors mean nothing (only ever used with random weights).
+    """
+    folder = Path(home) / "cache" / "tokenizers" / "clip-wordlevel"
+    if (folder / "tokenizer_config.json").exists():
+        return folder
+    import re
+
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    from .atomic import atomic_dir
+    from .data import synth_titles
+
+    words = sorted(set(re.findall(r"[a-z0-9\-']+", repr((synth_titles.TOPICS, synth_titles.TEMPLATES)).lower())))
+    vocab = {w: i + 1 for i, w in enumerate(words)}
+    vocab.update({"<unk>": 0, "<|startoftext|>": 49406, "<|endoftext|>": 49407})
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<|startoftext|> $A <|endoftext|>", special_tokens=[("<|startoftext|>", 49406), ("<|endoftext|>", 49407)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<|startoftext|>",
+                                   eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    with atomic_dir(folder) as tmp:
+        fast.save_pretrained(tmp)
     return folder

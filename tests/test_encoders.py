@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-import mmbench
 from mmbench import config as config_mod
 from mmbench import pipeline
 from mmbench.bench.tiny_models import save_clip, save_openclip
@@ -28,7 +27,7 @@ from mmbench_plugins.encoders.precomputed import PrecomputedEncoder
 from mmbench_plugins.encoders.text import TextEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_TRAIN = ["--set", "train.epochs=1", "--set", "train.max_train_rows=400", "--set", "train.device=cpu"]
+FAST_TRAIN = ["--set", "train.epochs=1", "--set", "train.max_train_rows=200", "--set", "train.device=cpu"]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -136,7 +135,7 @@ def test_missing_counts_reach_the_leaderboard_row(shared, tiny, home, tmp_path, 
     registry = build_registry()
     cfg = config_mod.load(ROOT / "configs" / "clip_pca_attn.yaml",
                           ["dataset.name=microlens_1m_synth", "dataset.scale=tiny", f"encoder.model={shared['clip']}",
-                           "encoder.num_workers=0", "reducer.dim=8", "train.epochs=1", "train.max_train_rows=300",
+                           "encoder.num_workers=0", "reducer.dim=8", "train.epochs=1", "train.max_train_rows=100",
                            "train.device=cpu"])
     outcome = pipeline.run(pipeline.resolve(cfg, registry), ctx_for(home))
     assert outcome.row["missing_images"] == 2 and outcome.row["missing_titles"] == 2
@@ -229,39 +228,32 @@ def test_precomputed_errors(tiny, home):
 # ---------------------------------------------------------------- fine-tuning
 
 def test_title_cover_finetuning_learns_and_is_cached(shared, tiny, home):
-    params = {"model": str(shared["clip"]), "modality": "fused", "finetune_steps": 25, "finetune_lr": 3e-3,
-              "finetune_batch_size": 32}
-    base, _ = encode(ClipEncoder, {"model": str(shared["clip"]), "modality": "fused"}, tiny.items, home)
+    model = str(shared["clip"])
+    params = {"model": model, "modality": "fused", "finetune_steps": 12, "finetune_lr": 5e-3,
+              "finetune_batch_size": 16, "finetune_towers": "text"}
+    base, _ = encode(ClipEncoder, {"model": model, "modality": "fused"}, tiny.items, home)
     tuned, ctx = encode(ClipEncoder, params, tiny.items, home)
     report = ctx.stats["finetune"]
     assert not report["cache_hit"] and report["loss_last"] < report["loss_first"]
-    assert np.abs(tuned - base).max() > 1e-3
-    weights = home / "cache" / "finetune" / report["key"] / "weights.pt"
-    assert weights.is_file()
+    assert np.abs(tuned[:, :16] - base[:, :16]).max() > 1e-3  # the text tower moved
+    np.testing.assert_allclose(tuned[:, 16:], base[:, 16:], atol=1e-5)  # the frozen image tower did not
+    assert (home / "cache" / "finetune" / report["key"] / "weights.pt").is_file()
     again, ctx2 = encode(ClipEncoder, params, tiny.items, home)
     assert ctx2.stats["finetune"]["cache_hit"]
     np.testing.assert_allclose(again, tuned, atol=1e-5)
-    # only the text tower trained: covers embed exactly as before
-    text_only, _ = encode(ClipEncoder, {**params, "modality": "image", "finetune_towers": "text"}, tiny.items, home)
-    np.testing.assert_allclose(text_only, base[:, 16:] / np.maximum(np.linalg.norm(base[:, 16:], axis=1, keepdims=True), 1e-12),
-                               atol=1e-5)
 
 
 def test_coclick_finetuning_through_the_pipeline(shared, home):
-    registry = build_registry()
-    overrides = ["dataset.name=microlens_1m_synth", "dataset.scale=tiny", "encoder.name=text", "encoder.finetune_steps=3",
-                 "encoder.finetune_batch_size=8", "encoder.device=cpu", "reducer.name=none", "train.epochs=1",
-                 "train.max_train_rows=300", "train.device=cpu"]
-    raw = {"dataset": {"name": "x"}, "encoder": {"name": "text"}, "reducer": {"name": "none"},
-           "model": {"name": "attention_dnn"}}
-    for o in overrides:
-        config_mod.apply_override(raw, o, "test")
-    resolved = pipeline.resolve(config_mod.from_dict(raw), registry)
+    raw = {"dataset": {"name": "microlens_1m_synth", "scale": "tiny"},
+           "encoder": {"name": "clip", "model": str(shared["clip"]), "modality": "text", "device": "cpu",
+                       "finetune_steps": 3, "finetune_batch_size": 8, "finetune_pairs": "coclick"},
+           "reducer": {"name": "none"}, "model": {"name": "attention_dnn"}}
+    resolved = pipeline.resolve(config_mod.from_dict(raw), build_registry())
     ctx = ctx_for(home)
     data = pipeline.load_data(resolved, ctx)
     vecs, hit, _, inputs = pipeline.encode_items(resolved, data, ctx)
     assert not hit and "train_histories" in inputs  # the cache key covers what co-click pairs were mined from
-    assert ctx.stats["finetune"]["steps"] == 3 and vecs.shape == (data.items.n_items, 384)
+    assert ctx.stats["finetune"]["steps"] == 3 and vecs.shape == (data.items.n_items, 16)
     with pytest.raises(ConfigError, match="title_cover"):
         build_params(TextEncoder.Params, {"finetune_pairs": "title_cover"}, "encoder (text)")
 
@@ -372,39 +364,23 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, h
 
 # ---------------------------------------------------------------- content signal
 
-@dataclass
-class _NoParams:
-    pass
+def test_text_embedding_carries_the_planted_topic(tiny, home):
+    """MiniLM title vectors recover the synthetic items' hidden topic (leave-one-out 1-NN, cosine).
 
+    (A CTR-AUC comparison against random vectors is not used here: on the tiny data the topic is also
+    in the tags, and one-epoch AUCs vary by +-0.03 across seeds; see docs/encoders.md.)
+    """
+    topic = pq.read_table(tiny.root / "synth_truth" / "items.parquet").to_pandas().set_index("item_id")["topic"]
+    labels = topic.reindex(range(1, tiny.items.n_items)).to_numpy()
 
-class RandomVectors:
-    """Random item vectors with the text encoder's width: the no-content control."""
+    def nn_accuracy(vecs):
+        v = common.l2_normalize(vecs[1:])
+        sim = v @ v.T
+        np.fill_diagonal(sim, -np.inf)
+        return float((labels[sim.argmax(1)] == labels).mean())
 
-    Params = _NoParams
-
-    def __init__(self, params):
-        pass
-
-    def encode(self, items, ctx):
-        return np.random.default_rng(0).standard_normal((items.n_items, 384)).astype(np.float32)
-
-
-class _RandomPlugin:
-    @mmbench.hookimpl
-    def register_encoders(self, register):
-        register("random_vectors", RandomVectors)
-
-
-def test_text_embedding_carries_the_planted_content_signal(home):
-    """Same data, reducer, model and seed: MiniLM title vectors beat random vectors on valid AUC."""
-    pm = new_plugin_manager()
-    pm.register(_RandomPlugin(), name="random_vectors")
-    registry = build_registry(pm)
-    aucs = {}
-    for encoder in ("text", "random_vectors"):
-        raw = {"dataset": {"name": "microlens_1m_synth", "scale": "tiny"}, "encoder": {"name": encoder},
-               "reducer": {"name": "pca", "dim": 16}, "model": {"name": "attention_dnn", "use_user_id": False},
-               "train": {"epochs": 2, "max_train_rows": 2000, "device": "cpu", "seed": 1}}
-        resolved = pipeline.resolve(config_mod.from_dict(raw), registry)
-        aucs[encoder] = pipeline.run(resolved, ctx_for(home)).row["valid_auc"]
-    assert aucs["text"] > aucs["random_vectors"] + 0.01, aucs
+    text, _ = encode(TextEncoder, {}, tiny.items, home)
+    random = np.random.default_rng(0).standard_normal(text.shape).astype(np.float32)
+    chance = float((np.bincount(labels) / len(labels)).max())
+    acc_text, acc_random = nn_accuracy(text), nn_accuracy(random)
+    assert acc_text > 0.6 and acc_text > acc_random + 0.3 and acc_random < chance + 0.1, (acc_text, acc_random, chance)
