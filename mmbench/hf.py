@@ -49,6 +49,20 @@ def hub_offline() -> bool:
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def apply_offline() -> bool:
+    """Make huggingface_hub honour HF_HUB_OFFLINE even when it was set after the hub was imported
+    (it reads the variable once, at import): no network attempts, no retry timeouts."""
+    offline = hub_offline()
+    if offline:
+        try:
+            import huggingface_hub.constants as hub_constants
+
+            hub_constants.HF_HUB_OFFLINE = True
+        except ImportError:
+            pass
+    return offline
+
+
 def clip_tokenizer_dir(home: str | Path) -> Path:
     """A folder holding OpenAI CLIP's tokenizer (vocab.json/merges.txt as a CLIPTokenizer), built offline.
 

@@ -54,10 +54,11 @@ class HFClipTowers(Towers):
         import torch
         from transformers import AutoTokenizer, CLIPConfig, CLIPModel
 
-        from mmbench.hf import clip_tokenizer_dir, load_failed, resolve_model_path
+        from mmbench.hf import apply_offline, clip_tokenizer_dir, load_failed, resolve_model_path
 
         self.params, self.device = params, device
         quiet_transformers()
+        apply_offline()
         path = resolve_model_path(params.model)
         local = Path(path).is_dir()
         try:

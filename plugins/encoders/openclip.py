@@ -37,9 +37,10 @@ class OpenClipTowers(Towers):
         import open_clip
         import torch
 
-        from mmbench.hf import load_failed
+        from mmbench.hf import apply_offline, load_failed
 
         name, pretrained = _model_spec(params)
+        apply_offline()
         if params.model.startswith((".", "/", "~")) and not name.startswith("local-dir:"):
             raise load_failed(params.model, "encoder 'openclip'", FileNotFoundError(params.model))
         try:

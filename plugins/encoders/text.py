@@ -38,9 +38,10 @@ class TextTowers(Towers):
     def __init__(self, params: TextParams, device):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        from mmbench.hf import load_failed, resolve_model_path
+        from mmbench.hf import apply_offline, load_failed, resolve_model_path
 
         quiet_transformers()
+        apply_offline()
         path = resolve_model_path(params.model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
