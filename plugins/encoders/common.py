@@ -69,8 +69,9 @@ def num_workers(requested: int, device) -> int:
     if requested >= 0:
         return requested
     cores = os.cpu_count() or 1
-    # decode workers only pay off when there are cores to spare beyond the one driving the model
-    return 0 if cores <= 2 else min(8 if device.type == "cuda" else 4, cores - 1)
+    # one worker even on 2 cores: decode overlaps the model, and a worker's torch runs single-threaded
+    # (the tiny tensor ops of a transform are ~10x slower with several threads on a busy CPU)
+    return 1 if cores <= 2 else min(8 if device.type == "cuda" else 4, cores - 1)
 
 
 def autocast(device, precision: str):
@@ -133,9 +134,27 @@ def cover_loader(items: ItemTable, item_ids: np.ndarray, transform: Callable, ba
     """Batches of (pixels (B, 3, H, W), status (B,)) in the order of ``item_ids``."""
     from torch.utils.data import DataLoader
 
-    return DataLoader(CoverDataset(items, item_ids, transform, draft_size), batch_size=batch_size, shuffle=False,
-                      num_workers=workers, pin_memory=pin_memory, persistent_workers=False,
-                      prefetch_factor=4 if workers else None)
+    loader = DataLoader(CoverDataset(items, item_ids, transform, draft_size), batch_size=batch_size, shuffle=False,
+                        num_workers=workers, pin_memory=pin_memory, persistent_workers=False,
+                        prefetch_factor=4 if workers else None)
+    return loader if workers else _single_threaded(loader)
+
+
+def _single_threaded(loader):
+    """Decode in this process with torch at one thread (as DataLoader workers do), then restore it."""
+    import torch
+
+    it = iter(loader)
+    while True:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        finally:
+            torch.set_num_threads(threads)
+        yield batch
 
 
 # ---------------------------------------------------------------- titles
