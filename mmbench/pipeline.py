@@ -35,6 +35,7 @@ class RunContext:
     console: object | None = None
     progress: object | None = None  # a rich Progress, when the CLI shows one
     stats: dict = field(default_factory=dict)  # encoders report counts here (missing_images, ...)
+    data: MMCTRData | None = None  # the loaded dataset, for encoders that learn from histories (fine-tuning)
 
     @property
     def cache(self) -> ArrayCache:
@@ -110,6 +111,10 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[
         "params": params_to_dict(params),
         "items": data.items.fingerprint(),
     }
+    extra = getattr(comp.factory, "cache_inputs", None)  # e.g. training histories, for co-click fine-tuning
+    if extra is not None:
+        inputs.update(extra(params, data))
+    ctx.data = data
     t0 = time.perf_counter()
 
     def compute():

@@ -53,6 +53,9 @@ def summary_table(row: dict, cache_hit: bool) -> Table:
     table.add_row("valid gAUC", f"{row['valid_gauc']:.4f}")
     table.add_row("epochs (best)", f"{row['epochs']} ({row['best_epoch']})")
     table.add_row("encode", f"{row['encode_seconds']:.1f}s" + (" (cache hit)" if cache_hit else ""))
+    missing = [f"{row[k]} {k.split('_')[1]}" for k in ("missing_images", "missing_titles") if row.get(k) not in ("", None, 0)]
+    if missing:
+        table.add_row("missing content", ", ".join(missing) + " (encoded as the configured fallback)")
     table.add_row("train", f"{row['train_seconds']:.1f}s, {row['samples_per_second']:.0f} samples/s on {row['device']}")
     table.add_row("parameters", f"{row['params']:,}")
     table.add_row("config hash", row["config_hash"])

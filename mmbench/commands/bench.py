@@ -1,0 +1,11 @@
+"""``mmbench bench ACTION``: throughput measurements. Each action lives in its own module."""
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    from ..bench.encode import add_encode_action
+
+    p = sub.add_parser("bench", help="measure throughput (encode: items/s of an encoder)")
+    bsub = p.add_subparsers(dest="bench_command", metavar="ACTION")
+    bsub.required = True
+    add_encode_action(bsub)
