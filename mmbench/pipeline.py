@@ -104,16 +104,22 @@ def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
     return vecs
 
 
-def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
-    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
+def encode_inputs(resolved: Resolved, data: MMCTRData) -> dict:
+    """What an encoder's vectors depend on: its cache key's inputs."""
     comp, params = resolved.encoder
-    inputs = {
+    return {
         "stage": "encode",
         "encoder": comp.name,
         "encoder_version": getattr(comp.factory, "VERSION", 1),
         "params": params_to_dict(params),
         "items": data.items.fingerprint(),
     }
+
+
+def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
+    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
+    comp, params = resolved.encoder
+    inputs = encode_inputs(resolved, data)
     t0 = time.perf_counter()
 
     def compute():
