@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,16 +17,13 @@ import numpy as np
 from . import __version__
 from .cache import ArrayCache, content_key
 from .config import RunConfig, load_defaults  # noqa: F401  (re-exported for models)
+from .data import mmbench_home
 from .data.types import MMCTRData
 from .errors import MMBenchError, PluginError
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Registry
 from .trainer import Callbacks, TrainParams, TrainResult, fit, predict, resident_tensors, resolve_device, seed_everything
-
-
-def mmbench_home() -> Path:
-    return Path(os.environ.get("MMBENCH_HOME") or Path.home() / ".cache" / "mmbench")
 
 
 @dataclass
@@ -181,6 +177,7 @@ def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ct
 def build_model(resolved: Resolved, data: MMCTRData, item_vectors: ItemVectors):
     comp, params = resolved.model
     spec = FeatureSpec.from_data(data, item_vectors)
+    seed_everything(resolved.train.seed)  # weight init is part of what the seed reproduces
     try:
         return comp.factory(spec, params)
     except MMBenchError:

@@ -1,0 +1,505 @@
+"""Synthetic MicroLens-1M in the exact MMCTR layout, with a planted, learnable click signal.
+
+The world: items have a topic (in their title, tags, cover and shipped embeddings), a hidden appeal
+(in the cover's brightness/saturation and the image embeddings, never in the title), a quality
+(behind ``likes_level``) and a power-law popularity (behind ``views_level``). Users like 1-3 topics;
+their click history is drawn from preference x popularity. Each row's target is either drawn the same
+way or from global popularity, and
+
+    P(click) = sigmoid(A * share of the target's topic in the row's visible history
+                       + B * quality + C * appeal + bias),  bias set so that ~25 % are positive.
+
+Every term is observable (history, content, levels), so a good sequence model can approach the oracle
+(the AUC of these true probabilities, written to ``oracle.json``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import DataError
+from . import schema
+from .synth_covers import CoverWriter
+from .synth_titles import N_TOPICS, make_titles
+from .types import N_TAG_SLOTS, SEQ_LEN
+
+GENERATOR_VERSION = "1"
+TRUTH_DIR = "synth_truth"  # generator internals, for tests and local scoring of test predictions
+POSITIVE_RATE = 0.25
+# click model coefficients: topic match with history, quality, appeal
+A_MATCH, B_QUALITY, C_APPEAL = 4.0, 0.6, 0.6
+PREF_TARGET_SHARE = 0.5  # share of targets drawn from the user's preference (the rest: popularity)
+EXPLORE = 0.1  # share of history clicks on a random topic
+ROW_CHUNK = 262_144
+
+
+@dataclass(frozen=True)
+class Scale:
+    n_items: int  # without the padding item 0
+    n_users: int
+    n_train: int
+    n_valid: int
+    n_test: int
+    n_tags: int  # tag vocabulary including padding 0
+    image_size: int = 64
+    cover_workers: int = 0
+
+
+SCALES = {
+    "tiny": Scale(300, 1_500, 5_000, 1_000, 1_000, 120),
+    "small": Scale(4_000, 30_000, 120_000, 5_000, 5_000, 800),
+    "full": Scale(91_717, 1_000_000, 3_600_000, 10_000, 379_142, 11_740, cover_workers=2),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# the latent world
+
+
+@dataclass
+class Items:
+    topic: np.ndarray  # (N,) for items 1..N
+    quality: np.ndarray
+    appeal: np.ndarray
+    log_pop: np.ndarray
+    tags: np.ndarray  # (N, 5) left-padded
+    likes_level: np.ndarray
+    views_level: np.ndarray
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-12)
+
+
+def _level(x: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(5.0 + 2.0 * x + noise), 0, 10).astype(np.int64)
+
+
+def make_items(sc: Scale, rng: np.random.Generator) -> Items:
+    n = sc.n_items
+    topic_sizes = rng.dirichlet(np.full(N_TOPICS, 5.0))
+    topic = rng.choice(N_TOPICS, size=n, p=topic_sizes)
+    log_pop = rng.normal(0.0, 1.3, n)
+    quality = 0.5 * _zscore(log_pop) + np.sqrt(0.75) * rng.normal(size=n)
+    appeal = rng.normal(size=n)
+    return Items(
+        topic=topic,
+        quality=quality,
+        appeal=appeal,
+        log_pop=log_pop,
+        tags=_make_tags(topic, sc.n_tags, rng),
+        likes_level=_level(quality, rng.normal(0, 0.4, n)),
+        views_level=_level(_zscore(log_pop), rng.normal(0, 0.4, n)),
+    )
+
+
+def _make_tags(topic: np.ndarray, n_tags: int, rng: np.random.Generator) -> np.ndarray:
+    """1-5 distinct tags per item, most from its topic's block of the vocabulary, left-padded."""
+    n = len(topic)
+    n_topic_tags = max(1, int((n_tags - 1) * 0.8) // N_TOPICS)
+    generic_start = 1 + n_topic_tags * N_TOPICS
+    n_generic = max(1, n_tags - generic_start)
+    # skewed draws inside a block: a few tags are frequent, most are rare
+    topic_tag = 1 + topic[:, None] * n_topic_tags + (n_topic_tags * rng.random((n, N_TAG_SLOTS)) ** 2.5).astype(np.int64)
+    generic_tag = generic_start + (n_generic * rng.random((n, N_TAG_SLOTS)) ** 2.5).astype(np.int64)
+    tags = np.where(rng.random((n, N_TAG_SLOTS)) < 0.75, topic_tag, generic_tag)
+    tags = np.minimum(tags, n_tags - 1)
+    count = rng.choice(np.arange(1, N_TAG_SLOTS + 1), size=n, p=[0.15, 0.25, 0.25, 0.2, 0.15])
+    tags[np.arange(N_TAG_SLOTS)[None, :] < (N_TAG_SLOTS - count)[:, None]] = 0
+    tags.sort(axis=1)
+    tags[:, 1:][tags[:, 1:] == tags[:, :-1]] = 0  # drop duplicates, then left-pad again
+    tags.sort(axis=1)
+    tags[-1, -1] = n_tags - 1  # the vocabulary size is then max tag + 1, as in the real data
+    return tags
+
+
+class TopicSampler:
+    """Draws items of given topics in proportion to popularity (vectorised inverse CDF)."""
+
+    def __init__(self, items: Items):
+        self.order = np.argsort(items.topic, kind="stable")
+        weights = np.exp(items.log_pop[self.order])
+        self.cum = np.cumsum(weights)
+        bounds = np.searchsorted(items.topic[self.order], np.arange(N_TOPICS + 1))
+        self.lo = np.where(bounds[:-1] > 0, self.cum[np.maximum(bounds[:-1] - 1, 0)], 0.0)
+        self.hi = self.cum[np.maximum(bounds[1:] - 1, 0)]
+        self.empty = bounds[1:] == bounds[:-1]
+        self.last = np.maximum(bounds[1:] - 1, 0)
+        self.global_cum = np.cumsum(np.exp(items.log_pop))
+
+    def by_topic(self, topics: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Item ids (1-based) of the given topics; a topic without items falls back to popularity."""
+        u = self.lo[topics] + rng.random(len(topics)) * (self.hi[topics] - self.lo[topics])
+        pos = np.minimum(np.searchsorted(self.cum, u, side="right"), self.last[topics])
+        ids = self.order[pos] + 1
+        empty = self.empty[topics]
+        if empty.any():
+            ids[empty] = self.popular(int(empty.sum()), rng)
+        return ids
+
+    def popular(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(n) * self.global_cum[-1]
+        return np.minimum(np.searchsorted(self.global_cum, u, side="right"), len(self.global_cum) - 1) + 1
+
+
+@dataclass
+class Users:
+    topics: np.ndarray  # (U, 3) preferred topics
+    weights: np.ndarray  # (U, 3) preference weights, 0 for unused slots
+    seq_start: np.ndarray  # (U + 1,) offsets into seq_flat; user u (0-based) = user id u + 1
+    seq_flat: np.ndarray  # int32 item ids, every user's full click sequence, oldest first
+
+    @property
+    def seq_len(self) -> np.ndarray:
+        return np.diff(self.seq_start)
+
+
+def _preferred_topics(users: np.ndarray, u: Users, rng: np.random.Generator) -> np.ndarray:
+    cum = np.cumsum(u.weights[users], axis=1)
+    slot = (rng.random(len(users))[:, None] > cum[:, :2]).sum(axis=1)
+    return u.topics[users, slot]
+
+
+def make_users(sc: Scale, sampler: TopicSampler, rng: np.random.Generator) -> Users:
+    n = sc.n_users
+    topics = np.argsort(rng.random((n, N_TOPICS), dtype=np.float32), axis=1)[:, :3]
+    n_pref = rng.choice([1, 2, 3], size=n, p=[0.4, 0.4, 0.2])
+    weights = rng.gamma(2.0, size=(n, 3)) * (np.arange(3)[None, :] < n_pref[:, None])
+    weights /= weights.sum(axis=1, keepdims=True)
+    length = np.clip(np.rint(np.exp(rng.normal(np.log(10.0), 0.8, n))), 2, 400).astype(np.int64)
+    seq_start = np.concatenate([[0], np.cumsum(length)])
+    users = Users(topics, weights, seq_start, np.empty(0, np.int32))
+
+    owner = np.repeat(np.arange(n), length)
+    click_topic = _preferred_topics(owner, users, rng)
+    explore = rng.random(len(owner)) < EXPLORE
+    click_topic[explore] = rng.integers(0, N_TOPICS, int(explore.sum()))
+    users.seq_flat = sampler.by_topic(click_topic, rng).astype(np.int32)
+    return users
+
+
+# ----------------------------------------------------------------------------------------------
+# rows: (user, cutoff in the user's sequence, target) and their labels
+
+
+@dataclass
+class Rows:
+    user: np.ndarray  # 0-based user index
+    cutoff: np.ndarray  # history = the user's clicks [0, cutoff), last 64 shown
+    target: np.ndarray  # item id
+    logit: np.ndarray  # without bias
+    label: np.ndarray | None = None
+    prob: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+def history(users: Users, user: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
+    """(n, 64) int32 item ids of the last <= 64 clicks before ``cutoff``, left-padded with 0."""
+    pos = cutoff[:, None] - SEQ_LEN + np.arange(SEQ_LEN)[None, :]
+    idx = users.seq_start[user][:, None] + np.maximum(pos, 0)
+    return np.where(pos >= 0, users.seq_flat[idx], 0).astype(np.int32)
+
+
+def _topic_share(hist: np.ndarray, target_topic: np.ndarray, item_topic: np.ndarray) -> np.ndarray:
+    present = hist > 0
+    same = present & (item_topic[hist] == target_topic[:, None])
+    return same.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+
+
+def make_rows(users: Users, user: np.ndarray, cutoff: np.ndarray, items: Items, item_topic: np.ndarray,
+              sampler: TopicSampler, rng: np.random.Generator) -> Rows:
+    n = len(user)
+    target = sampler.popular(n, rng)
+    from_pref = rng.random(n) < PREF_TARGET_SHARE
+    target[from_pref] = sampler.by_topic(_preferred_topics(user[from_pref], users, rng), rng)
+    share = np.empty(n)
+    for start in range(0, n, ROW_CHUNK):
+        sl = slice(start, start + ROW_CHUNK)
+        share[sl] = _topic_share(history(users, user[sl], cutoff[sl]), item_topic[target[sl]], item_topic)
+    t = target - 1
+    logit = A_MATCH * share + B_QUALITY * items.quality[t] + C_APPEAL * items.appeal[t]
+    return Rows(user, cutoff, target, logit)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def calibrate_bias(logit: np.ndarray, rate: float) -> float:
+    lo, hi = -20.0, 20.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if _sigmoid(logit + mid).mean() > rate:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Rank AUC with ties averaged."""
+    labels = labels.astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores))
+    # average rank of each run of equal scores
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(scores)]])
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _split_users(sc: Scale, users: Users, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(user, cutoff) for each split. A user has ~3-4 train rows near the end of their sequence;
+    valid/test rows see the whole sequence and mostly belong to users seen in train."""
+    per_user = 1 + rng.poisson(max(sc.n_train / sc.n_users - 1.0, 0.0), sc.n_users)
+    train_user = np.repeat(np.arange(sc.n_users), per_user)
+    if len(train_user) >= sc.n_train:
+        train_user = rng.choice(train_user, sc.n_train, replace=False)
+    else:
+        extra = rng.integers(0, sc.n_users, sc.n_train - len(train_user))
+        train_user = rng.permutation(np.concatenate([train_user, extra]))
+    lengths = users.seq_len
+    back = rng.integers(0, 4, sc.n_train)
+    train_cut = np.maximum(lengths[train_user] - back, 1)
+    seen = np.unique(train_user)
+    out = {"train": (train_user, train_cut)}
+    for name, n in (("valid", sc.n_valid), ("test", sc.n_test)):
+        user = np.where(rng.random(n) < 0.95, rng.choice(seen, n), rng.integers(0, sc.n_users, n))
+        out[name] = (user, lengths[user])
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# shipped embeddings: noisy linear projections of the latent item content
+
+
+def _embeddings(items: Items, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(items.topic)
+    onehot = np.zeros((n, N_TOPICS), np.float32)
+    onehot[np.arange(n), items.topic] = 1.0
+    group = np.zeros((n, N_TOPICS // 4), np.float32)
+    group[np.arange(n), items.topic // 4] = 1.0
+    col = lambda x: _zscore(x).astype(np.float32)[:, None]  # noqa: E731
+    appeal, quality, pop = col(items.appeal), col(items.quality), col(items.log_pop)
+
+    def project(parts: list[np.ndarray], dim: int, noise: float) -> np.ndarray:
+        latent = np.concatenate(parts, axis=1)
+        w = rng.standard_normal((latent.shape[1], dim), dtype=np.float32) / np.float32(np.sqrt(dim))
+        out = latent @ w
+        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise / np.sqrt(dim))
+        return out
+
+    return {
+        "txt_emb_BERT": project([onehot, 0.5 * group], schema.TXT_DIM, 1.0),
+        "img_emb_CLIPRN50": project([onehot, 0.5 * group, appeal], schema.IMG_DIM, 1.0),
+        "item_emb_d128": project([onehot, 0.5 * group, 0.7 * appeal], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v1": project([onehot], schema.EMB_DIM, 1.0),
+        "item_emb_d128_v2": project([onehot, 0.7 * appeal], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v3": project([onehot, 0.7 * appeal, 0.5 * quality, 0.5 * pop], schema.EMB_DIM, 0.6),
+        "item_emb_d128_e4": project([onehot, 0.5 * group], schema.EMB_DIM, 1.5),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# writing the layout
+
+
+def _fixed(matrix: np.ndarray, value_type: pa.DataType) -> pa.FixedSizeListArray:
+    flat = pa.array(np.ascontiguousarray(matrix).reshape(-1), type=value_type)
+    return pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
+
+
+def _write(root: Path, spec: schema.FileSpec, columns: dict[str, pa.Array]) -> None:
+    path = root / spec.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_arrays([columns[n] for n in spec.names], schema=spec.arrow_schema())
+    pq.write_table(table, path)
+
+
+def _write_split(root: Path, name: str, rows: Rows, users: Users, likes: np.ndarray, views: np.ndarray) -> None:
+    """Rows chunk by chunk, so the int64 (n, 64) history never exists in full. ``likes``/``views``
+    are the items' levels, id-aligned with padding."""
+    spec = schema.SPLITS[name]
+    path = root / spec.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(path, spec.arrow_schema()) as writer:
+        for start in range(0, len(rows), ROW_CHUNK):
+            sl = slice(start, start + ROW_CHUNK)
+            user, target = rows.user[sl], rows.target[sl]
+            cols = {
+                "ID": pa.array(np.arange(sl.start, sl.start + len(user), dtype=np.int64)),
+                "user_id": pa.array(user.astype(np.int64) + 1),
+                "item_seq": _fixed(history(users, user, rows.cutoff[sl]).astype(np.int64), pa.int64()),
+                "item_id": pa.array(target.astype(np.int64)),
+                "likes_level": pa.array(likes[target]),
+                "views_level": pa.array(views[target]),
+            }
+            if rows.label is not None and name != "test":
+                cols["label"] = pa.array(rows.label[sl].astype(np.int64))
+            writer.write_table(pa.Table.from_arrays([cols[n] for n in spec.names], schema=spec.arrow_schema()))
+
+
+def _write_items(root: Path, items: Items, titles: list[str], emb: dict[str, np.ndarray]) -> None:
+    n = len(items.topic)
+    ids = pa.array(np.arange(1, n + 1, dtype=np.int64))
+    pad = lambda m: np.concatenate([np.zeros((1, m.shape[1]), m.dtype), m])  # noqa: E731
+    _write(root, schema.ITEM_INFO, {
+        "item_id": pa.array(np.arange(n + 1, dtype=np.int64)),
+        "item_tags": _fixed(pad(items.tags), pa.int64()),
+        "item_emb_d128": _fixed(pad(emb["item_emb_d128"].astype(np.float64)), pa.float64()),
+    })
+    present = items.tags > 0
+    tag_lists = pa.ListArray.from_arrays(
+        pa.array(np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)),
+        pa.array(items.tags[present], type=pa.int64()),
+    )
+    _write(root, schema.ITEM_FEATURE, {
+        "item_id": ids,
+        "item_title": pa.array(titles, type=pa.string()),
+        "item_tags": tag_lists,
+        "likes_level": pa.array(items.likes_level),
+        "views_level": pa.array(items.views_level),
+        "txt_emb_BERT": _fixed(emb["txt_emb_BERT"], pa.float32()),
+        "img_emb_CLIPRN50": _fixed(emb["img_emb_CLIPRN50"], pa.float32()),
+    })
+    _write(root, schema.ITEM_EMB, {"item_id": ids, **{
+        c.name: _fixed(emb[c.name], pa.float32()) for c in schema.ITEM_EMB.columns if c.name != "item_id"
+    }})
+
+
+def _write_item_seq(root: Path, users: Users) -> None:
+    _write(root, schema.ITEM_SEQ, {
+        "user_id": pa.array(np.arange(1, len(users.seq_start), dtype=np.int64)),
+        "item_seq": pa.ListArray.from_arrays(
+            pa.array(users.seq_start.astype(np.int32)), pa.array(users.seq_flat.astype(np.int64))
+        ),
+    })
+
+
+def _write_truth(root: Path, items: Items, test: Rows) -> None:
+    (root / TRUTH_DIR).mkdir()
+    pq.write_table(pa.table({
+        "item_id": np.arange(1, len(items.topic) + 1, dtype=np.int64),
+        "topic": items.topic.astype(np.int64),
+        "quality": items.quality, "appeal": items.appeal, "log_pop": items.log_pop,
+    }), root / TRUTH_DIR / "items.parquet")
+    pq.write_table(pa.table({
+        "ID": np.arange(len(test), dtype=np.int64), "label": test.label.astype(np.int64), "prob": test.prob,
+    }), root / TRUTH_DIR / "test.parquet")
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def generate(out_dir: Path, scale: str = "tiny", seed: int = 0, overwrite: bool = False) -> dict:
+    """Write a complete synthetic data root at ``out_dir`` and return the facts of ``oracle.json``.
+
+    Everything is written into a temporary folder beside ``out_dir`` and renamed at the end, so
+    ``out_dir`` either does not exist or holds a complete dataset.
+    """
+    if scale not in SCALES:
+        raise DataError(f"unknown synthetic scale '{scale}'; choose one of {', '.join(SCALES)}")
+    out_dir = Path(out_dir).expanduser().absolute()
+    if out_dir.exists() and not overwrite:
+        raise DataError(f"{out_dir} already exists; delete it or choose another output folder")
+    sc = SCALES[scale]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        facts = _generate_into(tmp, sc, scale, seed)
+        if out_dir.exists():
+            trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            out_dir.rename(trash)
+            tmp.rename(out_dir)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return facts
+
+
+def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
+    # one generator per concern, so changing one part leaves the others' draws unchanged
+    rngs = [np.random.default_rng([seed, k]) for k in range(8)]
+    items = make_items(sc, rngs[0])
+    item_topic = np.concatenate([[-1], items.topic])  # id-aligned; padding matches no topic
+    sampler = TopicSampler(items)
+    users = make_users(sc, sampler, rngs[1])
+    split_rows = {}
+    for k, (name, (user, cutoff)) in enumerate(_split_users(sc, users, rngs[2]).items()):
+        split_rows[name] = make_rows(users, user, cutoff, items, item_topic, sampler, rngs[3 + k])
+    bias = calibrate_bias(split_rows["train"].logit, POSITIVE_RATE)
+    label_rng = rngs[6]
+    for rows in split_rows.values():
+        rows.prob = _sigmoid(rows.logit + bias)
+        rows.label = (label_rng.random(len(rows)) < rows.prob).astype(np.int8)
+
+    root.mkdir(parents=True)
+    covers = CoverWriter(root / schema.IMAGE_DIR, seed, items.topic, items.appeal, N_TOPICS,
+                         sc.image_size, workers=sc.cover_workers)
+    titles = make_titles(items.topic, rngs[7])
+    _write_items(root, items, titles, _embeddings(items, np.random.default_rng([seed, 100])))
+    likes, views = (np.concatenate([[0], lv]) for lv in (items.likes_level, items.views_level))
+    for name, rows in split_rows.items():
+        _write_split(root, name, rows, users, likes, views)
+    _write_item_seq(root, users)
+    _write_truth(root, items, split_rows["test"])
+    covers.wait()
+
+    facts = {
+        "valid_auc": auc(split_rows["valid"].prob, split_rows["valid"].label),
+        "test_auc": auc(split_rows["test"].prob, split_rows["test"].label),
+        "train_auc": auc(split_rows["train"].prob, split_rows["train"].label),
+        "positive_rate": {name: float(r.label.mean()) for name, r in split_rows.items()},
+        "rows": {name: len(r) for name, r in split_rows.items()},
+        "n_items": sc.n_items + 1,
+        "n_users": sc.n_users,
+        "n_tags": sc.n_tags,
+        "n_topics": N_TOPICS,
+        "scale": scale,
+        "seed": seed,
+        "generator": "mmbench.data.synth",
+        "generator_version": GENERATOR_VERSION,
+        "click_model": {"match": A_MATCH, "quality": B_QUALITY, "appeal": C_APPEAL, "bias": bias,
+                        "pref_target_share": PREF_TARGET_SHARE, "explore": EXPLORE},
+        "scale_config": asdict(sc),
+    }
+    (root / schema.ORACLE_FILE).write_text(json.dumps(facts, indent=2) + "\n")
+    return facts
+
+
+def main_synth(out: Path | str, scale: str = "small", seed: int = 0, overwrite: bool = False) -> dict:
+    """``mmbench data synth``: generate and print a short summary."""
+    from rich.console import Console
+
+    start = time.perf_counter()
+    facts = generate(Path(out), scale, seed, overwrite=overwrite)
+    seconds = time.perf_counter() - start
+    rows = facts["rows"]
+    Console().print(
+        f"[bold]synthetic MicroLens-1M[/] ({scale}, seed {seed}) -> {Path(out)}\n"
+        f"  rows: train {rows['train']:,}  valid {rows['valid']:,}  test {rows['test']:,}   "
+        f"items {facts['n_items']:,}  users {facts['n_users']:,}\n"
+        f"  positives {facts['positive_rate']['train']:.1%}   oracle valid AUC {facts['valid_auc']:.4f}   "
+        f"{seconds:.1f} s"
+    )
+    return facts

@@ -1,0 +1,78 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import mmbench
+from mmbench.errors import PluginError
+from mmbench.registry import build_registry, new_plugin_manager
+
+
+def test_entry_point_discovery_finds_builtins():
+    """The built-ins are found the way a third-party plugin is: through the `mmbench` entry points."""
+    registry = build_registry()
+    assert {"text"} <= set(registry.names("encoder"))
+    assert {"none", "pca"} <= set(registry.names("reducer"))
+    assert "attention_dnn" in registry.names("model")
+    text = registry.get("encoder", "text")
+    assert text.distribution == "mmbench" and text.version == mmbench.__version__
+
+
+def test_fake_plugins_registered_in_process(fake_registry):
+    assert fake_registry.names("dataset") == ["fake"]
+    assert set(fake_registry.names("encoder")) == {"shipped_fake", "random_fake"}
+    assert fake_registry.get("model", "attention_dnn").plugin == "attention_dnn"
+
+
+def test_unknown_name_suggests(fake_registry):
+    with pytest.raises(PluginError, match=r"unknown model 'atention_dnn' \(did you mean 'attention_dnn'\?\); installed models: attention_dnn"):
+        fake_registry.get("model", "atention_dnn")
+
+
+def test_duplicate_name_names_both_plugins():
+    class A:
+        @mmbench.hookimpl
+        def register_encoders(self, register):
+            register("same", object)
+
+    class B:
+        @mmbench.hookimpl
+        def register_encoders(self, register):
+            register("same", object)
+
+    pm = new_plugin_manager()
+    pm.register(A(), name="plugin_a")
+    pm.register(B(), name="plugin_b")
+    with pytest.raises(PluginError, match=r"encoder 'same' is registered twice: by .*plugin_a.* and by .*plugin_b"):
+        build_registry(pm, entry_points=False)
+
+
+def test_plugin_raising_while_registering_is_skipped():
+    class Broken:
+        @mmbench.hookimpl
+        def register_models(self, register):
+            raise RuntimeError("boom")
+
+    class Fine:
+        @mmbench.hookimpl
+        def register_models(self, register):
+            register("fine", object)
+
+    pm = new_plugin_manager()
+    pm.register(Broken(), name="broken")
+    pm.register(Fine(), name="fine_plugin")
+    registry = build_registry(pm, entry_points=False)
+    assert registry.names("model") == ["fine"]
+    assert [(f.plugin, f.error) for f in registry.failures] == [("broken", "RuntimeError: boom")]
+
+
+def test_plugins_json_cli():
+    out = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins", "--json"], capture_output=True, text=True, check=True)
+    rows = json.loads(out.stdout)
+    keyed = {(r["kind"], r["name"]): r for r in rows}
+    for key in [("encoder", "text"), ("reducer", "none"), ("reducer", "pca"), ("model", "attention_dnn"),
+                ("dataset", "microlens_1m"), ("dataset", "microlens_1m_synth")]:
+        assert key in keyed, key
+        assert keyed[key]["distribution"] == "mmbench"
+        assert {"kind", "name", "distribution", "version"} <= set(keyed[key])
