@@ -439,8 +439,8 @@ def render_markdown(rows: list[dict], dataset: str, directory: Path, reference: 
         for r in runs:
             lines.append(
                 f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {_num(r['valid_auc']):.4f} "
-                f"| {_fmt(_num(r['valid_logloss']))} | {_fmt(_num(r.get('valid_gauc')))} | {r['epochs']} "
-                f"| {_fmt(_num(r['train_seconds']), '.1f')} | `{r['config_hash']}` |")
+                f"| {_fmt(_num(r.get('valid_logloss')))} | {_fmt(_num(r.get('valid_gauc')))} | {r.get('epochs', '')} "
+                f"| {_fmt(_num(r.get('train_seconds')), '.1f')} | `{r['config_hash']}` |")
     if summary.failed:
         lines += ["", "## Failed runs", "", "| encoder | reducer | model | seed | error | config |",
                   "|---|---|---|---|---|---|"]
