@@ -234,6 +234,7 @@ class RunOutcome:
     model: object
     encode_cache_hit: bool
     valid_probs: np.ndarray | None = None  # of the restored best epoch, in valid row order
+    valid_labels: np.ndarray | None = None
 
 
 def train_on(resolved: Resolved, data: MMCTRData, reduction: Reduction, callbacks: Callbacks | None = None):
@@ -257,4 +258,4 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: Callbacks | None = None)
     vecs, hit, encode_seconds, inputs = encode_items(resolved, data, ctx)
     reduction = prepare_reduction(resolved, vecs, inputs, ctx)
     model, result, probs = train_on(resolved, data, reduction, callbacks)
-    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit, probs)
+    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit, probs, data.valid.label)

@@ -1,5 +1,5 @@
 """Fakes for sweep tests: tiny models, a counting encoder, a failing model; also a sweep entry point
-(``python tests/sweep_fakes.py SWEEP.yaml LEADERBOARD_DIR``) for tests that run a sweep in a subprocess."""
+(``python tests/sweep_fakes.py SWEEP.yaml LEADERBOARD_DIR HOME [--entry-points]``) for tests that run a sweep in a subprocess."""
 from __future__ import annotations
 
 import sys
@@ -29,6 +29,24 @@ class CountingEncoder:
         type(self).calls += 1
         vecs = items.load_shipped("", "")
         return np.concatenate([vecs, vecs @ np.random.default_rng(1).standard_normal((vecs.shape[1], 3))], 1)
+
+
+@dataclass
+class ShippedColumnParams:
+    column: str = "txt_emb_BERT"
+    file: str = "item_feature.parquet"
+
+
+class ShippedColumnEncoder:
+    """One embedding column that ships with the data (a stand-in for the encoders branch's ``precomputed``)."""
+
+    Params = ShippedColumnParams
+
+    def __init__(self, params):
+        self.params = params
+
+    def encode(self, items, ctx):
+        return items.load_shipped(self.params.file, self.params.column)
 
 
 @dataclass
@@ -87,6 +105,7 @@ class SweepFakePlugin:
     @mmbench.hookimpl
     def register_encoders(self, register):
         register("counting_fake", CountingEncoder)
+        register("shipped_column", ShippedColumnEncoder)
 
     @mmbench.hookimpl
     def register_models(self, register):
@@ -95,23 +114,27 @@ class SweepFakePlugin:
         register("broken_fake", BrokenModel)
 
 
-def make_registry():
+def make_registry(entry_points: bool = False):
+    """The fakes plus the built-in reducers and attention_dnn, or plus every installed plugin."""
     from mmbench.registry import build_registry, new_plugin_manager
     from mmbench_plugins.reducers import basic, learned
     from mmbench_zoo import attention_dnn
 
     pm = new_plugin_manager()
-    for plugin in (FakePlugin(), SweepFakePlugin(), basic, learned, attention_dnn):
+    builtins = () if entry_points else (basic, learned, attention_dnn)
+    for plugin in (FakePlugin(), SweepFakePlugin(), *builtins):
         pm.register(plugin)
-    return build_registry(pm, entry_points=False)
+    return build_registry(pm, entry_points=entry_points)
 
 
 def main(argv: list[str]) -> int:
     from mmbench import sweep
     from mmbench.pipeline import RunContext
 
+    entry_points = "--entry-points" in argv  # also every installed plugin (real datasets, encoders)
+    argv = [a for a in argv if a != "--entry-points"]
     spec = sweep.load(argv[0])
-    report = sweep.run_sweep(spec, make_registry(), Path(argv[1]), ctx=RunContext(home=Path(argv[2])))
+    report = sweep.run_sweep(spec, make_registry(entry_points), Path(argv[1]), ctx=RunContext(home=Path(argv[2])))
     return 1 if report.failed else 0
 
 
