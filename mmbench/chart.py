@@ -14,7 +14,7 @@ def _is_synthetic(dataset: str) -> bool:
     return "synth" in dataset or dataset == "fake"
 
 
-def write_chart(path: Path, summary, published: list[dict]) -> Path:
+def write_chart(path: Path, summary, published: list[dict], oracle_auc: float | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,9 +22,11 @@ def write_chart(path: Path, summary, published: list[dict]) -> Path:
 
     combos = list(reversed(summary.combos))  # best on top
     shown_published = [p for p in published if p.get("valid_auc")] if not _is_synthetic(summary.dataset) else []
-    n_rows = max(len(combos), 1)
+    n_rows = max(len(combos), 3)
     heights = [n_rows, max(len(shown_published), 1)] if shown_published else [n_rows]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(9, 1.2 + 0.34 * sum(heights)), squeeze=False,
+    labels = [("★ " if c.is_reference else "") + c.label for c in combos]
+    width = 7 + 0.07 * max((len(lb) for lb in labels), default=0)  # room for long labels
+    fig, axes = plt.subplots(len(heights), 1, figsize=(width, 1.6 + 0.34 * sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights}, sharex=bool(shown_published))
     ax = axes[0][0]
     for y, c in enumerate(combos):
@@ -36,12 +38,16 @@ def write_chart(path: Path, summary, published: list[dict]) -> Path:
             ax.plot(c.mean, y, "o", color=color, zorder=3)
         ax.scatter(c.aucs, [y] * len(c.runs), s=10, color="black", alpha=0.5, zorder=4)
     ax.set_yticks(range(len(combos)))
-    ax.set_yticklabels([("★ " if c.is_reference else "") + c.label for c in combos], fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
+    if oracle_auc:
+        ax.axvline(oracle_auc, color="tab:green", linestyle="--", linewidth=1,
+                   label=f"oracle AUC of the synthetic data ({oracle_auc:.4f})")
+        ax.legend(loc="lower right", fontsize=7)
     ax.grid(axis="x", alpha=0.3)
     title = f"{summary.dataset}: valid AUC (mean over seeds, 95 % DeLong CI; dots = seeds)"
     if _is_synthetic(summary.dataset):
         title += "\npublished results (real MicroLens-1M) not shown: not comparable with synthetic data"
-    ax.set_title(title, fontsize=9)
+    fig.suptitle(title, fontsize=9)
     if not shown_published:
         ax.set_xlabel("valid AUC")
     else:

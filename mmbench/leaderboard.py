@@ -373,7 +373,8 @@ def render(directory: Path, dataset: str, reference: str | None = None) -> Path:
         summary = summarise(rows, dataset, Path(directory), reference)
         from .chart import write_chart
 
-        write_chart(path.with_suffix(".png"), summary, load_published(directory))
+        oracle = next((_num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
+        write_chart(path.with_suffix(".png"), summary, load_published(directory), oracle)
         atomic_write_text(path.with_suffix(".md"), render_markdown(rows, dataset, directory, reference, summary))
     return path.with_suffix(".md")
 
