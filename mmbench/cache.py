@@ -43,6 +43,10 @@ class ArrayCache:
     def _dir(self, key: str) -> Path:
         return self.root / key
 
+    def has(self, key: str) -> bool:
+        """Whether an entry exists (without reading or verifying it): for plans and dry runs."""
+        return (self._dir(key) / "meta.json").exists()
+
     def load(self, key: str) -> np.ndarray | None:
         """The cached array, or None when absent or damaged (a damaged entry is removed)."""
         d = self._dir(key)

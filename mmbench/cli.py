@@ -16,7 +16,7 @@ from . import __version__
 from .errors import MMBenchError
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
-COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export"]
+COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -70,7 +70,8 @@ def cmd_run(args) -> int:
     with make_progress(console) as progress:
         ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
         outcome = pipeline.run(resolved, ctx, RichCallbacks(progress, console))
-    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row)
+    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row, outcome.valid_probs, outcome.valid_labels)
+    leaderboard.render(Path(args.leaderboard_dir), outcome.row["dataset"])  # md + chart with CIs
     console.print(summary_table(outcome.row, outcome.encode_cache_hit))
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
     return 0
