@@ -16,7 +16,7 @@ from . import __version__
 from .errors import MMBenchError
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
-COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache"]
+COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "predict", "doctor", "new_plugin"]
 
 
 def build_parser() -> argparse.ArgumentParser:
