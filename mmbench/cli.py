@@ -11,6 +11,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import MMBenchError
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except MMBenchError as exc:
         if os.environ.get("MMBENCH_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(' '.join(str(exc).split()))}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("[bold yellow]interrupted:[/] stopped by Ctrl-C; nothing partial was written")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..params import describe_params
@@ -13,7 +14,7 @@ from ..registry import KINDS, default_registry
 def warn_failures(registry, console: Console) -> None:
     """One line per plugin that failed to load; the others keep working."""
     for failure in registry.failures:
-        console.print(f"[yellow]warning:[/] {failure.line()}", soft_wrap=True, markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(failure.line())}", soft_wrap=True, highlight=False)
 
 
 def cmd_check(registry, console: Console) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 
 def cmd_predict(args) -> int:
@@ -19,7 +20,7 @@ def cmd_predict(args) -> int:
     run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set)
     pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
     for line in pred.warnings:
-        err.print(f"[yellow]warning:[/] {line}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
     csv_path, zip_path = submission.write_submission(pred, Path(args.out), args.task)
     console.print(f"{len(pred.ids):,} {args.split} rows scored by run {pred.config_hash} "
                   f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)
