@@ -84,9 +84,23 @@ def resolve(config: RunConfig, registry: Registry) -> Resolved:
     return Resolved(config, out["dataset"], out["encoder"], out["reducer"], out["model"], train)
 
 
+def plugin_call(comp, doing: str, fn, *args):
+    """Run plugin code; an exception that is not an MMBenchError becomes one line naming the plugin."""
+    try:
+        return fn(*args)
+    except MMBenchError:
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise PluginError(
+            f"{comp.kind} '{comp.name}' ({comp.distribution} {comp.version}".rstrip() + f") failed {doing}: "
+            f"{type(exc).__name__}: {text} (a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)"
+        ) from exc
+
+
 def load_data(resolved: Resolved, ctx: RunContext) -> MMCTRData:
     comp, params = resolved.dataset
-    return comp.factory().load(params, ctx)
+    return plugin_call(comp, "to load", lambda: comp.factory().load(params, ctx))
 
 
 def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
@@ -113,8 +127,8 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[
     t0 = time.perf_counter()
 
     def compute():
-        encoder = comp.factory(params)
-        return _check_vectors(encoder.encode(data.items, ctx), data.items.n_items, f"encoder '{comp.name}'")
+        vecs = plugin_call(comp, "to encode the items", lambda: comp.factory(params).encode(data.items, ctx))
+        return _check_vectors(vecs, data.items.n_items, f"encoder '{comp.name}'")
 
     vecs, hit = ctx.cache.get_or_compute(inputs, compute)
     return vecs, hit, time.perf_counter() - t0, inputs
@@ -123,16 +137,16 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[
 def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> ItemVectors:
     """A frozen table of reduced vectors, or the raw table followed by a trainable reducer module."""
     comp, params = resolved.reducer
-    reducer = comp.factory(params)
+    reducer = plugin_call(comp, "to start", comp.factory, params)
     if getattr(reducer, "trainable", False):
-        return ItemVectors(vecs, reducer.module(vecs.shape[1]))
+        return ItemVectors(vecs, plugin_call(comp, "to build its module", reducer.module, vecs.shape[1]))
     inputs = {"stage": "reduce", "reducer": comp.name, "reducer_version": getattr(comp.factory, "VERSION", 1),
               "params": params_to_dict(params), "vectors": content_key(encode_inputs)}
 
     def compute():
         # fit on real items only: the padding row would pull the mean towards zero
-        reducer.fit(vecs[1:])
-        out = _check_vectors(reducer.apply(vecs), vecs.shape[0], f"reducer '{comp.name}'")
+        plugin_call(comp, "to fit", reducer.fit, vecs[1:])
+        out = _check_vectors(plugin_call(comp, "to apply", reducer.apply, vecs), vecs.shape[0], f"reducer '{comp.name}'")
         return out
 
     reduced, _ = ctx.cache.get_or_compute(inputs, compute)
@@ -206,5 +220,5 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: Callbacks | None = None)
     vecs, hit, encode_seconds, inputs = encode_items(resolved, data, ctx)
     item_vectors = reduce_vectors(resolved, vecs, inputs, ctx)
     model = build_model(resolved, data, item_vectors)
-    result = fit(model, data.train, data.valid, resolved.train, callbacks)
+    result = plugin_call(resolved.model[0], "in training", fit, model, data.train, data.valid, resolved.train, callbacks)
     return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit)
