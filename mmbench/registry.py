@@ -158,7 +158,8 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
     for plugin_name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
-        dist, version = origins.get(plugin_name, _distribution_of(plugin))
+        # not origins.get(name, _distribution_of(plugin)): that default scans every installed file
+        dist, version = origins[plugin_name] if plugin_name in origins else _distribution_of(plugin)
         api = getattr(plugin, "MMBENCH_API_VERSION", None)
         registry.plugins[plugin_name] = PluginInfo(plugin_name, dist, version, api)
         for kind, hook_name in _HOOKS.items():
