@@ -39,8 +39,8 @@ row() {  # row AREA DESCRIPTION -- COMMAND...
   N=$((N+1))
   "$@" >"$W/out" 2>"$W/err"; local rc=$?
   local lines; lines=$(grep -c . "$W/err")
-  local msg; msg=$(grep . "$W/err" | sed 's/|/\\|/g' | paste -sd '⏎' -)
-  [ -z "$msg" ] && msg="(nothing) — stdout: $(grep -m1 -E 'healthy|wrote|row appended' "$W/out" | sed 's/|/\\|/g')"
+  local msg; msg=$(grep . "$W/err" | sed 's/|/\\|/g' | awk 'NR>1{printf " ⏎ "} {printf "%s", $0}')
+  [ -z "$msg" ] && msg="(nothing) — stdout: $(grep -E 'BROKEN|healthy|row appended' "$W/out" | sed 's/|/\\|/g' | awk 'NR>1{printf " ⏎ "} {printf "%s", $0}')"
   local rows; rows=$(cat "$LB"/*.csv 2>/dev/null | tail -n +2 | wc -l)
   echo "| $N | $area | $what | $rc | $msg | $lines | $rows |"
 }
@@ -125,9 +125,11 @@ cfg "$W/c.yaml" "model: {name: nan_model}"
 row runs "model producing NaN logits" -- "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB"
 cfg "$W/c.yaml" "train: {epochs: 500, patience: 500, device: cpu}"
 N=$((N+1))
-PYTHONUNBUFFERED=1 "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB" >"$W/out" 2>"$W/err" & PID=$!
+# a background job of a script inherits "ignore SIGINT"; restore the default before exec'ing mmbench
+PYTHONUNBUFFERED=1 python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+  "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB" >"$W/out" 2>"$W/err" & PID=$!
 until grep -q "^epoch 1:" "$W/out" 2>/dev/null; do sleep 0.5; done; kill -INT $PID; wait $PID; rc=$?
-echo "| $N | runs | Ctrl-C (SIGINT) during training, epoch 2 | $rc | $(grep . "$W/err" | paste -sd '⏎' -) | $(grep -c . "$W/err") | $(tail -n +2 "$LB"/*.csv | wc -l) |"
+echo "| $N | runs | Ctrl-C (SIGINT) during training, epoch 2 | $rc | $(grep . "$W/err" | awk 'NR>1{printf " ⏎ "} {printf "%s", $0}') | $(grep -c . "$W/err") | $(tail -n +2 "$LB"/*.csv | wc -l) |"
 row predict "\`predict\` of an unknown hash" -- "$MMB" predict abc123 --out "$W/sub"
 cfg "$W/c.yaml" "train: {epochs: 1, seed: 5, device: cpu}"
 row predict "\`predict\` of a config never run" -- "$MMB" predict "$W/c.yaml" --out "$W/sub"

@@ -5,6 +5,7 @@ so the core never imports a concrete plugin by name.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata as md
 import os
@@ -144,6 +145,9 @@ def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -
             pm.register(module, name=ep.name)  # also checks hook names and signatures
         except (Exception, SystemExit) as exc:  # a third-party plugin may fail in any way
             failures.append(PluginFailure(ep.name, dist_name, _describe(exc)))
+            if pm.get_plugin(ep.name) is not None:  # pluggy keeps a plugin whose hook validation failed
+                with contextlib.suppress(Exception):
+                    pm.unregister(name=ep.name)
             continue
         origins[ep.name] = (dist_name, dist.version)
     return origins
@@ -155,8 +159,9 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
     registry = Registry(pm)
     origins = load_entry_points(pm, registry.failures) if entry_points else {}
 
+    skipped = {f.plugin for f in registry.failures}
     for plugin_name, plugin in list(pm.list_name_plugin()):
-        if plugin is None:
+        if plugin is None or plugin_name in skipped:
             continue
         # not origins.get(name, _distribution_of(plugin)): that default scans every installed file
         dist, version = origins[plugin_name] if plugin_name in origins else _distribution_of(plugin)

@@ -163,6 +163,21 @@ def test_plugin_broken_on_import_is_named_and_others_still_run(run_cli, site, tm
     assert "4 of 5 plugins healthy" in out or "of" in out
 
 
+def test_hook_with_wrong_signature_is_one_warning(run_cli, site):
+    source = """
+        import mmbench
+
+        @mmbench.hookimpl
+        def register_encoders(reg):
+            pass
+    """
+    make_dist(site, "sig-plugin", {"sig": "errplug_sig"}, {"errplug_sig": source})
+    rc, out, err = run_cli("plugins")
+    assert rc == 0 and "hashed_bow" in out
+    (line,) = err.strip().splitlines()
+    assert "plugin 'sig' (sig-plugin) was skipped: PluginValidationError" in line and "{'reg'}" in line
+
+
 def test_plugin_api_version_mismatch_is_reported(run_cli, site):
     make_dist(site, "future-plugin", {"future": "errplug_future"}, {"errplug_future": "MMBENCH_API_VERSION = 99\n"})
     rc, out, _ = run_cli("plugins", "--check")
