@@ -85,9 +85,23 @@ def resolve(config: RunConfig, registry: Registry) -> Resolved:
     return Resolved(config, out["dataset"], out["encoder"], out["reducer"], out["model"], train)
 
 
+def plugin_call(comp, doing: str, fn, *args):
+    """Run plugin code; an exception that is not an MMBenchError becomes one line naming the plugin."""
+    try:
+        return fn(*args)
+    except MMBenchError:
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise PluginError(
+            f"{comp.kind} '{comp.name}' ({comp.distribution} {comp.version}".rstrip() + f") failed {doing}: "
+            f"{type(exc).__name__}: {text} (a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)"
+        ) from exc
+
+
 def load_data(resolved: Resolved, ctx: RunContext) -> MMCTRData:
     comp, params = resolved.dataset
-    return comp.factory().load(params, ctx)
+    return plugin_call(comp, "to load", lambda: comp.factory().load(params, ctx))
 
 
 def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
@@ -125,8 +139,8 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[
     t0 = time.perf_counter()
 
     def compute():
-        encoder = comp.factory(params)
-        return _check_vectors(encoder.encode(data.items, ctx), data.items.n_items, f"encoder '{comp.name}'")
+        vecs = plugin_call(comp, "to encode the items", lambda: comp.factory(params).encode(data.items, ctx))
+        return _check_vectors(vecs, data.items.n_items, f"encoder '{comp.name}'")
 
     vecs, hit = ctx.cache.get_or_compute(inputs, compute)
     return vecs, hit, time.perf_counter() - t0, inputs
@@ -146,7 +160,7 @@ class Reduction:
     seconds: float = 0.0
 
     def item_vectors(self) -> ItemVectors:
-        layer = self.trainable.module(self.table.shape[1]) if self.trainable is not None else None
+        layer = self.trainable.module(self.table.shape[1]) if self.trainable is not None else None  # fresh per model
         return ItemVectors(self.table, layer)
 
 
@@ -159,17 +173,17 @@ def reduce_inputs(resolved: Resolved, encode_inputs: dict) -> dict:
 def prepare_reduction(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> Reduction:
     """Fit the reducer once: a cached reduced table, or a fitted trainable reducer over the raw table."""
     comp, params = resolved.reducer
-    reducer = comp.factory(params)
+    reducer = plugin_call(comp, "to start", comp.factory, params)
     t0 = time.perf_counter()
     if getattr(reducer, "trainable", False):
         if hasattr(reducer, "fit"):  # e.g. PCA initialisation of a learned projection
-            reducer.fit(vecs[1:])
+            plugin_call(comp, "to fit", reducer.fit, vecs[1:])
         return Reduction(vecs, reducer, False, time.perf_counter() - t0)
 
     def compute():
         # fit on real items only: the padding row would pull the mean towards zero
-        reducer.fit(vecs[1:])
-        return _check_vectors(reducer.apply(vecs), vecs.shape[0], f"reducer '{comp.name}'")
+        plugin_call(comp, "to fit", reducer.fit, vecs[1:])
+        return _check_vectors(plugin_call(comp, "to apply", reducer.apply, vecs), vecs.shape[0], f"reducer '{comp.name}'")
 
     reduced, hit = ctx.cache.get_or_compute(reduce_inputs(resolved, encode_inputs), compute)
     return Reduction(reduced, None, hit, time.perf_counter() - t0)
@@ -252,7 +266,7 @@ def train_on(resolved: Resolved, data: MMCTRData, reduction: Reduction, callback
     """
     seed_everything(resolved.train.seed)
     model = build_model(resolved, data, reduction.item_vectors())
-    result = fit(model, data.train, data.valid, resolved.train, callbacks)
+    result = plugin_call(resolved.model[0], "in training", fit, model, data.train, data.valid, resolved.train, callbacks)
     device = resolve_device(resolved.train.device)
     probs = predict(model, resident_tensors(data.valid, device), resolved.train.eval_batch_size, resolved.train.amp)
     return model, result, probs
