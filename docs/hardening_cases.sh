@@ -128,7 +128,7 @@ N=$((N+1))
 # a background job of a script inherits "ignore SIGINT"; restore the default before exec'ing mmbench
 PYTHONUNBUFFERED=1 python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
   "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB" >"$W/out" 2>"$W/err" & PID=$!
-until grep -q "^epoch 1:" "$W/out" 2>/dev/null; do sleep 0.5; done; kill -INT $PID; wait $PID; rc=$?
+until grep -q "^epoch 1:" "$W/out" 2>/dev/null || ! kill -0 $PID 2>/dev/null; do sleep 0.5; done; kill -INT $PID; wait $PID; rc=$?
 echo "| $N | runs | Ctrl-C (SIGINT) during training, epoch 2 | $rc | $(grep . "$W/err" | awk 'NR>1{printf " ⏎ "} {printf "%s", $0}') | $(grep -c . "$W/err") | $(tail -n +2 "$LB"/*.csv | wc -l) |"
 row predict "\`predict\` of an unknown hash" -- "$MMB" predict abc123 --out "$W/sub"
 cfg "$W/c.yaml" "train: {epochs: 1, seed: 5, device: cpu}"

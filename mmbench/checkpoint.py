@@ -48,8 +48,9 @@ def load_state(run_dir: Path) -> dict:
     except FileNotFoundError:
         raise MMBenchError(f"{path} is missing; re-run the config with `mmbench run` to train it again") from None
     except Exception as exc:
-        raise MMBenchError(f"{path} cannot be read ({type(exc).__name__}: {exc}); delete {run_dir} and "
-                           f"re-run the config with `mmbench run`") from None
+        first = str(exc).split(". ")[0][:160]  # torch's unpickling errors run to a paragraph
+        raise MMBenchError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {first}); delete {run_dir} "
+                           f"and re-run the config with `mmbench run`") from None
 
 
 def read_run(run_dir: Path) -> dict:
