@@ -20,26 +20,27 @@ from mmbench.data.synth import auc
 
 
 class TargetAttention(nn.Module):
-    def __init__(self, n_items: int, tags: np.ndarray, emb: np.ndarray, n_tags: int, d: int = 32):
+    """DIN-like: item = id embedding + pooled tag embedding + projected shipped embedding; the target
+    attends over the history (no softmax), then an MLP."""
+
+    def __init__(self, n_items: int, tags: np.ndarray, emb: np.ndarray, n_tags: int, d: int = 16):
         super().__init__()
-        self.item = nn.Embedding(n_items, d, padding_idx=0)
+        self.item = nn.Embedding(n_items, d)
         self.tag = nn.EmbeddingBag(n_tags, d, mode="sum", padding_idx=0)
         self.register_buffer("tags", torch.as_tensor(tags, dtype=torch.long))
         self.register_buffer("emb", torch.as_tensor(emb))
         self.proj = nn.Linear(emb.shape[1], d)
         self.level = nn.Embedding(11, d)
-        self.att = nn.Sequential(nn.Linear(4 * 3 * d, 64), nn.ReLU(), nn.Linear(64, 1))
-        self.mlp = nn.Sequential(nn.Linear(3 * d * 3 + 2 * d, 128), nn.ReLU(), nn.Linear(128, 1))
-
-    def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        flat = ids.reshape(-1)
-        parts = [self.item(flat), self.tag(self.tags[flat]), self.proj(self.emb[flat])]
-        return torch.cat(parts, -1).reshape(*ids.shape, -1)
+        self.att = nn.Sequential(nn.Linear(3 * 3 * d, 32), nn.ReLU(), nn.Linear(32, 1))
+        self.mlp = nn.Sequential(nn.Linear(3 * 3 * d + 2 * d, 128), nn.ReLU(), nn.Linear(128, 1))
 
     def forward(self, seq, target, likes, views):
-        h, t = self.embed(seq), self.embed(target)
+        # every item's vector once per step (few thousand items), then gathers
+        table = torch.cat([self.item.weight, self.tag(self.tags), self.proj(self.emb)], -1)
+        table = table * (torch.arange(len(table)) > 0).unsqueeze(-1)  # padding row stays zero
+        h, t = table[seq], table[target]
         tt = t[:, None, :].expand_as(h)
-        w = self.att(torch.cat([h, tt, h - tt, h * tt], -1)).squeeze(-1)
+        w = self.att(torch.cat([h, tt, h * tt], -1)).squeeze(-1)
         w = w.masked_fill(seq == 0, 0.0)
         pooled = (w.unsqueeze(-1) * h).sum(1)
         x = torch.cat([pooled, t, pooled * t, self.level(likes.long()), self.level(views.long())], -1)

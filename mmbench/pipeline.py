@@ -92,7 +92,8 @@ def plugin_call(comp, doing: str, fn, *args):
     except MMBenchError:
         raise
     except Exception as exc:
-        text = " ".join(str(exc).split())
+        lines = str(exc).strip().splitlines()
+        text = lines[0].strip() if lines else ""  # the first line: one clear message, the rest is detail
         raise PluginError(
             f"{comp.kind} '{comp.name}' ({comp.distribution} {comp.version}".rstrip() + f") failed {doing}: "
             f"{type(exc).__name__}: {text} (a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)"

@@ -221,7 +221,7 @@ def _distribution_of(plugin) -> tuple[str, str]:
             return dists[0], md.version(dists[0])
     except Exception:
         pass
-    return "(registered in-process)", ""
+    return "registered in-process", ""
 
 
 _default_registry: Registry | None = None

@@ -68,7 +68,9 @@ def test_stages_run_once_resume_skips_and_failures_become_rows(registry, tmp_pat
     assert len(rows) == 24 and len({r["config_hash"] for r in rows}) == 24
     broken = [r for r in rows if r["model"] == "broken_fake"]
     assert {r["status"] for r in broken} == {"failed"}
-    assert broken[0]["error"] == "RuntimeError: broken_fake always fails"  # first line only
+    assert broken[0]["error"].startswith("model 'broken_fake' (registered in-process) failed in training: "
+                                         "RuntimeError: broken_fake always fails (a bug in the plugin")
+    assert "second line" not in broken[0]["error"]  # first line only
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(ok) == 12 and all(0.5 < float(r["valid_auc"]) <= 1 for r in ok)
     assert all((lb / "fake" / "preds" / f"{r['config_hash']}.npy").exists() for r in ok)
