@@ -60,3 +60,154 @@ class ItemEncoder(nn.Module):
             views = self.features.views[ids] + self.n_levels
             parts.append((self.level_emb(likes) + self.level_emb(views)) * nonpad)
         return torch.cat(parts, dim=-1)
+
+
+def baseline_init(module: nn.Module) -> None:
+    """FuxiCTR's initialisation, which the published baseline used: embeddings N(0, 1e-4) with the
+    padding row kept zero, linear weights Xavier-normal, biases zero."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=1e-4)
+            if m.padding_idx is not None:
+                with torch.no_grad():
+                    m.weight[m.padding_idx].zero_()
+
+
+class Dice(nn.Module):
+    """DIN's data-adaptive activation: ``x * (alpha + (1 - alpha) * sigmoid(bn(x)))``.
+
+    The same function as ``p*x + alpha*(1-p)*x`` with one product fewer; the batch statistics are
+    those of the rows it sees (DIN's attention passes only non-padded history positions).
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-9, momentum: float = 0.01):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(dim, affine=False, eps=eps, momentum=momentum)
+        self.alpha = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid(self.bn(x))
+        return x * torch.lerp(self.alpha.to(p.dtype), torch.ones_like(self.alpha, dtype=p.dtype), p)
+
+
+class FastDropout(nn.Module):
+    """Inverted dropout whose CPU mask costs one 64-bit random draw per 4 elements.
+
+    On CPU ``bernoulli_`` draws one random number per element and dominates DIN's attention step;
+    here four 16-bit lanes of each random int64 are compared with ``p * 2**16``, which keeps p to
+    within 2**-16. CUDA tensors use the regular dropout.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p <= 0:
+            return x
+        if x.is_cuda or x.numel() % 4:
+            return nn.functional.dropout(x, self.p, True)
+        bits = torch.randint(-2**63, 2**63 - 1, (x.numel() // 4,), dtype=torch.int64, device=x.device)
+        keep = bits.view(torch.int16).view(x.shape) >= int(round(self.p * 65536)) - 32768
+        return x * keep * (1.0 / (1.0 - self.p))
+
+
+def activation(name: str, dim: int) -> nn.Module:
+    if name == "dice":
+        return Dice(dim)
+    if name == "relu":
+        return nn.ReLU()
+    if name == "prelu":
+        return nn.PReLU(dim)
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    raise ValueError(f"unknown activation {name!r}; use dice, relu, prelu or sigmoid")
+
+
+class TargetAttention(nn.Module):
+    """DIN's local activation unit over the non-padded history positions only.
+
+    The score of history item k for target q is ``MLP([q, k, q-k, q*k])``. The first layer is linear,
+    so ``W [q, k, q-k, q*k] = (Wq + Wd) q + (Wk - Wd) k + Wp (q*k)``: the q-part is computed once per
+    row, the k-part once per distinct item in the batch, and only the q*k part per position — the
+    same function as the concatenated form at a quarter of its first-layer cost. Padded positions
+    (id 0) are never computed: the batch is packed into its valid (row, position) pairs.
+    Without softmax (the baseline's choice) the pooled interest is ``sum_l score_l * k_l``.
+    """
+
+    def __init__(self, dim: int, hidden: list[int], activation_name: str = "dice", dropout: float = 0.0,
+                 use_softmax: bool = False):
+        super().__init__()
+        if not hidden:
+            raise ValueError("attention_hidden needs at least one layer")
+        h0 = hidden[0]
+        self.dim = dim
+        self.use_softmax = use_softmax
+        # one Linear over [q, k, q-k, q*k] so that parameter shapes and init match the usual form
+        self.first = nn.Linear(4 * dim, h0)
+        layers: list[nn.Module] = [activation(activation_name, h0)]
+        if dropout > 0:
+            layers.append(FastDropout(dropout))
+        prev = h0
+        for h in hidden[1:]:
+            layers += [nn.Linear(prev, h), activation(activation_name, h)]
+            if dropout > 0:
+                layers.append(FastDropout(dropout))
+            prev = h
+        layers.append(nn.Linear(prev, 1))
+        self.rest = nn.Sequential(*layers)
+
+    def split_weights(self):
+        wq, wk, wd, wp = self.first.weight.split(self.dim, dim=1)
+        return wq + wd, wk - wd, wp
+
+    def forward(self, q: torch.Tensor, keys: torch.Tensor, key_index: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
+        """q (B, D) targets; keys (U, D) distinct history items; for each valid position p:
+        ``key_index[p]`` its row in ``keys`` and ``row[p]`` its batch row. Returns (B, D)."""
+        w_q, w_k, w_p = self.split_weights()
+        q_part = nn.functional.linear(q, w_q, self.first.bias)  # (B, H) once per row
+        k_part = nn.functional.linear(keys, w_k)  # (U, H) once per distinct item
+        k = keys.index_select(0, key_index)  # (N, D)
+        qk = q.index_select(0, row) * k
+        h = torch.addmm(q_part.index_select(0, row) + k_part.index_select(0, key_index), qk, w_p.t())
+        score = self.rest(h).squeeze(-1)  # (N,)
+        if self.use_softmax:
+            score = segment_softmax(score, row, q.shape[0])
+        return torch.zeros_like(q).index_add_(0, row, score.unsqueeze(-1) * k)
+
+
+def segment_softmax(score: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Softmax of ``score`` within each segment (rows of the packed history)."""
+    peak = torch.full((n_segments,), float("-inf"), dtype=score.dtype, device=score.device)
+    peak = peak.scatter_reduce(0, segment, score.detach(), reduce="amax", include_self=True)
+    e = torch.exp(score - peak.index_select(0, segment))
+    total = torch.zeros(n_segments, dtype=score.dtype, device=score.device).index_add_(0, segment, e)
+    return e / total.index_select(0, segment)
+
+
+def pack_history(item_seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, item id) of every non-padded history position, row-major."""
+    row, pos = (item_seq != 0).nonzero(as_tuple=True)
+    return row, item_seq[row, pos]
+
+
+class CrossNet(nn.Module):
+    """DCNv2 cross layers: ``x_{l+1} = x0 * (W x_l + b) + x_l``; with ``rank`` > 0, ``W = U V``."""
+
+    def __init__(self, dim: int, n_layers: int, rank: int = 0):
+        super().__init__()
+        if rank > 0:
+            self.layers = nn.ModuleList(
+                nn.Sequential(nn.Linear(dim, rank, bias=False), nn.Linear(rank, dim)) for _ in range(n_layers))
+        else:
+            self.layers = nn.ModuleList(nn.Linear(dim, dim) for _ in range(n_layers))
+
+    def forward(self, x0: torch.Tensor) -> torch.Tensor:
+        x = x0
+        for layer in self.layers:
+            x = x0 * layer(x) + x
+        return x

@@ -1,4 +1,6 @@
-"""Self-attention over the history, masked mean pooling, then a DNN over [user, target, interest]."""
+"""Self-attention over the history, masked mean pooling, then a DNN over [user, target, interest].
+
+The seed project's design (Projet_competition). Defaults in this folder's config.yaml."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,0 +1,173 @@
+"""``mmbench bench train``: training samples/s, time to N epochs, peak memory and valid AUC of a model,
+optionally beside FuxiCTR's DIN (``--vs fuxictr``) on the same arrays with the same shapes.
+
+The parent process loads the data and item vectors once and saves them as .npy; each side then
+trains in its own subprocess (so peak memory is per side) and prints one JSON line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, MMBenchError
+
+DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
+
+
+def _dataset_section(args) -> dict:
+    if args.config:
+        from .. import config as config_mod
+
+        cfg = config_mod.load(args.config, args.set)
+        return {"config": cfg}
+    section = dict(DEFAULT_DATASET)
+    if args.dataset:
+        section = {"name": args.dataset}
+    if args.scale:
+        section["scale"] = args.scale
+    return {"dataset": section}
+
+
+def prepare(args, folder: Path) -> dict:
+    """Load data + item vectors, resolve model/train params, save the workload; returns its meta."""
+    from .. import pipeline
+    from ..params import build_params, params_to_dict
+    from ..registry import default_registry
+    from ..trainer import TrainParams
+    from . import workload
+
+    registry = default_registry()
+    ctx = pipeline.RunContext()
+    src = _dataset_section(args)
+    if "config" in src:
+        cfg = src["config"]
+        resolved = pipeline.resolve(cfg, registry)
+        data = pipeline.load_data(resolved, ctx)
+        vecs, _, _, inputs = pipeline.encode_items(resolved, data, ctx)
+        vectors = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.numpy()
+        model_name, model_given, train_given = resolved.model[0].name, cfg.component_params("model"), dict(cfg.train)
+        vector_source = f"{resolved.encoder[0].name} -> {resolved.reducer[0].name}"
+    else:
+        comp = registry.get("dataset", src["dataset"]["name"])
+        ds_params = build_params(comp.params_cls, {k: v for k, v in src["dataset"].items() if k != "name"},
+                                 f"--dataset {comp.name}")
+        data = comp.factory().load(ds_params, ctx)
+        if data.items.load_shipped is None:
+            raise MMBenchError(f"dataset {comp.name} ships no item embeddings; pass a run config with an encoder")
+        vectors = data.items.load_shipped("item_info.parquet", "item_emb_d128")  # what the baseline used
+        model_name, model_given, train_given = args.model, {}, {}
+        vector_source = "shipped item_emb_d128"
+    model = registry.get("model", model_name)
+    defaults = pipeline.model_defaults(model.factory)
+    model_params = build_params(model.params_cls, {**defaults.get("params", {}), **model_given},
+                                f"model ({model_name})")
+    train_raw = {**defaults.get("train", {}), **train_given}
+    for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("threads", args.threads),
+                       ("device", args.device)):
+        if value is not None:
+            train_raw[key] = value
+    train_raw.setdefault("patience", args.epochs or 1)
+    train_raw["patience"] = max(train_raw["patience"], train_raw.get("epochs", 1))  # fixed epoch count
+    train = build_params(TrainParams, train_raw, "bench train")
+    split = data.train
+    if args.rows and args.rows < len(split):
+        split = split.take(np.sort(np.random.default_rng(train.seed).choice(len(split), args.rows, replace=False)))
+    meta = {
+        "dataset": data.dataset_id, "model": model_name, "vector_source": vector_source,
+        "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split), "valid_rows": len(data.valid),
+        "oracle_auc": data.oracle_auc, "warmup_steps": args.warmup,
+        "model_params": params_to_dict(model_params), "train": params_to_dict(train),
+    }
+    workload.save(folder, split, data.valid, data.items, vectors, meta)
+    return meta
+
+
+def run_side(module: str, folder: Path, timeout: float | None) -> dict:
+    # -P: never import from the working directory (the repo's model_zoo/ folder would shadow the
+    # wheel's model_zoo package that FuxiCTR installs)
+    cmd = [sys.executable, "-P", "-m", module, str(folder)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "TQDM_DISABLE": "1"})
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line[len("BENCH_RESULT "):])
+    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+    raise MMBenchError(f"{module} failed (exit {proc.returncode}):\n{tail}")
+
+
+def fuxictr_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("fuxictr") is not None
+
+
+def render(meta: dict, rows: list[dict]) -> str:
+    t = meta["train"]
+    lines = [
+        f"dataset {meta['dataset']}: {meta['train_rows']:,} train rows, {meta['valid_rows']:,} valid rows; "
+        f"item vectors: {meta['vector_source']}",
+        f"batch {t['batch_size']}, {t['epochs']} epoch(s), device {rows[0]['device']}, "
+        f"{rows[0]['threads']} thread(s), samples/s over steps after {meta['warmup_steps']} warm-up steps",
+        "",
+        f"{'side':<16}{'samples/s':>11}{'steps':>7}{'wall s':>9}{'peak MiB':>10}{'valid AUC':>11}",
+    ]
+    for r in rows:
+        lines.append(f"{r['model']:<16}{r['samples_per_second']:>11.0f}{r['measured_steps']:>7}"
+                     f"{r['wall_seconds']:>9.1f}{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
+    if len(rows) == 2:
+        a, b = rows
+        lines.append(f"{'ratio':<16}{a['samples_per_second'] / b['samples_per_second']:>10.2f}x{'':>7}"
+                     f"{a['wall_seconds'] / b['wall_seconds']:>9.2f}{a['peak_memory_mb'] / b['peak_memory_mb']:>10.2f}"
+                     f"{a['valid_auc'] - b['valid_auc']:>+11.4f}")
+    if meta.get("oracle_auc"):
+        lines.append(f"oracle AUC {meta['oracle_auc']:.4f}")
+    return "\n".join(lines)
+
+
+def cmd_train(args) -> int:
+    if args.vs == "fuxictr":
+        if not fuxictr_available():
+            raise MMBenchError('--vs fuxictr needs FuxiCTR; install the benchmark extra: pip install -e ".[bench]"')
+        if (args.model or "din") != "din" and not args.config:
+            raise ConfigError("--vs fuxictr compares DIN with DIN; use --model din")
+    with tempfile.TemporaryDirectory(prefix="mmbench-bench-") as tmp:
+        folder = Path(tmp)
+        meta = prepare(args, folder)
+        if args.vs == "fuxictr" and meta["model"] != "din":
+            raise ConfigError(f"--vs fuxictr compares DIN with DIN; the config's model is {meta['model']}")
+        rows = [run_side("mmbench.bench.train_worker", folder, args.timeout)]
+        if args.vs == "fuxictr":
+            rows.append(run_side("mmbench.bench.fuxictr_din", folder, args.timeout))
+            if "error" in rows[-1]:
+                raise MMBenchError(rows[-1]["error"])
+    if args.json:
+        print(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
+    else:
+        print(render(meta, rows))
+    return 0
+
+
+def add_train_action(bench_subparsers) -> None:
+    p = bench_subparsers.add_parser("train", help="samples/s, time, peak memory and valid AUC of a CTR model")
+    p.add_argument("config", nargs="?", help="run config (its dataset/encoder/reducer/model/train); "
+                   "default: synthetic small data, shipped item_emb_d128, --model")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--dataset", help=f"dataset plugin (default {DEFAULT_DATASET['name']})")
+    p.add_argument("--scale", help="synthetic scale: tiny, small, full (default small)")
+    p.add_argument("--model", default="din", help="model name when no config is given (default din)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs to train (no early stop before)")
+    p.add_argument("--batch-size", type=int, default=None, help="override the model's train.batch_size")
+    p.add_argument("--rows", type=int, default=0, help="train on a random subset of this many rows (0 = all)")
+    p.add_argument("--warmup", type=int, default=5, help="optimizer steps not timed (default 5)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads on CPU, both sides")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda (default: the model's train.device)")
+    p.add_argument("--vs", choices=["fuxictr"], help="also train FuxiCTR's DIN on the same data and print the ratio")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per side before giving up")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,61 @@
+"""One side of ``mmbench bench train``, run in its own process: ``python -m mmbench.bench.train_worker
+WORKDIR``. Trains the mmbench model on the saved workload and prints one JSON line."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import workload
+
+
+def run(folder: Path) -> dict:
+    from ..data.types import ItemTable, MMCTRData
+    from ..features import FeatureSpec, ItemVectors
+    from ..params import build_params
+    from ..registry import default_registry
+    from ..trainer import Callbacks, TrainParams, fit, resolve_device, seed_everything
+
+    meta = workload.load_meta(folder)
+    train, valid = workload.load_split(folder, "train"), workload.load_split(folder, "valid")
+    items = workload.load_items(folder)
+    table = ItemTable(len(items["item_likes"]), items["item_tags"], items["item_likes"], items["item_views"],
+                      [], None)
+    data = MMCTRData("bench", folder, train, valid, None, table, meta["n_users"], meta["n_tags"])
+    params = build_params(TrainParams, meta["train"], "bench train")
+    comp = default_registry().get("model", meta["model"])
+    model_params = build_params(comp.params_cls, meta["model_params"], f"bench model ({meta['model']})")
+    seed_everything(params.seed)
+    model = comp.factory(FeatureSpec.from_data(data, ItemVectors(items["item_vectors"])), model_params)
+    device = resolve_device(params.device)
+    n, bs = len(train), params.batch_size
+    clock = workload.StepClock(meta["warmup_steps"], torch.cuda.synchronize if device.type == "cuda" else None)
+
+    class Timing(Callbacks):
+        def on_epoch_start(self, epoch, n_steps):
+            clock.epoch_start()
+
+        def on_optimizer_step(self, epoch, step):
+            clock.tick(min(bs, n - (step - 1) * bs))
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    result = fit(model, train, valid, params, Timing())
+    return {
+        "side": "mmbench", "model": meta["model"], "device": str(device), "threads": torch.get_num_threads(),
+        "samples_per_second": clock.samples_per_second(), "measured_steps": len(clock.durations),
+        "epochs": result.epochs_run, "train_seconds": result.train_seconds,
+        "wall_seconds": time.perf_counter() - t0,
+        "valid_auc": result.valid["auc"], "valid_logloss": result.valid["logloss"],
+        "best_epoch": result.best_epoch, "peak_memory_mb": workload.peak_memory_mb(device),
+        "epoch_auc": [h.valid["auc"] for h in result.history],
+    }
+
+
+if __name__ == "__main__":
+    print("BENCH_RESULT " + json.dumps(run(Path(sys.argv[1]))), flush=True)

@@ -1,0 +1,81 @@
+"""Deep Interest Network with the semantics of the MMCTR challenge's official baseline.
+
+Target and history items share one ``ItemEncoder`` (id, pooled tags, projected multimodal vector,
+likes/views levels). Each distinct item of a batch is encoded once; the local activation unit runs on
+the non-padded history positions only (``TargetAttention``); the pooled interest joins the target and
+the row's features in a DNN.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from mmbench.config import load_defaults
+
+from ..layers import ItemEncoder, TargetAttention, baseline_init, mlp, pack_history
+
+
+@dataclass
+class DINParams:
+    embedding_dim: int = 64
+    attention_hidden: list[int] = field(default_factory=lambda: [512, 256])
+    attention_activation: Literal["dice", "relu", "prelu", "sigmoid"] = "dice"
+    attention_dropout: float = 0.1
+    use_softmax: bool = False
+    dnn_hidden: list[int] = field(default_factory=lambda: [1024, 512, 256])
+    net_dropout: float = 0.1
+    batch_norm: bool = True
+    use_user_id: bool = False  # the baseline leaves user_id out (a user has ~3 rows)
+    use_item_levels: bool = True  # likes/views levels as item-side features (target and history)
+
+    def __post_init__(self):
+        if self.embedding_dim < 1:
+            raise ValueError("embedding_dim must be >= 1")
+        if not self.attention_hidden or min(self.attention_hidden) < 1:
+            raise ValueError("attention_hidden must be a non-empty list of positive sizes")
+
+
+def encode_batch_items(items: ItemEncoder, target: torch.Tensor, item_seq: torch.Tensor):
+    """Encode every distinct item of the batch once.
+
+    Returns (target vectors (B, D), distinct-item vectors (U, D), per valid history position: its
+    index into the distinct items and its batch row).
+    """
+    row, hist_ids = pack_history(item_seq)
+    ids = torch.cat([target.long(), hist_ids.long()])
+    uniq, inverse = torch.unique(ids, return_inverse=True)
+    reps = items.represent(uniq)  # already distinct: skip the encoder's own dedup
+    n = target.shape[0]
+    return reps.index_select(0, inverse[:n]), reps, inverse[n:], row
+
+
+class DIN(nn.Module):
+    Params = DINParams
+    DEFAULTS = load_defaults(__file__)
+
+    def __init__(self, spec, params: DINParams):
+        super().__init__()
+        e = params.embedding_dim
+        self.items = ItemEncoder(spec, e, use_levels=params.use_item_levels)
+        d = self.items.out_dim
+        self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
+                                         params.attention_dropout, params.use_softmax)
+        self.level_emb = nn.Embedding(spec.n_levels * 2, e)
+        self.n_levels = spec.n_levels
+        self.user_emb = nn.Embedding(spec.n_users, e) if params.use_user_id else None
+        in_dim = 2 * d + 2 * e + (e if params.use_user_id else 0)
+        self.dnn, out = mlp(in_dim, params.dnn_hidden, params.net_dropout, params.batch_norm)
+        self.head = nn.Linear(out, 1)
+        baseline_init(self)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        target, keys, key_index, row = encode_batch_items(self.items, batch["item_id"], batch["item_seq"])
+        interest = self.attention(target, keys, key_index, row)
+        parts = [self.level_emb(batch["likes_level"].long()),
+                 self.level_emb(batch["views_level"].long() + self.n_levels), target, interest]
+        if self.user_emb is not None:
+            parts.append(self.user_emb(batch["user_id"].long()))
+        return self.head(self.dnn(torch.cat(parts, dim=-1))).squeeze(-1)

@@ -1,0 +1,188 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+from fakes import FakePlugin, make_fake_data
+
+from mmbench import config, pipeline
+from mmbench.errors import ConfigError
+from mmbench.features import FeatureSpec, ItemVectors
+from mmbench.trainer import TrainParams, fit
+from mmbench_zoo.attention_dnn.model import AttentionDNN
+from mmbench_zoo.dcn.model import DCN, DCNParams
+from mmbench_zoo.din.model import DIN, DINParams
+from mmbench_zoo.layers import CrossNet, TargetAttention, pack_history
+
+TINY = {
+    "din": (DIN, DINParams(embedding_dim=8, attention_hidden=[16, 8], dnn_hidden=[32, 16])),
+    "dcn": (DCN, DCNParams(embedding_dim=8, attention_hidden=[16], dnn_hidden=[32, 16], cross_layers=2)),
+    "attention_dnn": (AttentionDNN, AttentionDNN.Params(embedding_dim=8, dnn_hidden=[32, 16])),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # two intra-op threads on a shared 2-core machine spend most of their time in barriers
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_fake_data()
+
+
+def spec_of(data):
+    return FeatureSpec.from_data(data, ItemVectors(data.items.load_shipped("", "")))
+
+
+def batch_of(split, rows=slice(0, 64)):
+    cols = split.take(rows).columns()
+    return {k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in cols.items() if k != "label"}
+
+
+def reference_din_attention(att: TargetAttention, q, hist, mask):
+    """The textbook form: MLP([q, k, q-k, q*k]) at every position, masked, weighted sum."""
+    q = q.unsqueeze(1).expand_as(hist)
+    x = torch.cat([q, hist, q - hist, q * hist], dim=-1)
+    score = att.rest(att.first(x.flatten(0, 1))).view(mask.shape) * mask
+    return (score.unsqueeze(-1) * hist).sum(1)
+
+
+def test_packed_attention_equals_textbook_form():
+    torch.manual_seed(0)
+    att = TargetAttention(6, [10, 5], "dice", dropout=0.0).eval()
+    for m in att.modules():  # non-trivial running stats so that Dice is not the identity-ish default
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 2.0)
+    n_items, b, length = 30, 7, 9
+    table = torch.randn(n_items, 6)
+    seq = torch.randint(1, n_items, (b, length))
+    seq[torch.arange(length)[None, :] < torch.tensor([0, 3, 9, 5, 1, 8, 2])[:, None]] = 0  # row 2 empty
+    q = torch.randn(b, 6)
+    row, ids = pack_history(seq)
+    got = att(q, table, ids, row)
+    want = reference_din_attention(att, q, table[seq], (seq != 0).float())
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert not got[2].any()  # a row without history pools to zero
+
+
+@pytest.mark.parametrize("name", ["din", "dcn", "attention_dnn"])
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_padding_does_not_change_the_output(data, name, train_mode):
+    cls, params = TINY[name]
+    torch.manual_seed(0)
+    model = cls(spec_of(data), params).train(train_mode)
+    batch = batch_of(data.train)
+    assert (batch["item_seq"] == 0).any() and (batch["item_seq"] != 0).any()
+
+    def run(m):
+        torch.manual_seed(1)  # same dropout masks
+        with torch.no_grad():
+            return m(batch)
+
+    before = run(model)
+    poisoned = copy.deepcopy(model)
+    with torch.no_grad():  # whatever sits behind id 0 must never be read for history or pooling
+        poisoned.items.id_emb.weight[0].normal_(std=10.0)
+        poisoned.items.level_emb.weight.add_(0.0)
+        poisoned.items.features.vectors.table[0].normal_(std=10.0)
+        poisoned.items.features.tags[0] = 1
+        poisoned.items.features.likes[0] = 7
+    torch.testing.assert_close(run(poisoned), before)
+
+
+def test_cross_layer_matches_its_equation_by_hand():
+    net = CrossNet(2, 1)
+    with torch.no_grad():
+        net.layers[0].weight.copy_(torch.tensor([[1.0, 2.0], [0.0, -1.0]]))
+        net.layers[0].bias.copy_(torch.tensor([0.5, 1.0]))
+    x0 = torch.tensor([[1.0, 3.0]])
+    # W x0 + b = [1 + 6 + 0.5, -3 + 1] = [7.5, -2]; x0 * that + x0 = [7.5 + 1, -6 + 3]
+    torch.testing.assert_close(net(x0), torch.tensor([[8.5, -3.0]]))
+    two = CrossNet(2, 2)
+    with torch.no_grad():
+        for layer in two.layers:
+            layer.weight.copy_(torch.eye(2))
+            layer.bias.zero_()
+    # x1 = x0*x0 + x0 = [2, 12]; x2 = x0*x1 + x1 = [4, 48]
+    torch.testing.assert_close(two(x0), torch.tensor([[4.0, 48.0]]))
+
+
+def test_low_rank_cross_is_a_product_of_two_maps():
+    net = CrossNet(4, 1, rank=2)
+    u, v = net.layers[0][0], net.layers[0][1]
+    x0 = torch.randn(3, 4)
+    want = x0 * (x0 @ (v.weight @ u.weight).T + v.bias) + x0
+    torch.testing.assert_close(net(x0), want)
+
+
+@pytest.mark.parametrize("name", ["din", "dcn", "attention_dnn"])
+def test_each_model_learns_the_planted_signal(data, name):
+    cls, params = TINY[name]
+    torch.manual_seed(0)
+    model = cls(spec_of(data), params)
+    result = fit(model, data.train, data.valid, TrainParams(epochs=3, batch_size=128, lr=3e-3, patience=3, seed=1, threads=1))
+    # chance is 0.5 and the oracle ~0.78 (labels follow the topic of the history: P = 0.7 vs 0.1)
+    assert result.valid["auc"] > 0.7, result.valid
+
+
+def test_dcn_variants_build_and_run(data):
+    spec = spec_of(data)
+    batch = batch_of(data.train, slice(0, 16))
+    for kw in ({"structure": "stacked"}, {"low_rank": 3}, {"history": "mean"}):
+        model = DCN(spec, DCNParams(embedding_dim=4, dnn_hidden=[8], attention_hidden=[8], **kw)).eval()
+        assert model(batch).shape == (16,)
+    with_softmax = DIN(spec, DINParams(embedding_dim=4, attention_hidden=[8], dnn_hidden=[8], use_softmax=True))
+    assert torch.isfinite(with_softmax.eval()(batch)).all()
+
+
+@pytest.fixture
+def zoo_registry():
+    import mmbench_plugins.reducers.basic as reducers
+    import mmbench_zoo.dcn as dcn
+    import mmbench_zoo.din as din
+
+    from mmbench.registry import build_registry, new_plugin_manager
+
+    pm = new_plugin_manager()
+    pm.register(FakePlugin(), name="fake")
+    pm.register(reducers, name="basic_reducers")
+    pm.register(din, name="din")
+    pm.register(dcn, name="dcn")
+    return build_registry(pm, entry_points=False)
+
+
+def run_config(model, train=None):
+    return config.from_dict({
+        "dataset": {"name": "fake"}, "encoder": {"name": "shipped_fake"}, "reducer": {"name": "none"},
+        "model": model, "train": train or {},
+    }, "run.yaml")
+
+
+def test_din_defaults_are_the_published_baseline(zoo_registry):
+    resolved = pipeline.resolve(run_config({"name": "din"}), zoo_registry)
+    p, t = resolved.model[1], resolved.train
+    assert (p.embedding_dim, p.attention_hidden, p.dnn_hidden) == (64, [512, 256], [1024, 512, 256])
+    assert (p.attention_activation, p.use_softmax, p.batch_norm, p.net_dropout) == ("dice", False, True, 0.1)
+    assert (t.batch_size, t.lr, t.patience, t.embedding_reg) == (8192, 1e-3, 3, 1e-6)
+
+
+def test_run_config_overrides_model_defaults(zoo_registry):
+    resolved = pipeline.resolve(run_config({"name": "din", "embedding_dim": 16}, {"batch_size": 512}), zoo_registry)
+    assert resolved.model[1].embedding_dim == 16 and resolved.model[1].dnn_hidden == [1024, 512, 256]
+    assert resolved.train.batch_size == 512
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"name": "din", "atention_hidden": [8]}, r"run.yaml: model \(din\): unknown key 'atention_hidden' \(did you mean 'attention_hidden'\?\)"),
+    ({"name": "dcn", "cross_layer": 2}, r"unknown key 'cross_layer' \(did you mean 'cross_layers'\?\)"),
+    ({"name": "dcn", "structure": "diagonal"}, r"model \(dcn\).structure: expected one of 'parallel', 'stacked'"),
+])
+def test_bad_model_params_are_config_errors(zoo_registry, model, message):
+    with pytest.raises(ConfigError, match=message):
+        pipeline.resolve(run_config(model), zoo_registry)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+from fakes import make_fake_data
+from sklearn.metrics import roc_auc_score
+
+from mmbench import trainer
+from mmbench.features import FeatureSpec, ItemVectors
+from mmbench.metrics import gauc
+from mmbench.trainer import Callbacks, TrainParams, fit
+from mmbench_zoo.din.model import DIN, DINParams
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_fake_data(n_train=1200, n_valid=400)
+
+
+def tiny_din(data, seed=0):
+    torch.manual_seed(seed)
+    spec = FeatureSpec.from_data(data, ItemVectors(data.items.load_shipped("", "")))
+    return DIN(spec, DINParams(embedding_dim=4, attention_hidden=[8], dnn_hidden=[16]))
+
+
+def test_early_stopping_restores_the_best_weights(data, monkeypatch):
+    scripted = iter([0.60, 0.80, 0.70, 0.65, 0.9])
+    monkeypatch.setattr(trainer, "evaluate_split",
+                        lambda *a: {"auc": next(scripted), "logloss": 0.5, "gauc": 0.5})
+    snapshots = {}
+
+    class Snap(Callbacks):
+        def on_epoch_end(self, log):
+            snapshots[log.epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model = tiny_din(data)
+    result = fit(model, data.train, data.valid, TrainParams(epochs=5, batch_size=256, patience=2, threads=1), Snap())
+    assert (result.best_epoch, result.epochs_run, result.valid["auc"]) == (2, 4, 0.80)
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, snapshots[2][key], rtol=0, atol=0)
+    assert any(not torch.equal(v, snapshots[4][k]) for k, v in model.state_dict().items())
+
+
+def test_plateau_lowers_the_learning_rate(data, monkeypatch):
+    scripted = iter([0.7, 0.6, 0.8])
+    monkeypatch.setattr(trainer, "evaluate_split", lambda *a: {"auc": next(scripted), "logloss": 0.5})
+    lrs = []
+    real = trainer.make_optimizer
+
+    def spy(model, params):
+        opt = real(model, params)
+        lrs.append(opt)
+        return opt
+
+    monkeypatch.setattr(trainer, "make_optimizer", spy)
+    fit(tiny_din(data), data.train, data.valid,
+        TrainParams(epochs=3, batch_size=600, lr=1e-3, patience=5, plateau_lr_factor=0.1, threads=1))
+    assert lrs[0].param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
+def test_same_seed_same_auc_twice(data):
+    params = TrainParams(epochs=2, batch_size=128, seed=5, threads=1)
+    a = fit(tiny_din(data), data.train, data.valid, params).valid
+    b = fit(tiny_din(data), data.train, data.valid, params).valid
+    assert a == b
+    c = fit(tiny_din(data), data.train, data.valid, TrainParams(epochs=2, batch_size=128, seed=6, threads=1)).valid
+    assert c["auc"] != a["auc"]
+
+
+def test_regularisation_groups_follow_fuxictr_convention(data):
+    model = tiny_din(data)
+    groups = trainer.split_param_groups(model, embedding_reg=1e-6, net_reg=1e-5)
+    emb, net, free = groups
+    assert emb["weight_decay"] == 1e-6 and net["weight_decay"] == 1e-5 and free["weight_decay"] == 0
+    assert any(p is model.items.id_emb.weight for p in emb["params"])
+    assert any(p is model.head.weight for p in net["params"])
+    assert all(p.ndim == 1 for p in free["params"])
+
+
+def reference_gauc(users, labels, scores):
+    total, weight = 0.0, 0
+    for u in np.unique(users):
+        rows = users == u
+        if labels[rows].min() != labels[rows].max():
+            total += roc_auc_score(labels[rows], scores[rows]) * rows.sum()
+            weight += rows.sum()
+    return total / weight
+
+
+def test_gauc_matches_a_per_user_reference():
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 40, 1000)
+    labels = (rng.random(1000) < 0.3).astype(np.float32)
+    scores = np.round(rng.random(1000) + 0.3 * labels, 1)  # rounded: many ties inside users
+    assert gauc(users, labels, scores) == pytest.approx(reference_gauc(users, labels, scores), abs=1e-12)
+    assert gauc(np.array([1, 1, 2, 2]), np.array([1, 0, 1, 1]), np.array([0.9, 0.1, 0.2, 0.3])) == 1.0
+
+
+def test_gauc_is_in_the_leaderboard_row():
+    from mmbench.leaderboard import COLUMNS
+
+    assert "valid_gauc" in COLUMNS
