@@ -353,8 +353,7 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, h
     overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "encoder.device=cpu"]
     if encoder_key:
         overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0"]
-    if not _registered(model):  # din/dcn come from the models branch; the lead enables them after the merge
-        overrides += ["--set", "model.name=attention_dnn"]
+    assert _registered(model)
     board = tmp_path / "boards"
     assert main(["run", str(path), *overrides, *FAST_TRAIN, "--leaderboard-dir", str(board)]) == 0
     (csv,) = board.glob("*.csv")
