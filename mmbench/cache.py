@@ -43,6 +43,10 @@ class ArrayCache:
     def _dir(self, key: str) -> Path:
         return self.root / key
 
+    def has(self, key: str) -> bool:
+        """Whether an entry exists (without reading or verifying it): for plans and dry runs."""
+        return (self._dir(key) / "meta.json").exists()
+
     def load(self, key: str) -> np.ndarray | None:
         """The cached array, or None when absent or damaged (a damaged entry is removed)."""
         d = self._dir(key)
@@ -67,9 +71,14 @@ class ArrayCache:
             "checksum": _checksum(arr),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        with atomic_dir(self._dir(key)) as tmp:
-            np.save(tmp / "vectors.npy", arr, allow_pickle=False)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+        try:
+            with atomic_dir(self._dir(key)) as tmp:
+                np.save(tmp / "vectors.npy", arr, allow_pickle=False)
+                (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+        except OSError:
+            # another process stored the same key between our rmtree and rename: its entry is as good
+            if self.load(key) is None:
+                raise
 
     def get_or_compute(self, inputs: dict, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
         """Return (array, was_cached)."""

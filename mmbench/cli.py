@@ -11,12 +11,14 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import MMBenchError
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
-COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench"]
+COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep", "predict",
+                   "doctor", "new_plugin"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except MMBenchError as exc:
         if os.environ.get("MMBENCH_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(' '.join(str(exc).split()))}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("[bold yellow]interrupted:[/] stopped by Ctrl-C; nothing partial was written")

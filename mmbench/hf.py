@@ -26,14 +26,100 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def load_failed(name: str, who: str, exc: Exception) -> PluginError:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = None) -> PluginError:
+    """One clear line: what could not be loaded, why (offline?), and how to point at local weights."""
+    offline = hub_offline()
     looks_local = name.startswith((".", "/", "~"))
     if looks_local:
-        return PluginError(f"{who}: model folder '{name}' does not exist or is not a saved model ({type(exc).__name__})")
+        return PluginError(f"{who}: model folder '{name}' does not exist or is not a saved model "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})")
+    hint = local_hint or (
+        f"Download it on a machine with internet (e.g. `huggingface-cli download {name} --local-dir DIR`), "
+        f"copy DIR here and point the config at the folder: --set encoder.model=DIR")
     return PluginError(
         f"{who}: could not load '{name}' from the Hugging Face hub"
-        + (" (HF_HUB_OFFLINE=1)" if offline else " (no network or no such model)")
-        + f". Download it on a machine with internet (e.g. `huggingface-cli download {name} --local-dir DIR`) "
-        f"and point the config at the folder: --set encoder.model=DIR"
+        + (" (HF_HUB_OFFLINE=1 and no local copy in the HF cache)" if offline else " (no network, no local copy, or no such model)")
+        + f". {hint}"
     )
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set to a true value: never touch the network."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def apply_offline() -> bool:
+    """Make huggingface_hub honour HF_HUB_OFFLINE even when it was set after the hub was imported
+    (it reads the variable once, at import): no network attempts, no retry timeouts."""
+    offline = hub_offline()
+    if offline:
+        try:
+            import huggingface_hub.constants as hub_constants
+
+            hub_constants.HF_HUB_OFFLINE = True
+        except ImportError:
+            pass
+    return offline
+
+
+def clip_tokenizer_dir(home: str | Path) -> Path:
+    """A folder holding OpenAI CLIP's tokenizer (vocab.json/merges.txt as a CLIPTokenizer), built offline.
+
+    Every OpenAI/LAION CLIP shares one BPE vocabulary, and open_clip ships it as a file in its package;
+    this rebuilds the transformers tokenizer from it (same ids as the hub's), so random-weight CLIPs and
+    tests need no download. Built once under ``$MMBENCH_HOME/cache/tokenizers/clip-bpe-49408``.
+    """
+    folder = Path(home) / "cache" / "tokenizers" / "clip-bpe-49408"
+    if (folder / "tokenizer_config.json").exists():
+        return folder
+    import gzip
+
+    try:
+        from open_clip.tokenizer import bytes_to_unicode, default_bpe
+    except ImportError:
+        return wordlevel_tokenizer_dir(home)
+    from transformers import CLIPTokenizer
+
+    from .atomic import atomic_dir
+
+    lines = gzip.open(default_bpe()).read().decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]
+    symbols = list(bytes_to_unicode().values())
+    vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    tokenizer = CLIPTokenizer(vocab={v: i for i, v in enumerate(vocab)}, merges=merges)
+    with atomic_dir(folder) as tmp:
+        tokenizer.save_pretrained(tmp)
+    return folder
+
+
+def wordlevel_tokenizer_dir(home: str | Path) -> Path:
+    """Stand-in for CLIP's tokenizer where open_clip (and its BPE file) is not installed: one token per
+    word of the synthetic titles' vocabulary (others map to <|endoftext|>-adjacent UNK), CLIP's special
+    ids 49406/49407. Token counts per title match CLIP's BPE on plain English closely, so random-weight
+    speed measurements stay fair; the vectors mean nothing (only ever used with random weights).
+    """
+    folder = Path(home) / "cache" / "tokenizers" / "clip-wordlevel"
+    if (folder / "tokenizer_config.json").exists():
+        return folder
+    import re
+
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    from .atomic import atomic_dir
+    from .data import synth_titles
+
+    words = sorted(set(re.findall(r"[a-z0-9\-']+", repr((synth_titles.TOPICS, synth_titles.TEMPLATES)).lower())))
+    vocab = {w: i + 1 for i, w in enumerate(words)}
+    vocab.update({"<unk>": 0, "<|startoftext|>": 49406, "<|endoftext|>": 49407})
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<|startoftext|> $A <|endoftext|>", special_tokens=[("<|startoftext|>", 49406), ("<|endoftext|>", 49407)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<|startoftext|>",
+                                   eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    with atomic_dir(folder) as tmp:
+        fast.save_pretrained(tmp)
+    return folder

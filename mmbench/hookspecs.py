@@ -26,7 +26,9 @@ def register_reducers(register):
     """Register dimension reducers: ``register("pca", PcaReducer)``.
 
     A reducer has ``Params`` and ``fit(vecs) -> self`` plus ``apply(vecs) -> np.ndarray``; a trainable
-    reducer instead sets ``trainable = True`` and offers ``module(in_dim) -> nn.Module``.
+    reducer instead sets ``trainable = True`` and offers ``module(in_dim) -> nn.Module`` (with an
+    ``out_dim`` attribute), a fresh layer per model that the model's optimiser trains; it may also have
+    ``fit(vecs)``, called once per item table before ``module`` (e.g. for a PCA initialisation).
     """
 
 

@@ -23,7 +23,7 @@ from .errors import MMBenchError, PluginError
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Registry
-from .trainer import Callbacks, TrainParams, TrainResult, fit, resolve_device, seed_everything
+from .trainer import Callbacks, TrainParams, TrainResult, fit, predict, resident_tensors, resolve_device, seed_everything
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RunContext:
     console: object | None = None
     progress: object | None = None  # a rich Progress, when the CLI shows one
     stats: dict = field(default_factory=dict)  # encoders report counts here (missing_images, ...)
+    data: MMCTRData | None = None  # the loaded dataset, for encoders that learn from histories (fine-tuning)
 
     @property
     def cache(self) -> ArrayCache:
@@ -84,9 +85,24 @@ def resolve(config: RunConfig, registry: Registry) -> Resolved:
     return Resolved(config, out["dataset"], out["encoder"], out["reducer"], out["model"], train)
 
 
+def plugin_call(comp, doing: str, fn, *args):
+    """Run plugin code; an exception that is not an MMBenchError becomes one line naming the plugin."""
+    try:
+        return fn(*args)
+    except MMBenchError:
+        raise
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        text = lines[0].strip() if lines else ""  # the first line: one clear message, the rest is detail
+        raise PluginError(
+            f"{comp.kind} '{comp.name}' ({comp.distribution} {comp.version}".rstrip() + f") failed {doing}: "
+            f"{type(exc).__name__}: {text} (a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)"
+        ) from exc
+
+
 def load_data(resolved: Resolved, ctx: RunContext) -> MMCTRData:
     comp, params = resolved.dataset
-    return comp.factory().load(params, ctx)
+    return plugin_call(comp, "to load", lambda: comp.factory().load(params, ctx))
 
 
 def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
@@ -100,8 +116,8 @@ def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
     return vecs
 
 
-def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
-    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
+def encode_inputs(resolved: Resolved, data: MMCTRData) -> dict:
+    """What an encoder's vectors depend on: its cache key's inputs."""
     comp, params = resolved.encoder
     inputs = {
         "stage": "encode",
@@ -110,33 +126,73 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[
         "params": params_to_dict(params),
         "items": data.items.fingerprint(),
     }
+    extra = getattr(comp.factory, "cache_inputs", None)  # e.g. training histories, for co-click fine-tuning
+    if extra is not None:
+        inputs.update(extra(params, data))
+    return inputs
+
+
+def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
+    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
+    comp, params = resolved.encoder
+    inputs = encode_inputs(resolved, data)
+    ctx.data = data
     t0 = time.perf_counter()
 
     def compute():
-        encoder = comp.factory(params)
-        return _check_vectors(encoder.encode(data.items, ctx), data.items.n_items, f"encoder '{comp.name}'")
+        vecs = plugin_call(comp, "to encode the items", lambda: comp.factory(params).encode(data.items, ctx))
+        return _check_vectors(vecs, data.items.n_items, f"encoder '{comp.name}'")
 
     vecs, hit = ctx.cache.get_or_compute(inputs, compute)
     return vecs, hit, time.perf_counter() - t0, inputs
 
 
-def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> ItemVectors:
-    """A frozen table of reduced vectors, or the raw table followed by a trainable reducer module."""
+@dataclass
+class Reduction:
+    """The (encoder, reducer) stage's output, shared by every model trained on it.
+
+    ``table`` is the frozen lookup table: already reduced for a fixed reducer, the encoder's vectors
+    for a trainable one, whose fitted ``trainable`` reducer then gives each model a fresh layer.
+    """
+
+    table: np.ndarray
+    trainable: object | None = None
+    cache_hit: bool = False
+    seconds: float = 0.0
+
+    def item_vectors(self) -> ItemVectors:
+        layer = self.trainable.module(self.table.shape[1]) if self.trainable is not None else None  # fresh per model
+        return ItemVectors(self.table, layer)
+
+
+def reduce_inputs(resolved: Resolved, encode_inputs: dict) -> dict:
     comp, params = resolved.reducer
-    reducer = comp.factory(params)
+    return {"stage": "reduce", "reducer": comp.name, "reducer_version": getattr(comp.factory, "VERSION", 1),
+            "params": params_to_dict(params), "vectors": content_key(encode_inputs)}
+
+
+def prepare_reduction(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> Reduction:
+    """Fit the reducer once: a cached reduced table, or a fitted trainable reducer over the raw table."""
+    comp, params = resolved.reducer
+    reducer = plugin_call(comp, "to start", comp.factory, params)
+    t0 = time.perf_counter()
     if getattr(reducer, "trainable", False):
-        return ItemVectors(vecs, reducer.module(vecs.shape[1]))
-    inputs = {"stage": "reduce", "reducer": comp.name, "reducer_version": getattr(comp.factory, "VERSION", 1),
-              "params": params_to_dict(params), "vectors": content_key(encode_inputs)}
+        if hasattr(reducer, "fit"):  # e.g. PCA initialisation of a learned projection
+            plugin_call(comp, "to fit", reducer.fit, vecs[1:])
+        return Reduction(vecs, reducer, False, time.perf_counter() - t0)
 
     def compute():
         # fit on real items only: the padding row would pull the mean towards zero
-        reducer.fit(vecs[1:])
-        out = _check_vectors(reducer.apply(vecs), vecs.shape[0], f"reducer '{comp.name}'")
-        return out
+        plugin_call(comp, "to fit", reducer.fit, vecs[1:])
+        return _check_vectors(plugin_call(comp, "to apply", reducer.apply, vecs), vecs.shape[0], f"reducer '{comp.name}'")
 
-    reduced, _ = ctx.cache.get_or_compute(inputs, compute)
-    return ItemVectors(reduced)
+    reduced, hit = ctx.cache.get_or_compute(reduce_inputs(resolved, encode_inputs), compute)
+    return Reduction(reduced, None, hit, time.perf_counter() - t0)
+
+
+def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> ItemVectors:
+    """A frozen table of reduced vectors, or the raw table followed by a trainable reducer module."""
+    return prepare_reduction(resolved, vecs, encode_inputs, ctx).item_vectors()
 
 
 def build_model(resolved: Resolved, data: MMCTRData, item_vectors: ItemVectors):
@@ -198,13 +254,29 @@ class RunOutcome:
     result: TrainResult
     model: object
     encode_cache_hit: bool
+    valid_probs: np.ndarray | None = None  # of the restored best epoch, in valid row order
+    valid_labels: np.ndarray | None = None
+
+
+def train_on(resolved: Resolved, data: MMCTRData, reduction: Reduction, callbacks: Callbacks | None = None):
+    """Build and train one model on a prepared reduction; returns (model, result, valid probabilities).
+
+    Seeding before the build makes the initial weights (trainable reducer included) a function of
+    ``train.seed`` alone, not of whatever ran earlier in the process: a sweep's rows then do not depend
+    on the order or the process (local or Ray worker) they ran in.
+    """
+    seed_everything(resolved.train.seed)
+    model = build_model(resolved, data, reduction.item_vectors())
+    result = plugin_call(resolved.model[0], "in training", fit, model, data.train, data.valid, resolved.train, callbacks)
+    device = resolve_device(resolved.train.device)
+    probs = predict(model, resident_tensors(data.valid, device), resolved.train.eval_batch_size, resolved.train.amp)
+    return model, result, probs
 
 
 def run(resolved: Resolved, ctx: RunContext, callbacks: Callbacks | None = None) -> RunOutcome:
     """Everything but writing the leaderboard (the caller decides where rows go)."""
     data = load_data(resolved, ctx)
     vecs, hit, encode_seconds, inputs = encode_items(resolved, data, ctx)
-    item_vectors = reduce_vectors(resolved, vecs, inputs, ctx)
-    model = build_model(resolved, data, item_vectors)
-    result = fit(model, data.train, data.valid, resolved.train, callbacks)
-    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit)
+    reduction = prepare_reduction(resolved, vecs, inputs, ctx)
+    model, result, probs = train_on(resolved, data, reduction, callbacks)
+    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit, probs, data.valid.label)

@@ -5,6 +5,8 @@ so the core never imports a concrete plugin by name.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.metadata as md
 import os
 import sys
@@ -48,20 +50,38 @@ class PluginFailure:
     distribution: str
     error: str
 
+    def line(self) -> str:
+        """One line for a warning: which plugin, from which distribution, and why it was skipped."""
+        return (f"plugin '{self.plugin}' ({self.distribution}) was skipped: {self.error}; "
+                f"fix or uninstall it, or set MMBENCH_DISABLE_PLUGINS={self.plugin}")
+
+
+@dataclass
+class PluginInfo:
+    """A plugin that loaded: where it came from and which plugin API it declares (None: undeclared)."""
+
+    name: str
+    distribution: str
+    version: str
+    api_version: int | None
+
 
 class Registry:
     def __init__(self, pm: pluggy.PluginManager):
         self.pm = pm
         self.components: dict[str, dict[str, Component]] = {k: {} for k in KINDS}
         self.failures: list[PluginFailure] = []
+        self.plugins: dict[str, PluginInfo] = {}
 
     def get(self, kind: str, name: str) -> Component:
         table = self.components[kind]
         if name not in table:
             known = ", ".join(sorted(table)) or "none"
+            broken = "".join(f" Plugin '{f.plugin}' ({f.distribution}) failed to load and may provide it: {f.error}."
+                             for f in self.failures)
             raise PluginError(
                 f"unknown {kind} '{name}'{did_you_mean(name, table)}; installed {kind}s: {known}. "
-                f"Install the plugin that provides it, then check with `mmbench plugins`."
+                f"Install the plugin that provides it, then check with `mmbench plugins`.{broken}"
             )
         return table[name]
 
@@ -122,10 +142,13 @@ def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -
             continue
         try:
             module = ep.load()
-        except Exception as exc:  # a third-party plugin may fail in any way
-            failures.append(PluginFailure(ep.name, dist_name, f"{type(exc).__name__}: {exc}"))
+            pm.register(module, name=ep.name)  # also checks hook names and signatures
+        except (Exception, SystemExit) as exc:  # a third-party plugin may fail in any way
+            failures.append(PluginFailure(ep.name, dist_name, _describe(exc)))
+            if pm.get_plugin(ep.name) is not None:  # pluggy keeps a plugin whose hook validation failed
+                with contextlib.suppress(Exception):
+                    pm.unregister(name=ep.name)
             continue
-        pm.register(module, name=ep.name)
         origins[ep.name] = (dist_name, dist.version)
     return origins
 
@@ -136,10 +159,14 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
     registry = Registry(pm)
     origins = load_entry_points(pm, registry.failures) if entry_points else {}
 
+    skipped = {f.plugin for f in registry.failures}
     for plugin_name, plugin in list(pm.list_name_plugin()):
-        if plugin is None:
+        if plugin is None or plugin_name in skipped:
             continue
-        dist, version = origins.get(plugin_name, _distribution_of(plugin))
+        # not origins.get(name, _distribution_of(plugin)): that default scans every installed file
+        dist, version = origins[plugin_name] if plugin_name in origins else _distribution_of(plugin)
+        api = getattr(plugin, "MMBENCH_API_VERSION", None)
+        registry.plugins[plugin_name] = PluginInfo(plugin_name, dist, version, api)
         for kind, hook_name in _HOOKS.items():
             impl = getattr(plugin, hook_name, None)
             if impl is None:
@@ -151,8 +178,10 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
 
             try:
                 impl(register=register)
-            except Exception as exc:
-                registry.failures.append(PluginFailure(plugin_name, dist, f"{type(exc).__name__}: {exc}"))
+                for comp in collected:
+                    _check_component(comp)
+            except (Exception, SystemExit) as exc:
+                registry.failures.append(PluginFailure(plugin_name, dist, _describe(exc)))
                 continue
             for comp in collected:
                 existing = registry.components[kind].get(comp.name)
@@ -166,6 +195,22 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
     return registry
 
 
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())  # one line, whatever the plugin put in its message
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_component(comp: Component) -> None:
+    """What the core relies on: a string name, a callable factory, Params a dataclass or None."""
+    if not isinstance(comp.name, str) or not comp.name:
+        raise PluginError(f"{comp.kind} name must be a non-empty string, got {comp.name!r}")
+    if not callable(comp.factory):
+        raise PluginError(f"{comp.kind} '{comp.name}': factory {comp.factory!r} is not callable")
+    params_cls = comp.params_cls
+    if params_cls is not None and not dataclasses.is_dataclass(params_cls):
+        raise PluginError(f"{comp.kind} '{comp.name}': Params must be a dataclass or None, got {params_cls!r}")
+
+
 def _distribution_of(plugin) -> tuple[str, str]:
     """Best guess for a plugin registered by hand (tests): its top-level package's distribution."""
     module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", "")
@@ -176,7 +221,7 @@ def _distribution_of(plugin) -> tuple[str, str]:
             return dists[0], md.version(dists[0])
     except Exception:
         pass
-    return "(registered in-process)", ""
+    return "registered in-process", ""
 
 
 _default_registry: Registry | None = None
@@ -187,3 +232,9 @@ def default_registry() -> Registry:
     if _default_registry is None:
         _default_registry = build_registry()
     return _default_registry
+
+
+def reset_default_registry() -> None:
+    """Forget the process-wide registry (tests that install or break plugins on the fly)."""
+    global _default_registry
+    _default_registry = None

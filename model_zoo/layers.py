@@ -42,8 +42,15 @@ class ItemEncoder(nn.Module):
         self.out_dim = dim * (4 if use_levels else 3)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        ids = ids.long()
-        tags = self.features.tags[ids]  # (..., 5)
+        # Histories repeat items heavily: represent each distinct id of the batch once, then gather.
+        unique, inverse = torch.unique(ids.long(), return_inverse=True)
+        rep = self.represent(unique)
+        # index_select's backward is a plain index_add, far cheaper on CPU than advanced indexing's
+        return rep.index_select(0, inverse.flatten()).view(*ids.shape, rep.shape[-1])
+
+    def represent(self, ids: torch.Tensor) -> torch.Tensor:
+        """Representation of a 1-d tensor of ids."""
+        tags = self.features.tags[ids]  # (n, 5)
         tag_mask = (tags != 0).unsqueeze(-1).to(self.id_emb.weight.dtype)
         tag_vec = (self.tag_emb(tags) * tag_mask).sum(-2) / tag_mask.sum(-2).clamp(min=1)
         nonpad = (ids != 0).unsqueeze(-1).to(tag_vec.dtype)

@@ -1,1 +1,1 @@
-"""Throughput measurements (``mmbench bench ...``)."""
+"""Throughput measurements (``mmbench bench ...``) and the tiny random models they and the tests use."""

@@ -1,7 +1,10 @@
-"""``mmbench leaderboard``: show recorded rows."""
+"""``mmbench leaderboard``: one row per combination (mean ± std over seeds, DeLong CI, paired p-value)."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -10,37 +13,76 @@ from rich.table import Table
 from .. import leaderboard
 from ..errors import MMBenchError
 
+SUMMARY_COLUMNS = ["combo", "encoder", "reducer", "model", "variant", "n_seeds", "seeds", "valid_auc_mean",
+                   "valid_auc_std", "ci95_low", "ci95_high", "delta_vs_reference", "p_value", "reference",
+                   "valid_gauc_mean", "valid_logloss_mean", "config_hashes"]
+
+
+def _show(dataset: str, directory: Path, args) -> None:
+    path = leaderboard.csv_path(directory, dataset)
+    if not path.exists():
+        known = ", ".join(p.stem for p in directory.glob("*.csv")) or "none"
+        raise MMBenchError(f"no leaderboard {path}; known: {known}")
+    rows = leaderboard.read_rows(path)
+    if args.runs:  # the recorded runs themselves, as stored
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+        else:
+            print(path.read_text(), end="")
+        return
+    md_path = leaderboard.render(directory, dataset, args.reference)  # md + chart beside the CSV
+    if args.format == "md":
+        print(md_path.read_text(), end="")
+        return
+    summary = leaderboard.summarise(rows, dataset, directory, args.reference)
+    records = [c.summary() for c in summary.combos]
+    if args.format == "json":
+        print(json.dumps({"dataset": dataset, "reference": summary.reference.key if summary.reference else None,
+                          "combinations": records, "failed": summary.failed,
+                          "published": leaderboard.load_published(directory)}, indent=2, default=str))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
+        for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
+            table.add_column(col)
+        for c in summary.combos:
+            table.add_row(c.encoder, c.reducer_label, c.model, c.variant, str(len(c.runs)),
+                          f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
+                          f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
+                          "★" if c.is_reference else leaderboard._fmt(c.delta, "+.4f"),
+                          "" if c.is_reference else leaderboard._fmt_p(c.p_value), c.key)
+        console = Console(highlight=False)
+        console.print(table)
+        if summary.reference is not None:
+            console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
+        if summary.failed:
+            console.print(f"{len(summary.failed)} failed run(s): see {md_path}")
+        console.print(f"published results (not measured by mmbench): {md_path} (section 'Published results'); "
+                      f"chart: {md_path.with_suffix('.png')}")
+
 
 def cmd_leaderboard(args) -> int:
     directory = Path(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv"))
     if not datasets:
-        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` first")
+        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
     for dataset in datasets:
-        path = leaderboard.csv_path(directory, dataset)
-        if not path.exists():
-            raise MMBenchError(f"no leaderboard {path}; known: {', '.join(p.stem for p in directory.glob('*.csv'))}")
-        rows = leaderboard.read_rows(path)
-        if args.format == "csv":
-            print(path.read_text(), end="")
-        elif args.format == "json":
-            print(json.dumps(rows, indent=2))
-        elif args.format == "md":
-            print(leaderboard.render_markdown(rows, dataset, directory), end="")
-        else:
-            table = Table(title=f"{dataset}")
-            for col in ("encoder", "reducer", "model", "seed", "valid_auc", "valid_gauc", "epochs", "status"):
-                table.add_column(col)
-            for r in sorted(rows, key=lambda r: -float(r.get("valid_auc") or 0)):
-                table.add_row(*(str(r.get(c, "")) for c in ("encoder", "reducer", "model", "seed", "valid_auc",
-                                                              "valid_gauc", "epochs", "status")))
-            Console(highlight=False).print(table)
+        _show(dataset, directory, args)
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("leaderboard", help="show the recorded runs")
+    p = sub.add_parser("leaderboard", help="one row per combination, with CIs and paired tests; re-renders md + chart")
     p.add_argument("--dataset", help="dataset id (default: every leaderboard in the folder)")
     p.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    p.add_argument("--reference", metavar="CONFIG_HASH_OR_LABEL",
+                   help="the row the others are tested against: a run's config hash, a combination key, or "
+                        "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")
+    p.add_argument("--runs", action="store_true", help="print the recorded runs (the CSV) instead of the summary")
     p.add_argument("--leaderboard-dir", default="leaderboards")
     p.set_defaults(func=cmd_leaderboard)

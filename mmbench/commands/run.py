@@ -8,9 +8,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import config as config_mod
-from .. import leaderboard, pipeline
+from .. import checkpoint, leaderboard, pipeline
 from ..registry import default_registry
 from ..trainer import Callbacks, EpochLog
+from .plugins import warn_failures
 
 
 class RichCallbacks(Callbacks):
@@ -53,6 +54,9 @@ def summary_table(row: dict, cache_hit: bool) -> Table:
     table.add_row("valid gAUC", f"{row['valid_gauc']:.4f}")
     table.add_row("epochs (best)", f"{row['epochs']} ({row['best_epoch']})")
     table.add_row("encode", f"{row['encode_seconds']:.1f}s" + (" (cache hit)" if cache_hit else ""))
+    missing = [f"{row[k]} {k.split('_')[1]}" for k in ("missing_images", "missing_titles") if row.get(k) not in ("", None, 0)]
+    if missing:
+        table.add_row("missing content", ", ".join(missing) + " (encoded as the configured fallback)")
     table.add_row("train", f"{row['train_seconds']:.1f}s, {row['samples_per_second']:.0f} samples/s on {row['device']}")
     table.add_row("parameters", f"{row['params']:,}")
     table.add_row("config hash", row["config_hash"])
@@ -63,12 +67,17 @@ def cmd_run(args) -> int:
     console = Console(highlight=False)
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
+    warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
     with make_progress(console) as progress:
         ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
         outcome = pipeline.run(resolved, ctx, RichCallbacks(progress, console))
-    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row)
+    # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
+    run_dir = checkpoint.save_run(ctx.home, resolved, outcome.model, outcome.row)
+    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row, outcome.valid_probs, outcome.valid_labels)
+    leaderboard.render(Path(args.leaderboard_dir), outcome.row["dataset"])  # md + chart with CIs
     console.print(summary_table(outcome.row, outcome.encode_cache_hit))
+    console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
     return 0
 

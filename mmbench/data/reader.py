@@ -6,6 +6,9 @@ reported as a one-line :class:`DataError` naming the file, the column and what t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,16 @@ from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split
 
 _FIX = f"fix or re-download the file ({DOWNLOAD_PAGE}), or regenerate synthetic data with `mmbench data synth`"
+
+
+@dataclass(frozen=True)
+class Want:
+    """How to read one numeric column: numpy dtype, list width (0 = scalar) and allowed range."""
+
+    dtype: type
+    width: int = 0
+    lo: int | None = None
+    hi: int | None = None
 
 
 class _File:
@@ -39,11 +52,9 @@ class _File:
     def fail(self, column: str, problem: str) -> DataError:
         return DataError(f"{self.path}: column '{column}' {problem}; {_FIX}")
 
-    def read(self, columns: list[str]) -> pa.Table:
-        for name in columns:
-            if name not in self.schema.names:
-                raise self.fail(name, f"is missing (the file has {', '.join(self.schema.names)})")
-            self._check_type(name, self.schema.field(name).type)
+    def read_table(self, columns: list[str]) -> pa.Table:
+        """Columns as arrow (for strings); numeric columns go through :meth:`arrays`."""
+        self._check_columns(columns)
         try:
             table = pq.read_table(self.path, columns=columns, use_threads=True)
         except (pa.ArrowException, OSError) as exc:
@@ -52,6 +63,60 @@ class _File:
             if table.column(name).null_count:
                 raise self.fail(name, f"has {table.column(name).null_count} nulls")
         return table
+
+    def arrays(self, wanted: dict[str, Want]) -> dict[str, np.ndarray]:
+        """Numeric columns as numpy arrays, checked and converted row group by row group.
+
+        ``pq.read_table`` decodes a column on one thread, and the (n, 64) ``item_seq`` column is most
+        of the work, so row groups are decoded and converted side by side into preallocated arrays.
+        """
+        self._check_columns(list(wanted))
+        try:
+            meta = pq.ParquetFile(self.path).metadata
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        n = int(starts[-1])
+        out = {name: np.empty((n, w.width) if w.width else n, w.dtype) for name, w in wanted.items()}
+
+        def fill(group: int) -> None:
+            try:
+                table = pq.ParquetFile(self.path).read_row_group(group, columns=list(wanted), use_threads=False)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+            for name, want in wanted.items():
+                self._fill(table.column(name), name, want, out[name][starts[group] : starts[group + 1]])
+
+        with ThreadPoolExecutor(max(1, min(len(sizes), os.cpu_count() or 1))) as pool:
+            list(pool.map(fill, range(len(sizes))))
+        return out
+
+    def _fill(self, column: pa.ChunkedArray, name: str, want: Want, dst: np.ndarray) -> None:
+        row = 0
+        for chunk in column.chunks:
+            n = len(chunk)
+            if chunk.null_count:
+                raise self.fail(name, f"has {chunk.null_count} nulls")
+            if want.width:
+                if not pa.types.is_fixed_size_list(chunk.type):
+                    lengths = np.diff(chunk.offsets.to_numpy())
+                    if n and not np.all(lengths == want.width):
+                        bad = lengths[lengths != want.width][0]
+                        raise self.fail(name, f"has a list of length {bad}, expected every list to have {want.width}")
+                chunk = chunk.flatten()
+                if chunk.null_count:
+                    raise self.fail(name, "has null list elements")
+            values = chunk.to_numpy(zero_copy_only=False)
+            self.check_range(values, name, want.lo, want.hi)  # before narrowing, so nothing wraps
+            dst[row : row + n] = values.reshape(dst[row : row + n].shape)
+            row += n
+
+    def _check_columns(self, columns: list[str]) -> None:
+        for name in columns:
+            if name not in self.schema.names:
+                raise self.fail(name, f"is missing (the file has {', '.join(self.schema.names)})")
+            self._check_type(name, self.schema.field(name).type)
 
     def _check_type(self, name: str, actual: pa.DataType) -> None:
         """Accept what the data means, not only the exact arrow type: any integer width for ids, and
@@ -68,33 +133,8 @@ class _File:
         if not ok:
             raise self.fail(name, f"has type {actual}, expected {expected}")
 
-    def ints(self, table: pa.Table, name: str, dtype, lo: int | None = None, hi: int | None = None) -> np.ndarray:
-        values = _to_numpy(table.column(name)).astype(dtype, copy=False)
-        self.check_range(values, name, lo, hi)
-        return values
-
-    def matrix(self, table: pa.Table, name: str, width: int, dtype) -> np.ndarray:
-        """A (fixed-length) list column as an (n, width) array, filled chunk by chunk."""
-        column = table.column(name)
-        out = np.empty((len(column), width), dtype=dtype)
-        row = 0
-        for chunk in column.chunks:
-            n = len(chunk)
-            if not pa.types.is_fixed_size_list(chunk.type):
-                offsets = chunk.offsets.to_numpy()
-                lengths = np.diff(offsets)
-                if n and not np.all(lengths == width):
-                    bad = lengths[lengths != width][0]
-                    raise self.fail(name, f"has a list of length {bad}, expected every list to have {width}")
-            flat = chunk.flatten()
-            if flat.null_count:
-                raise self.fail(name, "has null list elements")
-            out[row : row + n] = _to_numpy(flat).reshape(n, width)
-            row += n
-        return out
-
     def check_range(self, values: np.ndarray, name: str, lo: int | None, hi: int | None) -> None:
-        if values.size == 0:
+        if values.size == 0 or (lo is None and hi is None):
             return
         vmin, vmax = values.min(), values.max()
         if lo is not None and vmin < lo:
@@ -114,12 +154,6 @@ def _same_kind(actual: pa.DataType, expected: pa.DataType) -> bool:
     return actual == expected
 
 
-def _to_numpy(array) -> np.ndarray:
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    return array.to_numpy(zero_copy_only=False)
-
-
 def _require_root(root: Path) -> None:
     if not root.is_dir():
         raise DataError(
@@ -132,35 +166,36 @@ def _require_root(root: Path) -> None:
 def _read_split(root: Path, name: str, n_items: int) -> Split:
     spec = schema.SPLITS[name]
     f = _File(root, spec)
-    columns = [c.name for c in spec.columns]
-    table = f.read(columns)
-    item_seq = f.matrix(table, "item_seq", SEQ_LEN, np.int32)
-    f.check_range(item_seq, "item_seq", 0, n_items - 1)
-    split = Split(
-        name=name,
-        user_id=f.ints(table, "user_id", np.int32, 0),
-        item_seq=item_seq,
-        item_id=f.ints(table, "item_id", np.int32, 0, n_items - 1),
-        likes_level=f.ints(table, "likes_level", np.int8, 0, N_LEVELS - 1),
-        views_level=f.ints(table, "views_level", np.int8, 0, N_LEVELS - 1),
-    )
-    if "label" in columns:
-        label = _to_numpy(table.column("label"))
-        if label.size and not np.all((label == 0) | (label == 1)):
-            bad = label[(label != 0) & (label != 1)][0]
-            raise f.fail("label", f"has value {bad}; labels must be 0 or 1")
-        split.label = label.astype(np.float32)
-    if "ID" in columns:
-        ids = _to_numpy(table.column("ID")).astype(np.int64, copy=False)
+    item = Want(np.int32, lo=0, hi=n_items - 1)
+    level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
+    wanted = {
+        "user_id": Want(np.int32, lo=0, hi=np.iinfo(np.int32).max),
+        "item_seq": Want(np.int32, SEQ_LEN, lo=0, hi=n_items - 1),
+        "item_id": item,
+        "likes_level": level,
+        "views_level": level,
+    }
+    if "label" in spec.names:
+        wanted["label"] = Want(np.float32)
+    if "ID" in spec.names:
+        wanted["ID"] = Want(np.int64)
+    cols = f.arrays(wanted)
+    split = Split(name, cols["user_id"], cols["item_seq"], cols["item_id"], cols["likes_level"], cols["views_level"])
+    if "label" in cols:
+        label = cols["label"]
+        bad = label[(label != 0) & (label != 1)]
+        if bad.size:
+            raise f.fail("label", f"has value {bad[0]:g}; labels must be 0 or 1")
+        split.label = label
+    if "ID" in cols:
+        ids = cols["ID"]
         if not np.array_equal(np.sort(ids), np.arange(len(ids))):
             raise f.fail("ID", f"must hold each of 0..{len(ids) - 1} exactly once")
         split.ids = ids
     return split
 
 
-def _aligned_ids(f: _File, table: pa.Table, n_items: int, first: int) -> np.ndarray:
-    """The file's ``item_id`` column, checked to name distinct items in first..n_items-1."""
-    ids = f.ints(table, "item_id", np.int64, first, n_items - 1)
+def _check_distinct(f: _File, ids: np.ndarray) -> np.ndarray:
     if len(np.unique(ids)) != len(ids):
         raise f.fail("item_id", "has duplicate item ids")
     return ids
@@ -168,23 +203,23 @@ def _aligned_ids(f: _File, table: pa.Table, n_items: int, first: int) -> np.ndar
 
 def _read_items(root: Path) -> ItemTable:
     info = _File(root, schema.ITEM_INFO)
-    table = info.read(["item_id", "item_tags"])
-    n_items = table.num_rows
-    ids = _aligned_ids(info, table, n_items, 0)
+    n_items = pq.ParquetFile(info.path).metadata.num_rows
+    cols = info.arrays({"item_id": Want(np.int64, lo=0, hi=n_items - 1),
+                        "item_tags": Want(np.int32, N_TAG_SLOTS, lo=0, hi=np.iinfo(np.int32).max)})
     tags = np.zeros((n_items, N_TAG_SLOTS), np.int32)
-    tags[ids] = info.matrix(table, "item_tags", N_TAG_SLOTS, np.int32)
-    info.check_range(tags, "item_tags", 0, None)
+    tags[_check_distinct(info, cols["item_id"])] = cols["item_tags"]
     tags[0] = 0
 
     feature = _File(root, schema.ITEM_FEATURE)
-    table = feature.read(["item_id", "item_title", "likes_level", "views_level"])
-    ids = _aligned_ids(feature, table, n_items, 1)
+    level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
+    cols = feature.arrays({"item_id": Want(np.int64, lo=1, hi=n_items - 1), "likes_level": level, "views_level": level})
+    ids = _check_distinct(feature, cols["item_id"])
     likes = np.zeros(n_items, np.int8)
     views = np.zeros(n_items, np.int8)
-    likes[ids] = feature.ints(table, "likes_level", np.int8, 0, N_LEVELS - 1)
-    views[ids] = feature.ints(table, "views_level", np.int8, 0, N_LEVELS - 1)
+    likes[ids] = cols["likes_level"]
+    views[ids] = cols["views_level"]
     titles = [""] * n_items
-    for item_id, title in zip(ids.tolist(), table.column("item_title").to_pylist()):
+    for item_id, title in zip(ids.tolist(), feature.read_table(["item_title"]).column(0).to_pylist()):
         titles[item_id] = title
 
     image_dir = root / schema.IMAGE_DIR
@@ -212,11 +247,10 @@ def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray
     if (spec.path.rsplit("/", 1)[-1], column) not in schema.SHIPPED_EMBEDDINGS:
         raise f.fail(column, "is not a shipped embedding column "
                      f"(known: {', '.join(c for _, c in schema.SHIPPED_EMBEDDINGS)})")
-    table = f.read(["item_id", column])
-    ids = _aligned_ids(f, table, n_items, 0)
     width = spec.column(column).type.list_size
+    cols = f.arrays({"item_id": Want(np.int64, lo=0, hi=n_items - 1), column: Want(np.float32, width)})
     out = np.zeros((n_items, width), np.float32)
-    out[ids] = f.matrix(table, column, width, np.float32)
+    out[_check_distinct(f, cols["item_id"])] = cols[column]
     out[0] = 0.0
     return out
 

@@ -38,6 +38,8 @@ POSITIVE_RATE = 0.25
 A_MATCH, B_QUALITY, C_APPEAL = 4.0, 0.6, 0.6
 PREF_TARGET_SHARE = 0.5  # share of targets drawn from the user's preference (the rest: popularity)
 EXPLORE = 0.1  # share of history clicks on a random topic
+ACTIVE_USERS = 0.92  # share of users with train rows
+SEEN_EVAL_USERS = 0.95  # share of valid/test rows whose user has train rows
 ROW_CHUNK = 262_144
 
 
@@ -87,7 +89,7 @@ def make_items(sc: Scale, rng: np.random.Generator) -> Items:
     n = sc.n_items
     topic_sizes = rng.dirichlet(np.full(N_TOPICS, 5.0))
     topic = rng.choice(N_TOPICS, size=n, p=topic_sizes)
-    log_pop = rng.normal(0.0, 1.3, n)
+    log_pop = rng.normal(0.0, 1.9, n)  # ~85 % of items are ever a target, as in the real data
     quality = 0.5 * _zscore(log_pop) + np.sqrt(0.75) * rng.normal(size=n)
     appeal = rng.normal(size=n)
     return Items(
@@ -265,22 +267,29 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _split_users(sc: Scale, users: Users, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(user, cutoff) for each split. A user has ~3-4 train rows near the end of their sequence;
-    valid/test rows see the whole sequence and mostly belong to users seen in train."""
-    per_user = 1 + rng.poisson(max(sc.n_train / sc.n_users - 1.0, 0.0), sc.n_users)
+    """(user, cutoff) for each split. ~92 % of users have train rows, ~3-4 each, near the end of their
+    sequence; valid/test rows see the whole sequence and 95 % of them belong to users seen in train."""
+    active = rng.random(sc.n_users) < ACTIVE_USERS
+    mean_rows = sc.n_train / max(int(active.sum()), 1)
+    per_user = np.where(active, 1 + rng.poisson(max(mean_rows - 1.0, 0.0), sc.n_users), 0)
     train_user = np.repeat(np.arange(sc.n_users), per_user)
     if len(train_user) >= sc.n_train:
         train_user = rng.choice(train_user, sc.n_train, replace=False)
     else:
-        extra = rng.integers(0, sc.n_users, sc.n_train - len(train_user))
+        extra = rng.choice(np.flatnonzero(active), sc.n_train - len(train_user))
         train_user = rng.permutation(np.concatenate([train_user, extra]))
     lengths = users.seq_len
     back = rng.integers(0, 4, sc.n_train)
     train_cut = np.maximum(lengths[train_user] - back, 1)
-    seen = np.unique(train_user)
+    seen = np.zeros(sc.n_users, bool)
+    seen[train_user] = True
+    seen_ids, unseen_ids = np.flatnonzero(seen), np.flatnonzero(~seen)
     out = {"train": (train_user, train_cut)}
     for name, n in (("valid", sc.n_valid), ("test", sc.n_test)):
-        user = np.where(rng.random(n) < 0.95, rng.choice(seen, n), rng.integers(0, sc.n_users, n))
+        user = rng.choice(seen_ids, n)
+        if len(unseen_ids):
+            new = rng.random(n) < 1.0 - SEEN_EVAL_USERS
+            user[new] = rng.choice(unseen_ids, int(new.sum()))
         out[name] = (user, lengths[user])
     return out
 
@@ -480,7 +489,8 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
         "generator": "mmbench.data.synth",
         "generator_version": GENERATOR_VERSION,
         "click_model": {"match": A_MATCH, "quality": B_QUALITY, "appeal": C_APPEAL, "bias": bias,
-                        "pref_target_share": PREF_TARGET_SHARE, "explore": EXPLORE},
+                        "pref_target_share": PREF_TARGET_SHARE, "explore": EXPLORE,
+                        "active_users": ACTIVE_USERS, "seen_eval_users": SEEN_EVAL_USERS},
         "scale_config": asdict(sc),
     }
     (root / schema.ORACLE_FILE).write_text(json.dumps(facts, indent=2) + "\n")

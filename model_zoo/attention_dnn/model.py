@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mmbench.config import load_defaults
 
@@ -15,7 +16,8 @@ from ..layers import ItemEncoder, mlp
 
 @dataclass
 class AttentionDNNParams:
-    embedding_dim: int = 32
+    embedding_dim: int = 32  # width of each item-side part (id, tags, multimodal, levels)
+    attention_dim: int = 32  # width of the history tokens the attention runs over
     num_heads: int = 4
     attention_layers: int = 1
     dnn_hidden: list[int] = field(default_factory=lambda: [512, 256, 128])
@@ -24,8 +26,31 @@ class AttentionDNNParams:
     use_user_id: bool = True
 
     def __post_init__(self):
-        if self.embedding_dim < 1 or self.num_heads < 1 or self.attention_layers < 0:
-            raise ValueError("embedding_dim and num_heads must be >= 1, attention_layers >= 0")
+        if min(self.embedding_dim, self.attention_dim, self.num_heads) < 1 or self.attention_layers < 0:
+            raise ValueError("embedding_dim, attention_dim and num_heads must be >= 1, attention_layers >= 0")
+        if self.attention_dim % self.num_heads:
+            raise ValueError(f"attention_dim={self.attention_dim} is not divisible by num_heads={self.num_heads}")
+
+
+class SelfAttentionBlock(nn.Module):
+    """Post-norm multi-head self-attention with a residual connection; padded keys are masked.
+
+    Uses ``scaled_dot_product_attention`` (fused kernels on CPU and GPU) rather than
+    nn.MultiheadAttention, whose attention-weight dropout and softmax dominate the cost on CPU.
+    """
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=~pad[:, None, None, :])
+        return self.norm(x + self.out(attn.transpose(1, 2).reshape(b, n, d)))
 
 
 class AttentionDNN(nn.Module):
@@ -34,40 +59,35 @@ class AttentionDNN(nn.Module):
 
     def __init__(self, spec, params: AttentionDNNParams):
         super().__init__()
-        e = params.embedding_dim
+        e, a = params.embedding_dim, params.attention_dim
         self.items = ItemEncoder(spec, e)
-        d = self.items.out_dim
-        if d % params.num_heads:
-            raise ValueError(f"item representation width {d} is not divisible by num_heads={params.num_heads}")
-        self.pos_emb = nn.Parameter(torch.zeros(spec.seq_len, d))
-        layer = nn.TransformerEncoderLayer(d, params.num_heads, dim_feedforward=2 * d, dropout=params.dropout,
-                                           batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, params.attention_layers, enable_nested_tensor=False) \
-            if params.attention_layers else None
+        self.to_tokens = nn.Linear(self.items.out_dim, a)
+        self.pos_emb = nn.Parameter(torch.zeros(spec.seq_len, a))
+        self.blocks = nn.ModuleList(SelfAttentionBlock(a, params.num_heads)
+                                    for _ in range(params.attention_layers))
         self.user_emb = nn.Embedding(spec.n_users, e) if params.use_user_id else None
         self.level_emb = nn.Embedding(spec.n_levels * 2, e)
         self.n_levels = spec.n_levels
-        in_dim = 3 * d + 2 * e + (e if params.use_user_id else 0)
+        in_dim = 3 * a + 2 * e + (e if params.use_user_id else 0)
         self.dnn, out = mlp(in_dim, params.dnn_hidden, params.dropout, params.batch_norm)
         self.head = nn.Linear(out, 1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         seq = batch["item_seq"].long()
+        # histories are left-padded: columns that are padding in every row change nothing, drop them
+        longest = int((seq != 0).sum(1).max()) if seq.numel() else 0
+        seq = seq[:, seq.shape[1] - max(longest, 1):]
         pad = seq == 0
         empty = pad.all(1)
         if empty.any():  # a row with no history attends to one (zero) padding slot instead of nothing
             pad = pad.clone()
             pad[empty, -1] = False
-        b, length = seq.shape
-        # each distinct item of the batch is encoded once, then gathered into the (B, L) layout
-        uniq, inverse = torch.unique(torch.cat([batch["item_id"].long(), seq.reshape(-1)]), return_inverse=True)
-        reps = self.items(uniq)
-        target = reps.index_select(0, inverse[:b])
-        hist = reps.index_select(0, inverse[b:]).view(b, length, -1) + self.pos_emb
-        if self.encoder is not None:
-            hist = self.encoder(hist, src_key_padding_mask=pad)
+        hist = self.to_tokens(self.items(seq)) + self.pos_emb[self.pos_emb.shape[0] - seq.shape[1]:]
+        for block in self.blocks:
+            hist = block(hist, pad)
         keep = (~pad).unsqueeze(-1).to(hist.dtype)
         interest = (hist * keep).sum(1) / keep.sum(1).clamp(min=1)
+        target = self.to_tokens(self.items(batch["item_id"]))
         parts = [target, interest, target * interest,
                  self.level_emb(batch["likes_level"].long()),
                  self.level_emb(batch["views_level"].long() + self.n_levels)]

@@ -47,7 +47,7 @@ def encode_batch_items(items: ItemEncoder, target: torch.Tensor, item_seq: torch
     row, hist_ids = pack_history(item_seq)
     ids = torch.cat([target.long(), hist_ids.long()])
     uniq, inverse = torch.unique(ids, return_inverse=True)
-    reps = items(uniq)
+    reps = items.represent(uniq)  # already distinct: skip the encoder's own dedup
     n = target.shape[0]
     return reps.index_select(0, inverse[:n]), reps, inverse[n:], row
 

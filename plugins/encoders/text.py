@@ -2,73 +2,94 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 import mmbench
 from mmbench.data.types import ItemTable
 
+from .common import ContentParams, quiet_transformers, Timing, Towers, encode_with_towers, pick_device
+from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
+
 
 @dataclass
-class TextParams:
+class TextParams(ContentParams, FinetuneParams):
     model: str = "sentence-transformers/all-MiniLM-L6-v2"  # hub name or local folder
-    batch_size: int = 256
+    modality: Literal["text"] = "text"  # titles only (kept for the shared machinery)
     max_length: int = 64
     normalize: bool = True  # L2-normalise each vector
-    device: str = "auto"
+    random_weights: bool = False  # architecture from the model's config, random init (benchmarks)
+    finetune_pairs: Literal["coclick"] = "coclick"  # a text model has no cover tower to pair titles with
+    finetune_towers: Literal["text"] = "text"
 
     def __post_init__(self):
-        if self.batch_size < 1 or self.max_length < 1:
-            raise ValueError("batch_size and max_length must be >= 1")
+        self.check_content()
+        self.check_finetune()
+        if self.max_length < 1:
+            raise ValueError("max_length must be >= 1")
+        if self.batch_size and not self.text_batch_size:  # titles are all this encoder batches
+            self.text_batch_size = self.batch_size
+
+
+class TextTowers(Towers):
+    image_transform = None
+
+    def __init__(self, params: TextParams, device):
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        from mmbench.hf import apply_offline, load_failed, resolve_model_path
+
+        quiet_transformers()
+        apply_offline()
+        path = resolve_model_path(params.model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = (AutoModel.from_config(AutoConfig.from_pretrained(path)) if params.random_weights
+                     else AutoModel.from_pretrained(path))
+        except (OSError, ValueError) as exc:
+            raise load_failed(params.model, "encoder 'text'", exc) from None
+        self.module = model.to(device).eval()
+        self.text_dim = model.config.hidden_size
+        self.max_length = params.max_length
+        self._identity = {"backend": "transformers-text", "model": params.model, "random_weights": params.random_weights}
+
+    def tokenize(self, texts):
+        out = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        return {"input_ids": out["input_ids"], "attention_mask": out["attention_mask"]}
+
+    def encode_text(self, tokens):
+        hidden = self.module(**tokens).last_hidden_state
+        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def tower_parameters(self, tower: str):
+        return list(self.module.parameters()) if tower == "text" else []
+
+    def identity(self) -> dict:
+        return self._identity
 
 
 class TextEncoder:
     Params = TextParams
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, params: TextParams):
         self.params = params
 
-    def encode(self, items: ItemTable, ctx) -> np.ndarray:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+    @staticmethod
+    def cache_inputs(params: TextParams, data) -> dict:
+        return cache_inputs_for(params, data)
 
-        from mmbench.hf import load_failed, resolve_model_path
+    def towers(self, ctx, device=None) -> TextTowers:
+        return TextTowers(self.params, device or pick_device(self.params.device))
 
-        p = self.params
-        path = resolve_model_path(p.model)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModel.from_pretrained(path)
-        except (OSError, ValueError) as exc:
-            raise load_failed(p.model, "encoder 'text'", exc) from None
-        device = torch.device("cuda" if p.device == "auto" and torch.cuda.is_available() else
-                              ("cpu" if p.device == "auto" else p.device))
-        model.to(device).eval()
-
-        titles = items.titles[1:]
-        ctx.stats["missing_titles"] = sum(1 for t in titles if not t.strip())
-        # length-bucketed batches: similar lengths together means little padding per batch
-        order = np.argsort([len(t) for t in titles], kind="stable")
-        out = np.zeros((items.n_items, model.config.hidden_size), dtype=np.float32)
-        task = ctx.progress.add_task("encode titles", total=len(titles), loss="") if ctx.progress else None
-        with torch.inference_mode():
-            for start in range(0, len(order), p.batch_size):
-                rows = order[start : start + p.batch_size]
-                batch = tokenizer([titles[i] for i in rows], padding=True, truncation=True,
-                                  max_length=p.max_length, return_tensors="pt").to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                    hidden = model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                vecs = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-                if p.normalize:
-                    vecs = torch.nn.functional.normalize(vecs.float(), dim=-1)
-                out[rows + 1] = vecs.float().cpu().numpy()
-                if task is not None:
-                    ctx.progress.update(task, advance=len(rows))
-        if task is not None:
-            ctx.progress.remove_task(task)
-        return out
+    def encode(self, items: ItemTable, ctx, timing: Timing | None = None) -> np.ndarray:
+        device = pick_device(self.params.device)
+        towers = self.towers(ctx, device)
+        maybe_finetune(towers, items, self.params, device, ctx)
+        return encode_with_towers(towers, items, self.params, device, ctx, normalize=self.params.normalize,
+                                  timing=timing)
 
 
 @mmbench.hookimpl

@@ -1,0 +1,22 @@
+"""``mmbench new-plugin NAME [--out DIR]``: scaffold a plugin distribution that passes its own tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def cmd_new_plugin(args) -> int:
+    from ..scaffold import names_for, scaffold
+
+    target = scaffold(args.name, Path(args.out))
+    short = names_for(args.name)["short"]
+    print(f"wrote {target}: encoder '{short}_encoder', model '{short}_model'")
+    print(f"  test it:    cd {target} && PYTHONPATH=. python -m pytest tests -q")
+    print(f"  install it: pip install {target}   (then `mmbench plugins`)")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("new-plugin", help="scaffold a plugin package (encoder + model + tests)")
+    p.add_argument("name", help="plugin name, e.g. my-encoder (distribution mmbench-my-encoder)")
+    p.add_argument("--out", default=".", help="folder to create it in (default: here)")
+    p.set_defaults(func=cmd_new_plugin)

@@ -1,0 +1,41 @@
+"""``mmbench predict RUN_OR_CONFIG --split test --out DIR``: a challenge submission from a trained run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+
+def cmd_predict(args) -> int:
+    from .. import checkpoint, submission
+    from ..pipeline import RunContext
+    from ..registry import default_registry
+    from .plugins import warn_failures
+
+    console, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    registry = default_registry()
+    warn_failures(registry, err)
+    ctx = RunContext(console=console)
+    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set)
+    pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
+    for line in pred.warnings:
+        err.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
+    csv_path, zip_path = submission.write_submission(pred, Path(args.out), args.task)
+    console.print(f"{len(pred.ids):,} {args.split} rows scored by run {pred.config_hash} "
+                  f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)
+    console.print(f"wrote {csv_path} and {zip_path}", soft_wrap=True)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="score the test split with a trained run; write prediction.csv/.zip")
+    p.add_argument("run", metavar="RUN_OR_CONFIG",
+                   help="a config hash (or prefix), a run folder under $MMBENCH_HOME/runs, or the config YAML")
+    p.add_argument("--split", choices=["test", "valid"], default="test")
+    p.add_argument("--out", required=True, help="folder for prediction.csv and prediction.zip")
+    p.add_argument("--task", type=int, choices=[1, 2], default=2, help="column name Task1 or Task2 (default 2)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="overrides used when RUN_OR_CONFIG is a config YAML (as given to `mmbench run`)")
+    p.add_argument("--device", default=None, help="device for scoring (default: the run's train.device)")
+    p.set_defaults(func=cmd_predict)

@@ -1,0 +1,93 @@
+"""Challenge submission: score a split with a trained run and write ``prediction.csv`` + ``prediction.zip``.
+
+The format (Codabench competition of the WWW 2025 MMCTR challenge): one row per test ``ID`` in ID
+order, header ``ID,Task2`` (``ID,Task1`` for a Task-1 run), click probabilities in [0, 1].
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint
+from . import config as config_mod
+from .atomic import atomic_write_bytes, atomic_write_text
+from .errors import DataError, MMBenchError
+from .pipeline import RunContext, build_model, encode_items, load_data, reduce_vectors, resolve
+from .trainer import predict, resident_tensors, resolve_device
+
+CSV_NAME = "prediction.csv"
+ZIP_NAME = "prediction.zip"
+
+
+@dataclasses.dataclass
+class Prediction:
+    ids: np.ndarray  # int64, sorted
+    probs: np.ndarray  # float, same order
+    config_hash: str
+    warnings: list[str]
+
+
+def load_trained(run_dir: Path, registry, ctx: RunContext):
+    """(resolved config, data, model with the trained weights, warnings) for a run folder."""
+    info = checkpoint.read_run(run_dir)
+    cfg = config_mod.from_dict(info["config"], str(Path(run_dir) / checkpoint.RUN_FILE))
+    resolved = resolve(cfg, registry)
+    warnings = []
+    if resolved.config_hash() != info["config_hash"]:
+        warnings.append(f"the config in {run_dir} now resolves to hash {resolved.config_hash()} (was "
+                        f"{info['config_hash']}): a plugin's parameters changed since training")
+    data = load_data(resolved, ctx)
+    vecs, _, _, inputs = encode_items(resolved, data, ctx)
+    model = build_model(resolved, data, reduce_vectors(resolved, vecs, inputs, ctx))
+    state = checkpoint.load_state(run_dir)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise MMBenchError(f"{run_dir / checkpoint.MODEL_FILE} does not fit model '{resolved.model[0].name}' as "
+                           f"installed now ({' '.join(first[:2])}); re-run the config with `mmbench run`") from None
+    return resolved, data, model, warnings
+
+
+def predict_split(run_dir: Path, registry, ctx: RunContext, split: str = "test", device: str | None = None) -> Prediction:
+    resolved, data, model, warnings = load_trained(run_dir, registry, ctx)
+    part = getattr(data, split)
+    if part is None or len(part) == 0:
+        raise DataError(f"dataset '{data.dataset_id}' has no {split} split to predict ({data.root})")
+    ids = part.ids if part.ids is not None else np.arange(len(part), dtype=np.int64)
+    dev = resolve_device(device or resolved.train.device)
+    model.to(dev)
+    probs = predict(model, resident_tensors(part, dev), resolved.train.eval_batch_size, resolved.train.amp)
+    order = np.argsort(ids, kind="stable")
+    return Prediction(ids[order], probs[order], resolved.config_hash(), warnings)
+
+
+def validate(pred: Prediction, n_rows: int) -> None:
+    """The checks Codabench would otherwise fail on: count, ID coverage, finite probabilities."""
+    if len(pred.ids) != n_rows or len(pred.probs) != n_rows:
+        raise MMBenchError(f"prediction has {len(pred.probs)} rows for {n_rows} test rows")
+    if not np.array_equal(pred.ids, np.arange(n_rows)):
+        raise MMBenchError(f"prediction IDs do not cover 0..{n_rows - 1} exactly once")
+    if not np.all(np.isfinite(pred.probs)) or pred.probs.min(initial=0) < 0 or pred.probs.max(initial=0) > 1:
+        raise MMBenchError("prediction has values outside [0, 1] or NaN; the model's logits are not finite")
+
+
+def write_submission(pred: Prediction, out_dir: Path, task: int = 2) -> tuple[Path, Path]:
+    validate(pred, len(pred.ids))
+    column = f"Task{task}"
+    buf = io.StringIO()
+    buf.write(f"ID,{column}\n")
+    np.savetxt(buf, np.column_stack([pred.ids, pred.probs]), fmt=["%d", "%.6f"], delimiter=",")
+    text = buf.getvalue()
+    out_dir = Path(out_dir)
+    csv_path, zip_path = out_dir / CSV_NAME, out_dir / ZIP_NAME
+    atomic_write_text(csv_path, text)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(CSV_NAME, text)
+    atomic_write_bytes(zip_path, zbuf.getvalue())
+    return csv_path, zip_path

@@ -1,0 +1,116 @@
+"""``openclip`` encoder: an open_clip model (e.g. ViT-B-32 / laion2b_s34b_b79k) on titles and covers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import mmbench
+from mmbench.data.types import ItemTable
+
+from .common import ContentParams, Timing, Towers, encode_with_towers, pick_device
+from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
+
+
+@dataclass
+class OpenClipParams(ContentParams, FinetuneParams):
+    model: str = "ViT-B-32"  # open_clip name, 'hf-hub:org/repo', or a local folder with open_clip_config.json
+    pretrained: str = "laion2b_s34b_b79k"  # tag, or a local checkpoint file; ignored for folders and hf-hub
+    random_weights: bool = False  # architecture only, random init (benchmarks)
+
+    def __post_init__(self):
+        self.check_content()
+        self.check_finetune()
+
+
+def _model_spec(params: OpenClipParams) -> tuple[str, str | None]:
+    """(open_clip model name, pretrained) with a local folder turned into open_clip's 'local-dir:' form."""
+    path = Path(params.model).expanduser()
+    if path.is_dir():
+        return f"local-dir:{path}", None
+    return params.model, (params.pretrained or None)
+
+
+class OpenClipTowers(Towers):
+    def __init__(self, params: OpenClipParams, device):
+        import open_clip
+        import torch
+
+        from mmbench.hf import apply_offline, load_failed
+
+        name, pretrained = _model_spec(params)
+        apply_offline()
+        if params.model.startswith((".", "/", "~")) and not name.startswith("local-dir:"):
+            raise load_failed(params.model, "encoder 'openclip'", FileNotFoundError(params.model))
+        try:
+            torch.manual_seed(0)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=None if params.random_weights else pretrained,
+                load_weights=not params.random_weights)
+            self.tokenizer = open_clip.get_tokenizer(name)
+        except Exception as exc:  # open_clip raises RuntimeError/ValueError/OSError/HF errors alike
+            hint = (f"Get the weights on a machine with internet (open_clip.create_model('{params.model}', "
+                    f"pretrained='{params.pretrained}') caches them under ~/.cache/huggingface), copy the checkpoint "
+                    f"file here and point at it: --set encoder.pretrained=/path/open_clip_model.safetensors, or save "
+                    f"a folder with open_clip_config.json + weights and use --set encoder.model=DIR")
+            if "not found in built-ins" in str(exc):
+                hint = f"'{params.model}' is no open_clip model name; see open_clip.list_models()"
+            raise load_failed(params.model, "encoder 'openclip'", exc, local_hint=hint) from None
+        self.module = model.to(device).eval()
+        self.image_transform = preprocess
+        size = getattr(model.visual, "image_size", 224)
+        self.draft_size = max(size) if isinstance(size, (tuple, list)) else int(size)
+        width = getattr(model, "text_projection", None)
+        self.text_dim = self.image_dim = int(model.visual.output_dim if hasattr(model.visual, "output_dim")
+                                             else width.shape[1])
+        self._identity = {"backend": "open_clip", "model": params.model, "pretrained": params.pretrained,
+                          "random_weights": params.random_weights}
+
+    def tokenize(self, texts):
+        return {"text": self.tokenizer(texts)}
+
+    def encode_text(self, tokens):
+        return self.module.encode_text(tokens["text"])
+
+    def encode_image(self, pixels):
+        return self.module.encode_image(pixels)
+
+    def tower_parameters(self, tower: str):
+        visual = {id(p) for p in self.module.visual.parameters()}
+        if tower == "image":
+            return list(self.module.visual.parameters())
+        return [p for n, p in self.module.named_parameters() if id(p) not in visual and n != "logit_scale"
+                and not n.startswith("logit_bias")]
+
+    def logit_scale(self):
+        return self.module.logit_scale
+
+    def identity(self) -> dict:
+        return self._identity
+
+
+class OpenClipEncoder:
+    Params = OpenClipParams
+    VERSION = 1
+
+    def __init__(self, params: OpenClipParams):
+        self.params = params
+
+    @staticmethod
+    def cache_inputs(params: OpenClipParams, data) -> dict:
+        return cache_inputs_for(params, data)
+
+    def towers(self, ctx, device=None) -> OpenClipTowers:
+        return OpenClipTowers(self.params, device or pick_device(self.params.device))
+
+    def encode(self, items: ItemTable, ctx, timing: Timing | None = None) -> np.ndarray:
+        device = pick_device(self.params.device)
+        towers = self.towers(ctx, device)
+        maybe_finetune(towers, items, self.params, device, ctx)
+        return encode_with_towers(towers, items, self.params, device, ctx, timing=timing)
+
+
+@mmbench.hookimpl
+def register_encoders(register):
+    register("openclip", OpenClipEncoder, description="open_clip model on titles and covers (text, image or fused)")

@@ -1,0 +1,76 @@
+"""``learned`` reducer: a linear projection trained jointly with the CTR loss, optionally PCA-initialised.
+
+Unlike ``pca`` it is not a fixed matrix: the model's optimiser updates it, so the reduction is shaped
+by the click signal rather than by the variance of the vectors alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+import mmbench
+
+
+@dataclass
+class LearnedParams:
+    dim: int = 128
+    init: Literal["pca", "random"] = "pca"  # pca: start from the principal components (centred)
+    seed: int = 0  # of the PCA's randomized SVD
+
+    def __post_init__(self):
+        if self.dim < 1:
+            raise ValueError("dim must be >= 1")
+
+
+def _projection(in_dim: int, out_dim: int, weight: np.ndarray | None, bias: np.ndarray | None):
+    import torch
+    from torch import nn
+
+    layer = nn.Linear(in_dim, out_dim)
+    if weight is not None:
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(weight))
+            layer.bias.copy_(torch.from_numpy(bias))
+    layer.out_dim = out_dim
+    return layer
+
+
+class LearnedReducer:
+    """``fit`` (optional for trainable reducers) prepares the PCA initialisation once per item table;
+    ``module`` gives a fresh trainable layer for every model built on it."""
+
+    Params = LearnedParams
+    VERSION = 1
+    trainable = True
+
+    def __init__(self, params: LearnedParams):
+        self.params = params
+        self.weight: np.ndarray | None = None  # (out_dim, in_dim)
+        self.bias: np.ndarray | None = None
+
+    def fit(self, vecs: np.ndarray) -> "LearnedReducer":
+        if self.params.init != "pca":
+            return self
+        from sklearn.decomposition import PCA
+
+        dim = min(self.params.dim, vecs.shape[1], vecs.shape[0])
+        pca = PCA(n_components=dim, svd_solver="randomized", random_state=self.params.seed).fit(vecs)
+        weight = np.zeros((self.params.dim, vecs.shape[1]), dtype=np.float32)
+        weight[:dim] = pca.components_  # rows beyond the rank of the data start at zero
+        self.weight = weight
+        self.bias = (-weight @ pca.mean_.astype(np.float32)).astype(np.float32)  # x W^T + b = (x - mean) W^T
+        return self
+
+    def module(self, in_dim: int):
+        if self.params.init == "pca" and self.weight is None:
+            raise RuntimeError("learned reducer with init=pca: call fit(vecs) before module(in_dim)")
+        if self.weight is not None and self.weight.shape[1] != in_dim:
+            raise ValueError(f"learned reducer was fitted on {self.weight.shape[1]}-d vectors, got in_dim={in_dim}")
+        return _projection(in_dim, self.params.dim, self.weight, self.bias)
+
+
+@mmbench.hookimpl
+def register_reducers(register):
+    register("learned", LearnedReducer, description="linear projection to `dim` trained with the CTR loss (PCA init)")
