@@ -83,10 +83,11 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     return RunConfig(**sections, source=source)
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+def read_yaml(path: str | Path, what: str = "config file") -> dict:
+    """A YAML mapping from ``path``; a missing file or bad YAML is one error naming the file and line."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -96,6 +97,11 @@ def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
+    return raw
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    raw = read_yaml(path)
     for assignment in overrides or []:
         apply_override(raw, assignment, str(path))
     return from_dict(raw, str(path))

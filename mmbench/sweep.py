@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import yaml
 
 from . import __version__
 from . import config as config_mod
@@ -156,13 +155,7 @@ def from_dict(raw: dict, source: str = "<sweep>") -> SweepSpec:
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"sweep file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = config_mod.read_yaml(path, "sweep file")
     for assignment in overrides or []:
         apply_override(raw, assignment, str(path))
     return from_dict(raw, str(path))
