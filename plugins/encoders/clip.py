@@ -5,13 +5,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 import mmbench
-from mmbench.data.types import ItemTable
 
-from .common import ContentParams, quiet_transformers, Timing, Towers, encode_with_towers, pick_device
-from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
+from .common import ContentParams, Towers, quiet_transformers
+from .finetune import FinetuneParams
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -113,25 +111,12 @@ def _has_tokenizer(path: str) -> bool:
     return any((Path(path) / f).exists() for f in ("tokenizer.json", "vocab.json", "vocab.txt", "tokenizer_config.json"))
 
 
-class ClipEncoder:
+class ClipEncoder(TowerEncoder):
     Params = ClipParams
     VERSION = 1
 
-    def __init__(self, params: ClipParams):
-        self.params = params
-
-    @staticmethod
-    def cache_inputs(params: ClipParams, data) -> dict:
-        return cache_inputs_for(params, data)
-
-    def towers(self, ctx, device=None) -> HFClipTowers:
-        return HFClipTowers(self.params, device or pick_device(self.params.device), ctx)
-
-    def encode(self, items: ItemTable, ctx, timing: Timing | None = None) -> np.ndarray:
-        device = pick_device(self.params.device)
-        towers = self.towers(ctx, device)
-        maybe_finetune(towers, items, self.params, device, ctx)
-        return encode_with_towers(towers, items, self.params, device, ctx, timing=timing)
+    def build_towers(self, ctx, device):
+        return HFClipTowers(self.params, device, ctx)
 
 
 @mmbench.hookimpl

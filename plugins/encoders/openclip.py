@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 import mmbench
-from mmbench.data.types import ItemTable
 
-from .common import ContentParams, Timing, Towers, encode_with_towers, pick_device
-from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
+from .common import ContentParams, Towers
+from .finetune import FinetuneParams
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -90,25 +88,12 @@ class OpenClipTowers(Towers):
         return self._identity
 
 
-class OpenClipEncoder:
+class OpenClipEncoder(TowerEncoder):
     Params = OpenClipParams
     VERSION = 1
 
-    def __init__(self, params: OpenClipParams):
-        self.params = params
-
-    @staticmethod
-    def cache_inputs(params: OpenClipParams, data) -> dict:
-        return cache_inputs_for(params, data)
-
-    def towers(self, ctx, device=None) -> OpenClipTowers:
-        return OpenClipTowers(self.params, device or pick_device(self.params.device))
-
-    def encode(self, items: ItemTable, ctx, timing: Timing | None = None) -> np.ndarray:
-        device = pick_device(self.params.device)
-        towers = self.towers(ctx, device)
-        maybe_finetune(towers, items, self.params, device, ctx)
-        return encode_with_towers(towers, items, self.params, device, ctx, timing=timing)
+    def build_towers(self, ctx, device):
+        return OpenClipTowers(self.params, device)
 
 
 @mmbench.hookimpl

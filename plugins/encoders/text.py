@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
 import mmbench
-from mmbench.data.types import ItemTable
 
-from .common import ContentParams, quiet_transformers, Timing, Towers, encode_with_towers, pick_device
-from .finetune import FinetuneParams, cache_inputs_for, maybe_finetune
+from .common import ContentParams, Towers, quiet_transformers
+from .finetune import FinetuneParams
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -70,26 +68,16 @@ class TextTowers(Towers):
         return self._identity
 
 
-class TextEncoder:
+class TextEncoder(TowerEncoder):
     Params = TextParams
     VERSION = 2
 
-    def __init__(self, params: TextParams):
-        self.params = params
+    @property
+    def normalize(self) -> bool:
+        return self.params.normalize
 
-    @staticmethod
-    def cache_inputs(params: TextParams, data) -> dict:
-        return cache_inputs_for(params, data)
-
-    def towers(self, ctx, device=None) -> TextTowers:
-        return TextTowers(self.params, device or pick_device(self.params.device))
-
-    def encode(self, items: ItemTable, ctx, timing: Timing | None = None) -> np.ndarray:
-        device = pick_device(self.params.device)
-        towers = self.towers(ctx, device)
-        maybe_finetune(towers, items, self.params, device, ctx)
-        return encode_with_towers(towers, items, self.params, device, ctx, normalize=self.params.normalize,
-                                  timing=timing)
+    def build_towers(self, ctx, device):
+        return TextTowers(self.params, device)
 
 
 @mmbench.hookimpl
