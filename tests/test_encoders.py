@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmbench import config as config_mod
+from mmbench import leaderboard
 from mmbench import pipeline
 from mmbench.bench.tiny_models import save_clip, save_openclip
 from mmbench.cli import main
@@ -364,11 +365,7 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, h
 # ---------------------------------------------------------------- content signal
 
 def test_text_embedding_carries_the_planted_topic(tiny, home):
-    """MiniLM title vectors recover the synthetic items' hidden topic (leave-one-out 1-NN, cosine).
-
-    (A CTR-AUC comparison against random vectors is not used here: on the tiny data the topic is also
-    in the tags, and one-epoch AUCs vary by +-0.03 across seeds; see docs/encoders.md.)
-    """
+    """MiniLM title vectors recover the synthetic items' hidden topic (leave-one-out 1-NN, cosine)."""
     topic = pq.read_table(tiny.root / "synth_truth" / "items.parquet").to_pandas().set_index("item_id")["topic"]
     labels = topic.reindex(range(1, tiny.items.n_items)).to_numpy()
 
@@ -383,3 +380,42 @@ def test_text_embedding_carries_the_planted_topic(tiny, home):
     chance = float((np.bincount(labels) / len(labels)).max())
     acc_text, acc_random = nn_accuracy(text), nn_accuracy(random)
     assert acc_text > 0.6 and acc_text > acc_random + 0.3 and acc_random < chance + 0.1, (acc_text, acc_random, chance)
+
+
+def test_text_encoder_beats_random_vectors_in_valid_auc(tmp_path):
+    """The same pipeline (PCA 32, attention_dnn, 3 epochs on 30k rows of synthetic small) scores a higher
+    valid AUC with MiniLM title vectors than with the content-free `random` control, by a margin the
+    paired DeLong test on the 5,000 valid rows calls real. Measured: +0.030 to +0.037 over seeds 1-4."""
+    sweep = {
+        "dataset": {"name": "microlens_1m_synth", "scale": "small", "seed": 0},
+        "reducer": {"name": "pca", "dim": 32},
+        "model": {"name": "attention_dnn", "embedding_dim": 16, "num_heads": 2, "dnn_hidden": [64, 32]},
+        "train": {"epochs": 3, "patience": 1, "batch_size": 512, "lr": 0.003, "max_train_rows": 30000,
+                  "threads": 2, "device": "cpu"},
+        "sweep": {"encoder": [{"name": "text"}, {"name": "random", "dim": 384}], "seeds": [1]},
+    }
+    path = tmp_path / "text_vs_random.yaml"
+    path.write_text(json.dumps(sweep))
+    board = tmp_path / "boards"
+    assert main(["sweep", str(path), "--leaderboard-dir", str(board)]) == 0
+    dataset = "microlens_1m_synth-small-s0"
+    rows = leaderboard.read_rows(leaderboard.csv_path(board, dataset))
+    summary = leaderboard.summarise(rows, dataset, board, reference="text/pca/attention_dnn")
+    by_encoder = {c.encoder: c for c in summary.combos}
+    text, random = by_encoder["text"], by_encoder["random"]
+    assert text.is_reference and summary.has_stats
+    assert text.mean - random.mean > 0.015, (text.mean, random.mean)
+    assert random.delta < -0.015 and random.p_value < 0.01, (random.delta, random.p_value)
+    assert random.mean > 0.6  # the control still learns from ids, tags and levels: only content is missing
+
+
+def test_random_control_is_seeded_unit_length_and_keeps_padding_zero(tiny, home):
+    from mmbench_plugins.encoders.control import RandomEncoder
+
+    def encode_random(**params):
+        return RandomEncoder(build_params(RandomEncoder.Params, params, "test")).encode(tiny.items, ctx_for(home))
+
+    a, b, c = encode_random(dim=24, seed=3), encode_random(dim=24, seed=3), encode_random(dim=24, seed=4)
+    assert a.shape == (tiny.items.n_items, 24) and a.dtype == np.float32
+    assert not a[0].any() and np.allclose(np.linalg.norm(a[1:], axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(a, b) and not np.allclose(a, c)
