@@ -73,6 +73,8 @@ def main(argv=None) -> int:
     ap.add_argument("--text-batch-size", type=int, default=0)
     ap.add_argument("--workers", type=int, default=-1, help="decode workers (-1 = auto)")
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--decode", default="auto", choices=["auto", "pil", "device"],
+                    help="pil: PIL in DataLoader workers; device: decode_jpeg (nvJPEG on CUDA) on the device")
     ap.add_argument("--model", default="openai/clip-vit-base-patch32",
                     help="a hub name (random weights with CLIPConfig() defaults) or a local folder (its config)")
     args = ap.parse_args(argv)
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
         params = build_params(ClipEncoder.Params, {
             "model": args.model, "random_weights": True, "modality": args.modality, "device": args.device,
             "batch_size": args.batch_size, "text_batch_size": args.text_batch_size, "num_workers": args.workers,
-            "precision": args.precision}, "gpu_encode")
+            "precision": args.precision, "decode": args.decode}, "gpu_encode")
         ctx = RunContext(home=Path(tmp) / "home")
         report = bench_encode(ClipEncoder(params), items, ctx)
     report["cover_px"] = [args.size, int(args.size * 0.75)]

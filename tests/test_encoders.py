@@ -419,3 +419,85 @@ def test_random_control_is_seeded_unit_length_and_keeps_padding_zero(tiny, home)
     assert a.shape == (tiny.items.n_items, 24) and a.dtype == np.float32
     assert not a[0].any() and np.allclose(np.linalg.norm(a[1:], axis=1), 1.0, atol=1e-5)
     assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_uint8_cover_batches_equal_the_backbones_own_transform(tiny):
+    """Workers ship uint8 HWC bytes; normalising on the device gives what CLIP's and open_clip's own
+    transforms give in one piece. A transform that does not end in ToTensor + Normalize runs whole."""
+    import open_clip
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+
+    from mmbench_plugins.encoders.clip import clip_image_transform
+
+    rng = np.random.default_rng(0)
+    images = [common.open_cover(str(tiny.items.image_path(i)))[0] for i in (1, 2)]
+    images.append(Image.fromarray(rng.integers(0, 255, (640, 480, 3), dtype=np.uint8)))
+    for transform in (clip_image_transform(None)[0], open_clip.image_transform(224, is_train=False)):
+        covers = common.CoverPixels(transform)
+        assert covers.uint8
+        batch = torch.stack([covers.worker_transform(img) for img in images])
+        assert batch.dtype == torch.uint8 and batch.shape == (3, 224, 224, 3)
+        want = torch.stack([transform(img) for img in images])
+        got = covers.to_model(batch, torch.device("cpu"))
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    plain = T.Compose([T.Resize(8), T.CenterCrop(8), T.ToTensor()])
+    covers = common.CoverPixels(plain)
+    assert not covers.uint8 and covers.worker_transform is plain
+
+
+def test_device_decode_matches_pil_decode_and_handles_bad_covers(shared, tiny, home, tmp_path):
+    """decode: device (torchvision's decode_jpeg and an antialiased bicubic resize on the encoder's device;
+    here the CPU, nvJPEG on CUDA) gives the vectors PIL decoding gives, and the same fallbacks."""
+    from PIL import Image
+
+    import torch
+
+    from mmbench_plugins.encoders.clip import clip_image_transform
+
+    transform = clip_image_transform(None)[0]
+    ids = np.arange(1, 41)
+    pil_px = torch.cat([p for p, _ in common.cover_batches(_Towers(transform), tiny.items, ids,
+                                                           _params(decode="pil"), torch.device("cpu"))])
+    dev_px = torch.cat([p for p, _ in common.cover_batches(_Towers(transform), tiny.items, ids,
+                                                           _params(decode="device", batch_size=7), torch.device("cpu"))])
+    levels = (pil_px - dev_px).abs() * torch.tensor(transform.transforms[-1].std).view(1, 3, 1, 1) * 255
+    assert levels.max() <= 3.01 and levels.mean() < 0.5, (levels.max(), levels.mean())  # grey levels of 255
+
+    model = str(shared["clip"])
+    pil, _ = encode(ClipEncoder, {"model": model, "modality": "image", "decode": "pil"}, tiny.items, home)
+    dev, _ = encode(ClipEncoder, {"model": model, "modality": "image", "decode": "device"}, tiny.items, home)
+    cos = (common.l2_normalize(pil[1:]) * common.l2_normalize(dev[1:])).sum(1)
+    assert cos.min() > 0.99, cos.min()
+
+    items = broken_items(tiny, tmp_path)
+    png = Image.open(items.image_path(5)).convert("RGB")
+    png.save(items.image_dir / "5.jpg", format="PNG")  # a PNG named .jpg is read, not counted as corrupt
+    for decode in ("pil", "device"):
+        vecs, ctx = encode(ClipEncoder, {"model": model, "modality": "image", "decode": decode}, items, home)
+        assert ctx.stats == {"missing_images": 2, "corrupt_images": 1}, (decode, ctx.stats)
+        np.testing.assert_allclose(vecs[3], vecs[4], atol=1e-5)  # missing and corrupt: the same grey cover
+        assert (common.l2_normalize(vecs[5:6]) * common.l2_normalize(pil[5:6])).sum() > 0.99
+
+
+class _Towers(common.Towers):
+    draft_size = 224
+
+    def __init__(self, transform):
+        self.image_transform = transform
+
+
+def _params(**kw):
+    return build_params(common.ContentParams, {"num_workers": 0, **kw}, "test")
+
+
+def test_device_decode_refuses_a_transform_it_cannot_reproduce():
+    from torchvision import transforms as T
+
+    with pytest.raises(ConfigError, match="decode: pil"):
+        common.CoverGeometry.from_transform(T.Compose([T.Resize((224, 224)), T.ToTensor()]))
+    g = common.CoverGeometry.from_transform(T.Compose([
+        T.Resize(256, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), T.ToTensor(),
+        T.Normalize([0.5] * 3, [0.25] * 3)]))
+    assert g == common.CoverGeometry(256, (224, 224), (0.5,) * 3, (0.25,) * 3)

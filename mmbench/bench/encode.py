@@ -1,7 +1,9 @@
 """``mmbench bench encode``: items/s of an encoder, split into cover decoding and model time.
 
 Four timed passes over the first N items of a dataset:
-1. decode: the DataLoader alone (JPEG decode + resize + normalise, in the configured workers);
+1. decode: covers to model-ready pixels on the device, no model (``decode: pil``: JPEG draft decode,
+   resize and crop in the DataLoader workers, uint8 batches normalised on the device; ``decode: device``:
+   workers read the files, decode_jpeg — nvJPEG on CUDA — and the resize run on the device);
 2. image model: the image tower alone on one decoded batch fed again and again;
 3. text: tokenisation and the text tower over length-bucketed titles;
 4. end to end: the encoder's own ``encode`` path (modality as configured), what a run pays.
@@ -48,21 +50,21 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
     workers = common.num_workers(params.num_workers, device)
     out = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "",
            "items": n, "modality": params.modality, "image_batch": image_batch, "text_batch": text_batch,
-           "workers": workers, "precision": params.precision, "load_seconds": round(load_s, 2)}
+           "workers": workers, "precision": params.precision, "decode": params.decode, "load_seconds": round(load_s, 2)}
     has_image = towers.image_transform is not None and params.modality in ("image", "fused")
     has_text = params.modality in ("text", "fused")
 
     if has_image:
         ids = np.arange(1, n + 1)
-        loader = common.cover_loader(items, ids, towers.image_transform, image_batch, workers, towers.draft_size)
         t0 = time.perf_counter()
         first = None
-        for pixels, _ in loader:
+        for pixels, _ in common.cover_batches(towers, items, ids, params, device):
             first = pixels if first is None else first
+        _sync(device)
         decode_s = time.perf_counter() - t0
         out["decode_items_per_s"] = round(n / decode_s, 1)
 
-        pixels = first.to(device)
+        pixels = first
         n_batches = max(1, -(-n // image_batch))
         with torch.inference_mode(), common.autocast(device, params.precision):
             for _ in range(warmup_batches):
@@ -95,9 +97,9 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
 
 def format_report(r: dict) -> str:
     lines = [f"encode benchmark: {r['items']} items, modality {r['modality']}, device {r['device']} {r['gpu']}".rstrip(),
-             f"  batches: image {r['image_batch']}, text {r['text_batch']}; decode workers {r['workers']}; "
+             f"  batches: image {r['image_batch']}, text {r['text_batch']}; decode {r.get('decode', 'pil')}, workers {r['workers']}; "
              f"precision {r['precision']}; model load {r['load_seconds']}s"]
-    for key, label in (("decode_items_per_s", "cover decode+resize (loader only)"),
+    for key, label in (("decode_items_per_s", "cover decode+resize (no model)"),
                        ("image_model_items_per_s", "image tower (decoded batch, model only)"),
                        ("tokenize_items_per_s", "title tokenisation"),
                        ("text_model_items_per_s", "text tower (model only)"),

@@ -36,6 +36,9 @@ class ContentParams:
     batch_size: int = 0  # 0 = per-device default
     text_batch_size: int = 0  # 0 = per-device default
     num_workers: int = -1  # JPEG decode processes; -1 = auto (0 on a 2-core machine)
+    # where covers are decoded: pil = PIL (JPEG draft mode) in DataLoader workers; device = torchvision's
+    # decode_jpeg on the encoder's device (nvJPEG on CUDA), resized there too; auto = pil
+    decode: Literal["auto", "pil", "device"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, fp32 elsewhere
     device: str = "auto"
 
@@ -130,9 +133,229 @@ class CoverDataset:
         return self.transform(img), status
 
 
+class _HWCBytes:
+    """PIL geometry (resize, crop, mode) then the image's bytes as a uint8 (H, W, 3) tensor."""
+
+    def __init__(self, geometry: Callable):
+        self.geometry = geometry
+
+    def __call__(self, img):
+        import torch
+
+        return torch.from_numpy(np.array(self.geometry(img), dtype=np.uint8, copy=True))
+
+
+class CoverPixels:
+    """How covers travel from decode workers to the image tower.
+
+    A backbone's transform that ends in ``ToTensor, Normalize`` (CLIP's and open_clip's do) is split:
+    workers run only its PIL part and ship uint8 HWC bytes, and ``to_model`` converts and normalises the
+    whole batch on the device. That is a quarter of the bytes through shared memory and pinned copies,
+    and ~1.3x the covers per decode core (the per-image float conversion and normalisation cost as
+    much as a third of the decode). Any other transform runs whole in the workers, as given.
+    """
+
+    def __init__(self, transform: Callable):
+        from torchvision import transforms as T
+
+        self.mean = self.std = None
+        self.worker_transform = transform
+        steps = list(getattr(transform, "transforms", []))
+        if (len(steps) >= 2 and isinstance(steps[-2], T.ToTensor) and isinstance(steps[-1], T.Normalize)
+                and not any(isinstance(t, (T.ToTensor, T.Normalize)) for t in steps[:-2])):
+            self.worker_transform = _HWCBytes(T.Compose(steps[:-2]))
+            self.mean, self.std = steps[-1].mean, steps[-1].std
+
+    @property
+    def uint8(self) -> bool:
+        return self.mean is not None
+
+    def to_model(self, pixels, device):
+        """A loader batch → model-ready float (B, 3, H, W) on ``device``."""
+        import torch
+
+        pixels = pixels.to(device, non_blocking=True)
+        if not self.uint8:
+            return pixels
+        shape = (1, 3, 1, 1)
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device).view(shape) * 255.0
+        inv_std = 1.0 / (torch.as_tensor(self.std, dtype=torch.float32, device=device).view(shape) * 255.0)
+        return (pixels.permute(0, 3, 1, 2).float() - mean).mul_(inv_std)
+
+
+# ---------------------------------------------------------------- covers decoded on the device
+
+@dataclass
+class CoverGeometry:
+    """What a CLIP-style transform does to a cover: shortest side to ``size`` (bicubic), centre crop,
+    normalise. Read from the backbone's own transform, so the device path computes the same pixels."""
+
+    size: int
+    crop: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def from_transform(cls, transform) -> "CoverGeometry":
+        from torchvision import transforms as T
+
+        steps = list(getattr(transform, "transforms", []))
+        resize = [t for t in steps if isinstance(t, T.Resize)]
+        crop = [t for t in steps if isinstance(t, T.CenterCrop)]
+        norm = [t for t in steps if isinstance(t, T.Normalize)]
+        size = resize[0].size if len(resize) == 1 else None
+        size = size[0] if isinstance(size, (list, tuple)) and len(size) == 1 else size
+        if (not isinstance(size, int) or len(crop) != 1 or len(norm) != 1
+                or resize[0].interpolation != T.InterpolationMode.BICUBIC):
+            raise ConfigError(f"encoder.decode=device needs a resize-shortest-side (bicubic), centre-crop, normalise "
+                              f"image transform; this backbone's is {transform!r}; use decode: pil")
+        return cls(size, tuple(crop[0].size), tuple(norm[0].mean), tuple(norm[0].std))
+
+
+class CoverFileBytes:
+    """The raw file bytes of each cover (uint8, 1-d), for decoding on the device."""
+
+    def __init__(self, items: ItemTable, item_ids: np.ndarray):
+        self.paths = [None if (p := items.image_path(int(i))) is None else str(p) for i in item_ids]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        import torch
+
+        path = self.paths[index]
+        try:
+            with open(path, "rb") as f:
+                data = bytearray(f.read())
+        except (TypeError, OSError):
+            return torch.empty(0, dtype=torch.uint8), STATUS_MISSING
+        return torch.frombuffer(data, dtype=torch.uint8) if data else torch.empty(0, dtype=torch.uint8), STATUS_OK
+
+
+def _collate_bytes(batch):
+    import torch
+
+    return [b for b, _ in batch], torch.tensor([s for _, s in batch], dtype=torch.int8)
+
+
+def _torchvision_io():
+    """torchvision's image decoders, with their deprecation notice silenced: torchvision 0.29 (the pinned
+    version) announces a move to TorchCodec but decodes as before."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+    return ImageReadMode, decode_image, decode_jpeg
+
+
+def _quiet(fn, *args, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*TorchVision are deprecated", category=DeprecationWarning)
+        return fn(*args, **kwargs)
+
+
+def _decode_one(blob, device):
+    """One cover as uint8 (3, H, W) on ``device``, or None when it is unreadable. JPEG on the device;
+    anything else (a PNG saved as .jpg, say) through torchvision's CPU decoders."""
+    ImageReadMode, decode_image, decode_jpeg = _torchvision_io()
+    if blob.numel() == 0:
+        return None
+    try:
+        return _quiet(decode_jpeg, blob, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:
+        pass
+    try:
+        return _quiet(decode_image, blob, mode=ImageReadMode.RGB).to(device)
+    except RuntimeError:
+        return None
+
+
+class DeviceCoverDecoder:
+    """Decodes a batch of cover files on the device (one batched ``decode_jpeg`` call: nvJPEG on CUDA),
+    resizes each to the backbone's geometry there, and normalises: CPU workers only read files."""
+
+    def __init__(self, geometry: CoverGeometry, device):
+        import torch
+
+        self.geometry, self.device = geometry, device
+        shape = (3, 1, 1)
+        self.mean = torch.tensor(geometry.mean, dtype=torch.float32, device=device).view(shape) * 255.0
+        self.inv_std = 1.0 / (torch.tensor(geometry.std, dtype=torch.float32, device=device).view(shape) * 255.0)
+
+    def _pixels(self, images):
+        """uint8 (N, 3, H, W), all one size → float (N, 3, crop_h, crop_w) in 0..255, as torchvision's
+        Resize + CenterCrop of a PIL image (antialiased bicubic is PIL's filter; within ±3 grey levels)."""
+        import torch.nn.functional as F
+
+        g = self.geometry
+        h, w = images.shape[-2:]
+        nh, nw = (int(g.size * h / w), g.size) if w <= h else (g.size, int(g.size * w / h))
+        x = F.interpolate(images.float(), size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
+        ch, cw = g.crop
+        top, left = int(round((nh - ch) / 2.0)), int(round((nw - cw) / 2.0))
+        return x[:, :, top : top + ch, left : left + cw].clamp_(0, 255).round_()
+
+    def __call__(self, blobs: list, status):
+        """(B, 3, crop_h, crop_w) float normalised pixels and the updated status (corrupt covers marked)."""
+        import torch
+
+        ImageReadMode, _, decode_jpeg = _torchvision_io()
+        images: list = [None] * len(blobs)
+        present = [i for i, b in enumerate(blobs) if b.numel()]
+        try:
+            decoded = (_quiet(decode_jpeg, [blobs[i] for i in present], mode=ImageReadMode.RGB, device=self.device)
+                       if present else [])
+            for i, img in zip(present, decoded):
+                images[i] = img
+        except RuntimeError:  # one bad file fails the whole batched call: find it one by one
+            for i in present:
+                images[i] = _decode_one(blobs[i], self.device)
+        status = status.clone()
+        ch, cw = self.geometry.crop
+        out = torch.tensor(BLANK_RGB, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        out = out.repeat(len(blobs), 1, ch, cw)
+        by_size: dict[tuple, list[int]] = {}  # covers mostly share a size: resize each size as one batch
+        for i, img in enumerate(images):
+            if img is None:
+                if status[i] == STATUS_OK:
+                    status[i] = STATUS_CORRUPT
+            else:
+                by_size.setdefault(tuple(img.shape), []).append(i)
+        for idx in by_size.values():
+            out[idx] = self._pixels(torch.stack([images[i] for i in idx]))
+        return (out - self.mean).mul_(self.inv_std), status
+
+
+def cover_batches(towers: "Towers", items: ItemTable, item_ids: np.ndarray, params: "ContentParams", device):
+    """(model-ready float pixels (B, 3, H, W) on ``device``, status (B,)) for ``item_ids`` in order,
+    decoded where ``params.decode`` says."""
+    image_batch, _ = batch_sizes(params, device)
+    workers = num_workers(params.num_workers, device)
+    if params.decode == "device":
+        from torch.utils.data import DataLoader
+
+        decoder = DeviceCoverDecoder(CoverGeometry.from_transform(towers.image_transform), device)
+        workers = min(workers, 4)  # reading files is all they do
+        loader = DataLoader(CoverFileBytes(items, item_ids), batch_size=image_batch, shuffle=False,
+                            num_workers=workers, collate_fn=_collate_bytes, prefetch_factor=4 if workers else None)
+        for blobs, status in loader:
+            yield decoder(blobs, status)
+        return
+    covers = CoverPixels(towers.image_transform)
+    loader = cover_loader(items, item_ids, covers.worker_transform, image_batch, workers, towers.draft_size,
+                          pin_memory=device.type == "cuda")
+    for pixels, status in loader:
+        yield covers.to_model(pixels, device), status
+
+
 def cover_loader(items: ItemTable, item_ids: np.ndarray, transform: Callable, batch_size: int, workers: int,
                  draft_size: int | None = None, pin_memory: bool = False):
-    """Batches of (pixels (B, 3, H, W), status (B,)) in the order of ``item_ids``."""
+    """Batches of (pixels, status (B,)) in the order of ``item_ids``; ``transform`` runs in the workers (a
+    ``CoverPixels.worker_transform`` for uint8 batches that ``CoverPixels.to_model`` finishes)."""
     from torch.utils.data import DataLoader
 
     loader = DataLoader(CoverDataset(items, item_ids, transform, draft_size), batch_size=batch_size, shuffle=False,
@@ -294,19 +517,14 @@ def encode_covers(towers: Towers, items: ItemTable, params: ContentParams, devic
     import torch
 
     item_ids = np.arange(1, items.n_items if limit is None else min(items.n_items, limit + 1))
-    image_batch, _ = batch_sizes(params, device)
-    workers = num_workers(params.num_workers, device)
-    loader = cover_loader(items, item_ids, towers.image_transform, image_batch, workers, towers.draft_size,
-                          pin_memory=device.type == "cuda")
     out = np.zeros((items.n_items, towers.image_dim), dtype=np.float32)
     status = np.zeros(len(item_ids), dtype=np.int8)
     timing = timing or Timing()
     start = 0
     with Meter(ctx.progress, "encode covers", len(item_ids)) as meter, torch.inference_mode():
         t_wait = time.perf_counter()
-        for pixels, batch_status in loader:
+        for pixels, batch_status in cover_batches(towers, items, item_ids, params, device):
             t0 = time.perf_counter()
-            pixels = pixels.to(device, non_blocking=True)
             with autocast(device, params.precision):
                 vecs = towers.encode_image(pixels)
             n = len(batch_status)
