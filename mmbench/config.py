@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .params import did_you_mean
+from .params import check_keys, did_you_mean
 
 COMPONENT_SECTIONS = ("dataset", "encoder", "reducer", "model")
 SECTIONS = COMPONENT_SECTIONS + ("train",)
@@ -66,12 +66,7 @@ def apply_override(raw: dict, assignment: str, source: str) -> None:
 def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with sections {', '.join(SECTIONS)}")
-    for key in raw:
-        if key not in SECTIONS:
-            raise ConfigError(
-                f"{source}: unknown top-level key '{key}'{did_you_mean(str(key), SECTIONS)}; "
-                f"allowed: {', '.join(SECTIONS)}"
-            )
+    check_keys(raw, SECTIONS, source, "top-level key")
     sections = {}
     for name in SECTIONS:
         value = raw.get(name) or {}

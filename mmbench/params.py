@@ -19,6 +19,14 @@ def did_you_mean(name: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def check_keys(keys, allowed, where: str, what: str = "key", prefix: str = "") -> None:
+    """One ConfigError for the first of ``keys`` not in ``allowed``, with a did-you-mean and the list."""
+    for key in keys:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown {what} '{prefix}{key}'{did_you_mean(str(key), allowed)}; "
+                              f"allowed: {', '.join(allowed)}")
+
+
 def _type_ok(value: Any, annotation: Any) -> tuple[bool, Any]:
     """Return (ok, coerced value). Ints are accepted where floats are expected."""
     if annotation is Any or annotation is typing.Any:

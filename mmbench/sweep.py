@@ -27,7 +27,7 @@ from . import config as config_mod
 from . import leaderboard, pipeline
 from .cache import content_key
 from .errors import ConfigError, MMBenchError
-from .params import build_params, did_you_mean, params_to_dict
+from .params import build_params, check_keys, params_to_dict
 from .registry import Registry
 
 TOP_KEYS = config_mod.SECTIONS + ("sweep", "executor", "ray")
@@ -118,17 +118,11 @@ def _entries(raw: dict, sweep: dict, section: str, source: str) -> list[dict]:
 def from_dict(raw: dict, source: str = "<sweep>") -> SweepSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with run sections and a 'sweep:' section")
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ConfigError(f"{source}: unknown top-level key '{key}'{did_you_mean(str(key), TOP_KEYS)}; "
-                              f"allowed: {', '.join(TOP_KEYS)}")
+    check_keys(raw, TOP_KEYS, source, "top-level key")
     sweep = raw.get("sweep") or {}
     if not isinstance(sweep, dict):
         raise ConfigError(f"{source}: 'sweep' must be a mapping with keys {', '.join(SWEEP_KEYS)}")
-    for key in sweep:
-        if key not in SWEEP_KEYS:
-            raise ConfigError(f"{source}: unknown key 'sweep.{key}'{did_you_mean(str(key), SWEEP_KEYS)}; "
-                              f"allowed: {', '.join(SWEEP_KEYS)}")
+    check_keys(sweep, SWEEP_KEYS, source, prefix="sweep.")
     if not isinstance((raw.get("dataset") or {}).get("name"), str):
         raise ConfigError(f"{source}: section 'dataset' needs a 'name'")
     seeds = sweep.get("seeds")
