@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 import importlib.metadata as md
 import os
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 

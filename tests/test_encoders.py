@@ -18,9 +18,9 @@ from mmbench.bench.tiny_models import save_clip, save_openclip
 from mmbench.cli import main
 from mmbench.data import schema, synth
 from mmbench.data.reader import load_mmctr
-from mmbench.errors import ConfigError, DataError, MMBenchError, PluginError
+from mmbench.errors import ConfigError, DataError, PluginError
 from mmbench.params import build_params
-from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.registry import build_registry
 from mmbench_plugins.encoders import common
 from mmbench_plugins.encoders.clip import ClipEncoder
 from mmbench_plugins.encoders.openclip import OpenClipEncoder

@@ -13,7 +13,7 @@ import numpy as np
 
 import mmbench
 from mmbench.data.types import ItemTable
-from mmbench.errors import ConfigError, DataError
+from mmbench.errors import DataError
 from mmbench.params import did_you_mean
 
 from .common import l2_normalize
