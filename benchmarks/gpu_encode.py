@@ -75,6 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     ap.add_argument("--decode", default="auto", choices=["auto", "pil", "device"],
                     help="pil: PIL in DataLoader workers; device: decode_jpeg (nvJPEG on CUDA) on the device")
+    ap.add_argument("--resize", default="auto", choices=["auto", "workers", "device"],
+                    help="with PIL decoding, where covers are resized (auto: on the device when it is CUDA)")
     ap.add_argument("--model", default="openai/clip-vit-base-patch32",
                     help="a hub name (random weights with CLIPConfig() defaults) or a local folder (its config)")
     args = ap.parse_args(argv)
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
         params = build_params(ClipEncoder.Params, {
             "model": args.model, "random_weights": True, "modality": args.modality, "device": args.device,
             "batch_size": args.batch_size, "text_batch_size": args.text_batch_size, "num_workers": args.workers,
-            "precision": args.precision, "decode": args.decode}, "gpu_encode")
+            "precision": args.precision, "decode": args.decode, "resize": args.resize}, "gpu_encode")
         ctx = RunContext(home=Path(tmp) / "home")
         report = bench_encode(ClipEncoder(params), items, ctx)
     report["cover_px"] = [args.size, int(args.size * 0.75)]

@@ -447,36 +447,57 @@ def test_uint8_cover_batches_equal_the_backbones_own_transform(tiny):
     assert not covers.uint8 and covers.worker_transform is plain
 
 
-def test_device_decode_matches_pil_decode_and_handles_bad_covers(shared, tiny, home, tmp_path):
-    """decode: device (torchvision's decode_jpeg and an antialiased bicubic resize on the encoder's device;
-    here the CPU, nvJPEG on CUDA) gives the vectors PIL decoding gives, and the same fallbacks."""
+def _photo_covers(folder, n: int = 6):
+    """An ItemTable of n items with photo-like 640x480 JPEG covers (draft mode decodes them at half size)."""
     from PIL import Image
 
+    from mmbench.data.types import ItemTable
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:640, 0:480]
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        wave = np.sin(xx / rng.uniform(5, 40))[..., None] * 60 + np.cos(yy / rng.uniform(5, 40))[..., None] * 50
+        img = np.clip(rng.random(3) * 200 + wave + rng.normal(0, 12, (640, 480, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f"{i}.jpg", quality=90)
+    zeros = np.zeros(n + 1, np.int8)
+    return ItemTable(n + 1, np.zeros((n + 1, 5), np.int32), zeros, zeros.copy(), [""] * (n + 1), folder)
+
+
+@pytest.mark.parametrize("mode", [{"decode": "device"}, {"resize": "device"}])
+def test_device_decode_and_resize_match_pil_and_handle_bad_covers(mode, shared, tiny, home, tmp_path):
+    """decode: device (torchvision's decode_jpeg on the encoder's device: here the CPU, nvJPEG on CUDA)
+    and resize: device (PIL draft decode in workers, antialiased bicubic on the device) give the pixels
+    and vectors of the all-PIL path, and the same fallbacks."""
     import torch
+    from PIL import Image
 
     from mmbench_plugins.encoders.clip import clip_image_transform
 
     transform = clip_image_transform(None)[0]
-    ids = np.arange(1, 41)
-    pil_px = torch.cat([p for p, _ in common.cover_batches(_Towers(transform), tiny.items, ids,
-                                                           _params(decode="pil"), torch.device("cpu"))])
-    dev_px = torch.cat([p for p, _ in common.cover_batches(_Towers(transform), tiny.items, ids,
-                                                           _params(decode="device", batch_size=7), torch.device("cpu"))])
-    levels = (pil_px - dev_px).abs() * torch.tensor(transform.transforms[-1].std).view(1, 3, 1, 1) * 255
-    assert levels.max() <= 3.01 and levels.mean() < 0.5, (levels.max(), levels.mean())  # grey levels of 255
+    std255 = torch.tensor(transform.transforms[-1].std).view(1, 3, 1, 1) * 255
+    for items, ids in ((tiny.items, np.arange(1, 41)), (_photo_covers(tmp_path / "photos"), np.arange(1, 7))):
+        pil_px, dev_px = (torch.cat([p for p, _ in common.cover_batches(
+            _Towers(transform), items, ids, _params(**kw), torch.device("cpu"))]) for kw in ({}, {**mode, "batch_size": 5}))
+        # decode: device decodes at full size, so it reproduces the backbone's own transform of the whole
+        # image; resize: device decodes as the PIL path does (draft mode), so it reproduces that path
+        want = pil_px if "resize" in mode else torch.stack(
+            [transform(Image.open(items.image_path(int(i))).convert("RGB")) for i in ids])
+        levels = (want - dev_px).abs() * std255
+        assert levels.max() <= 3.01 and levels.mean() < 0.5, (levels.max(), levels.mean())  # grey levels of 255
 
     model = str(shared["clip"])
-    pil, _ = encode(ClipEncoder, {"model": model, "modality": "image", "decode": "pil"}, tiny.items, home)
-    dev, _ = encode(ClipEncoder, {"model": model, "modality": "image", "decode": "device"}, tiny.items, home)
+    pil, _ = encode(ClipEncoder, {"model": model, "modality": "image"}, tiny.items, home)
+    dev, _ = encode(ClipEncoder, {"model": model, "modality": "image", **mode}, tiny.items, home)
     cos = (common.l2_normalize(pil[1:]) * common.l2_normalize(dev[1:])).sum(1)
     assert cos.min() > 0.99, cos.min()
 
     items = broken_items(tiny, tmp_path)
     png = Image.open(items.image_path(5)).convert("RGB")
     png.save(items.image_dir / "5.jpg", format="PNG")  # a PNG named .jpg is read, not counted as corrupt
-    for decode in ("pil", "device"):
-        vecs, ctx = encode(ClipEncoder, {"model": model, "modality": "image", "decode": decode}, items, home)
-        assert ctx.stats == {"missing_images": 2, "corrupt_images": 1}, (decode, ctx.stats)
+    for kw in ({}, mode):
+        vecs, ctx = encode(ClipEncoder, {"model": model, "modality": "image", **kw}, items, home)
+        assert ctx.stats == {"missing_images": 2, "corrupt_images": 1}, (kw, ctx.stats)
         np.testing.assert_allclose(vecs[3], vecs[4], atol=1e-5)  # missing and corrupt: the same grey cover
         assert (common.l2_normalize(vecs[5:6]) * common.l2_normalize(pil[5:6])).sum() > 0.99
 
@@ -501,3 +522,19 @@ def test_device_decode_refuses_a_transform_it_cannot_reproduce():
         T.Resize(256, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), T.ToTensor(),
         T.Normalize([0.5] * 3, [0.25] * 3)]))
     assert g == common.CoverGeometry(256, (224, 224), (0.5,) * 3, (0.25,) * 3)
+
+
+def test_resize_auto_moves_to_the_device_only_on_cuda():
+    import torch
+    from torchvision import transforms as T
+
+    from mmbench_plugins.encoders.clip import clip_image_transform
+
+    clip, odd = _Towers(clip_image_transform(None)[0]), _Towers(T.Compose([T.Resize((224, 224)), T.ToTensor()]))
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # a device object; nothing is allocated on it
+    assert common.resize_on_device(clip, _params(), cuda) and not common.resize_on_device(clip, _params(), cpu)
+    assert not common.resize_on_device(odd, _params(), cuda)  # a transform the device resize cannot reproduce
+    assert common.resize_on_device(clip, _params(resize="device"), cpu)
+    assert not common.resize_on_device(clip, _params(resize="workers"), cuda)
+    with pytest.raises(ConfigError, match="resize: workers needs decode: pil"):
+        build_params(ClipEncoder.Params, {"decode": "device", "resize": "workers"}, "test")

@@ -1,9 +1,10 @@
 """``mmbench bench encode``: items/s of an encoder, split into cover decoding and model time.
 
 Four timed passes over the first N items of a dataset:
-1. decode: covers to model-ready pixels on the device, no model (``decode: pil``: JPEG draft decode,
-   resize and crop in the DataLoader workers, uint8 batches normalised on the device; ``decode: device``:
-   workers read the files, decode_jpeg — nvJPEG on CUDA — and the resize run on the device);
+1. decode: covers to model-ready pixels on the device, no model (``decode: pil``: JPEG draft decode in
+   the DataLoader workers, resize and crop there too or, with ``resize: device`` (auto on CUDA), on the
+   device; ``decode: device``: workers read the files, decode_jpeg — nvJPEG on CUDA — and the resize
+   run on the device);
 2. image model: the image tower alone on one decoded batch fed again and again;
 3. text: tokenisation and the text tower over length-bucketed titles;
 4. end to end: the encoder's own ``encode`` path (modality as configured), what a run pays.
@@ -50,8 +51,11 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
     workers = common.num_workers(params.num_workers, device)
     out = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "",
            "items": n, "modality": params.modality, "image_batch": image_batch, "text_batch": text_batch,
-           "workers": workers, "precision": params.precision, "decode": params.decode, "load_seconds": round(load_s, 2)}
+           "workers": workers, "precision": params.precision, "load_seconds": round(load_s, 2)}
     has_image = towers.image_transform is not None and params.modality in ("image", "fused")
+    if has_image:
+        out["decode"] = "device" if params.decode == "device" else "pil"
+        out["resize_on_device"] = params.decode == "device" or common.resize_on_device(towers, params, device)
     has_text = params.modality in ("text", "fused")
 
     if has_image:
@@ -97,7 +101,8 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
 
 def format_report(r: dict) -> str:
     lines = [f"encode benchmark: {r['items']} items, modality {r['modality']}, device {r['device']} {r['gpu']}".rstrip(),
-             f"  batches: image {r['image_batch']}, text {r['text_batch']}; decode {r.get('decode', 'pil')}, workers {r['workers']}; "
+             f"  batches: image {r['image_batch']}, text {r['text_batch']}; decode {r.get('decode', 'pil')}"
+             f"{' (resize on the device)' if r.get('resize_on_device') else ''}, workers {r['workers']}; "
              f"precision {r['precision']}; model load {r['load_seconds']}s"]
     for key, label in (("decode_items_per_s", "cover decode+resize (no model)"),
                        ("image_model_items_per_s", "image tower (decoded batch, model only)"),

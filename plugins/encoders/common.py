@@ -39,6 +39,11 @@ class ContentParams:
     # where covers are decoded: pil = PIL (JPEG draft mode) in DataLoader workers; device = torchvision's
     # decode_jpeg on the encoder's device (nvJPEG on CUDA), resized there too; auto = pil
     decode: Literal["auto", "pil", "device"] = "auto"
+    # where covers decoded by PIL are resized and cropped: workers = the backbone's own transform, in the
+    # DataLoader workers; device = antialiased bicubic on the encoder's device (workers only decode, in
+    # JPEG draft mode: twice the covers per core); auto = device on CUDA, workers elsewhere.
+    # decode: device always resizes on the device.
+    resize: Literal["auto", "workers", "device"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, fp32 elsewhere
     device: str = "auto"
 
@@ -47,6 +52,8 @@ class ContentParams:
             raise ValueError("batch_size and text_batch_size must be >= 0 (0 = per-device default)")
         if self.modality not in MODALITIES:
             raise ValueError(f"modality must be one of {', '.join(MODALITIES)}")
+        if self.decode == "device" and self.resize == "workers":
+            raise ValueError("resize: workers needs decode: pil (decode: device resizes on the device)")
 
 
 # ---------------------------------------------------------------- devices and batches
@@ -274,9 +281,9 @@ def _decode_one(blob, device):
         return None
 
 
-class DeviceCoverDecoder:
-    """Decodes a batch of cover files on the device (one batched ``decode_jpeg`` call: nvJPEG on CUDA),
-    resizes each to the backbone's geometry there, and normalises: CPU workers only read files."""
+class DeviceResize:
+    """Resizes covers to the backbone's geometry on the device and normalises them. Covers of one size
+    are resized as one batch (a catalogue's covers mostly share a few sizes)."""
 
     def __init__(self, geometry: CoverGeometry, device):
         import torch
@@ -299,10 +306,36 @@ class DeviceCoverDecoder:
         top, left = int(round((nh - ch) / 2.0)), int(round((nw - cw) / 2.0))
         return x[:, :, top : top + ch, left : left + cw].clamp_(0, 255).round_()
 
-    def __call__(self, blobs: list, status):
-        """(B, 3, crop_h, crop_w) float normalised pixels and the updated status (corrupt covers marked)."""
+    def __call__(self, images: list, status):
+        """``images``: uint8 (3, H, W) tensors on the device, None for an unreadable cover (marked corrupt
+        unless already missing). Returns normalised (B, 3, crop_h, crop_w) float pixels and the status."""
         import torch
 
+        status = status.clone()
+        ch, cw = self.geometry.crop
+        out = torch.tensor(BLANK_RGB, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        out = out.repeat(len(images), 1, ch, cw)
+        by_size: dict[tuple, list[int]] = {}
+        for i, img in enumerate(images):
+            if img is None:
+                if status[i] == STATUS_OK:
+                    status[i] = STATUS_CORRUPT
+            else:
+                by_size.setdefault(tuple(img.shape), []).append(i)
+        for idx in by_size.values():
+            out[idx] = self._pixels(torch.stack([images[i] for i in idx]))
+        return (out - self.mean).mul_(self.inv_std), status
+
+
+class DeviceCoverDecoder:
+    """Decodes a batch of cover files on the device (one batched ``decode_jpeg`` call: nvJPEG on CUDA),
+    then resizes them there: CPU workers only read files."""
+
+    def __init__(self, geometry: CoverGeometry, device):
+        self.device = device
+        self.resize = DeviceResize(geometry, device)
+
+    def __call__(self, blobs: list, status):
         ImageReadMode, _, decode_jpeg = _torchvision_io()
         images: list = [None] * len(blobs)
         present = [i for i, b in enumerate(blobs) if b.numel()]
@@ -314,20 +347,35 @@ class DeviceCoverDecoder:
         except RuntimeError:  # one bad file fails the whole batched call: find it one by one
             for i in present:
                 images[i] = _decode_one(blobs[i], self.device)
-        status = status.clone()
-        ch, cw = self.geometry.crop
-        out = torch.tensor(BLANK_RGB, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-        out = out.repeat(len(blobs), 1, ch, cw)
-        by_size: dict[tuple, list[int]] = {}  # covers mostly share a size: resize each size as one batch
-        for i, img in enumerate(images):
-            if img is None:
-                if status[i] == STATUS_OK:
-                    status[i] = STATUS_CORRUPT
-            else:
-                by_size.setdefault(tuple(img.shape), []).append(i)
-        for idx in by_size.values():
-            out[idx] = self._pixels(torch.stack([images[i] for i in idx]))
-        return (out - self.mean).mul_(self.inv_std), status
+        return self.resize(images, status)
+
+
+def _hwc_uint8(img):
+    """A decoded (draft-size) PIL cover as uint8 (H, W, 3), for resizing on the device."""
+    import torch
+
+    return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
+
+
+def _collate_sized(batch):
+    """Covers of different sizes travel as a list."""
+    import torch
+
+    return [p for p, _ in batch], torch.tensor([s for _, s in batch], dtype=torch.int8)
+
+
+def resize_on_device(towers: "Towers", params: "ContentParams", device) -> bool:
+    """``resize: auto`` resizes on a CUDA device, where decode workers are the bottleneck and the GPU has
+    time to spare, when the backbone's transform is one the device resize reproduces."""
+    if params.resize != "auto":
+        return params.resize == "device"
+    if device.type != "cuda":
+        return False
+    try:
+        CoverGeometry.from_transform(towers.image_transform)
+    except ConfigError:
+        return False
+    return True
 
 
 def cover_batches(towers: "Towers", items: ItemTable, item_ids: np.ndarray, params: "ContentParams", device):
@@ -344,6 +392,16 @@ def cover_batches(towers: "Towers", items: ItemTable, item_ids: np.ndarray, para
                             num_workers=workers, collate_fn=_collate_bytes, prefetch_factor=4 if workers else None)
         for blobs, status in loader:
             yield decoder(blobs, status)
+        return
+    if resize_on_device(towers, params, device):
+        from torch.utils.data import DataLoader
+
+        resize = DeviceResize(CoverGeometry.from_transform(towers.image_transform), device)
+        loader = DataLoader(CoverDataset(items, item_ids, _hwc_uint8, towers.draft_size), batch_size=image_batch,
+                            shuffle=False, num_workers=workers, collate_fn=_collate_sized,
+                            prefetch_factor=4 if workers else None)
+        for images, status in (loader if workers else _single_threaded(loader)):
+            yield resize([img.to(device, non_blocking=True).permute(2, 0, 1) for img in images], status)
         return
     covers = CoverPixels(towers.image_transform)
     loader = cover_loader(items, item_ids, covers.worker_transform, image_batch, workers, towers.draft_size,
