@@ -158,8 +158,8 @@ class CoverPixels:
     A backbone's transform that ends in ``ToTensor, Normalize`` (CLIP's and open_clip's do) is split:
     workers run only its PIL part and ship uint8 HWC bytes, and ``to_model`` converts and normalises the
     whole batch on the device. That is a quarter of the bytes through shared memory and pinned copies,
-    and ~1.3x the covers per decode core (the per-image float conversion and normalisation cost as
-    much as a third of the decode). Any other transform runs whole in the workers, as given.
+    and 1.1-1.3x the covers per decode core (per-image float conversion and normalisation are dropped).
+    Any other transform runs whole in the workers, as given.
     """
 
     def __init__(self, transform: Callable):
