@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakePlugin  # noqa: E402
+from fakes import registry_with_fakes  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +21,21 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def fake_registry():
     """A registry of the built-in components (through their modules) plus the in-memory fakes."""
-    import mmbench_plugins.reducers.basic as reducers
     import mmbench_zoo.attention_dnn as attention_dnn
 
-    from mmbench.registry import build_registry, new_plugin_manager
+    return registry_with_fakes(attention_dnn=attention_dnn)
 
-    pm = new_plugin_manager()
-    pm.register(FakePlugin(), name="fake")
-    pm.register(reducers, name="basic_reducers")
-    pm.register(attention_dnn, name="attention_dnn")
-    return build_registry(pm, entry_points=False)
+
+@pytest.fixture
+def example_site(tmp_path, monkeypatch):
+    """A site folder on sys.path holding the example plugin's metadata, with the default registry
+    rebuilt before and after; tests may add more distributions to it."""
+    from mmbench.registry import reset_default_registry
+    from plugin_dists import EXAMPLE_SRC, install_example_plugin
+
+    site = install_example_plugin(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(EXAMPLE_SRC))
+    monkeypatch.syspath_prepend(str(site))
+    reset_default_registry()
+    yield site
+    reset_default_registry()

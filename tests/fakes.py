@@ -92,3 +92,18 @@ class FakePlugin:
     def register_encoders(self, register):
         register("shipped_fake", ShippedEncoder)
         register("random_fake", RandomEncoder)
+
+
+def registry_with_fakes(**plugins):
+    """A registry of the in-memory fakes, the built-in none/pca reducers and the given plugin modules
+    (name → module), without entry points."""
+    import mmbench_plugins.reducers.basic as reducers
+
+    from mmbench.registry import build_registry, new_plugin_manager
+
+    pm = new_plugin_manager()
+    pm.register(FakePlugin(), name="fake")
+    pm.register(reducers, name="basic_reducers")
+    for name, module in plugins.items():
+        pm.register(module, name=name)
+    return build_registry(pm, entry_points=False)

@@ -15,7 +15,7 @@ import yaml
 
 from mmbench import cli
 from mmbench.registry import reset_default_registry
-from plugin_dists import BROKEN_ON_IMPORT, EXAMPLE_SRC, NAN_MODEL, install_example_plugin, make_dist
+from plugin_dists import BROKEN_ON_IMPORT, NAN_MODEL, make_dist
 
 
 @pytest.fixture(scope="session")
@@ -28,14 +28,9 @@ def tiny_root(tmp_path_factory):
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A site folder on sys.path holding the example plugin's metadata; tests add more dists to it."""
-    site = install_example_plugin(tmp_path / "site")
-    monkeypatch.syspath_prepend(str(EXAMPLE_SRC))
-    monkeypatch.syspath_prepend(str(site))
-    reset_default_registry()
-    yield site
-    reset_default_registry()
+def site(example_site):
+    """The example plugin's site folder; the error tests add broken distributions to it."""
+    yield example_site
     for name in [m for m in sys.modules if m.startswith("errplug_")]:
         del sys.modules[name]
 

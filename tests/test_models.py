@@ -3,7 +3,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from fakes import FakePlugin, make_fake_data
+from fakes import make_fake_data, registry_with_fakes
 
 from mmbench import config, pipeline
 from mmbench.errors import ConfigError
@@ -143,18 +143,10 @@ def test_dcn_variants_build_and_run(data):
 
 @pytest.fixture
 def zoo_registry():
-    import mmbench_plugins.reducers.basic as reducers
     import mmbench_zoo.dcn as dcn
     import mmbench_zoo.din as din
 
-    from mmbench.registry import build_registry, new_plugin_manager
-
-    pm = new_plugin_manager()
-    pm.register(FakePlugin(), name="fake")
-    pm.register(reducers, name="basic_reducers")
-    pm.register(din, name="din")
-    pm.register(dcn, name="dcn")
-    return build_registry(pm, entry_points=False)
+    return registry_with_fakes(din=din, dcn=dcn)
 
 
 def run_config(model, train=None):

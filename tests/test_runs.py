@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 import mmbench
 from mmbench import checkpoint, cli, config, leaderboard, pipeline, submission
-from mmbench.registry import build_registry, new_plugin_manager, reset_default_registry
+from mmbench.registry import build_registry, new_plugin_manager
 from plugin_dists import EXAMPLE_SRC, install_example_plugin
 
 
@@ -36,16 +36,6 @@ def shuffled_root(tmp_path_factory):
     return root
 
 
-@pytest.fixture
-def example_on_path(tmp_path, monkeypatch):
-    site = install_example_plugin(tmp_path / "site")
-    monkeypatch.syspath_prepend(str(EXAMPLE_SRC))
-    monkeypatch.syspath_prepend(str(site))
-    reset_default_registry()
-    yield site
-    reset_default_registry()
-
-
 def write_config(path, root, **train):
     raw = {
         "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "data_root": str(root)},
@@ -58,7 +48,7 @@ def write_config(path, root, **train):
     return path
 
 
-def test_run_checkpoint_then_predict_submission(example_on_path, shuffled_root, tmp_path, capsys):
+def test_run_checkpoint_then_predict_submission(example_site, shuffled_root, tmp_path, capsys):
     cfg = write_config(tmp_path / "cfg.yaml", shuffled_root)
     assert cli.main(["run", str(cfg), "--leaderboard-dir", str(tmp_path / "lb")]) == 0
     (row,) = leaderboard.read_rows(tmp_path / "lb" / "microlens_1m_synth-tiny-s0.csv")
