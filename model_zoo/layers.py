@@ -62,6 +62,25 @@ class ItemEncoder(nn.Module):
         return torch.cat(parts, dim=-1)
 
 
+class RowInputsModel(nn.Module):
+    """Base of the models whose DNN input is [likes level, views level, item parts..., user id]: the
+    row-level embeddings that din and dcn share (the level embedding holds likes then views levels)."""
+
+    def init_row_inputs(self, spec, dim: int, use_user_id: bool) -> int:
+        """Create the level (and user) embeddings; returns the width they add to the DNN input."""
+        self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
+        self.n_levels = spec.n_levels
+        self.user_emb = nn.Embedding(spec.n_users, dim) if use_user_id else None
+        return dim * (3 if use_user_id else 2)
+
+    def row_inputs(self, batch: dict[str, torch.Tensor], *item_parts: torch.Tensor) -> torch.Tensor:
+        parts = [self.level_emb(batch["likes_level"].long()),
+                 self.level_emb(batch["views_level"].long() + self.n_levels), *item_parts]
+        if self.user_emb is not None:
+            parts.append(self.user_emb(batch["user_id"].long()))
+        return torch.cat(parts, dim=-1)
+
+
 def baseline_init(module: nn.Module) -> None:
     """FuxiCTR's initialisation, which the published baseline used: embeddings N(0, 1e-4) with the
     padding row kept zero, linear weights Xavier-normal, biases zero."""

@@ -14,7 +14,7 @@ from torch import nn
 from mmbench.config import load_defaults
 
 from ..din.model import encode_batch_items
-from ..layers import CrossNet, ItemEncoder, TargetAttention, baseline_init, mlp
+from ..layers import CrossNet, ItemEncoder, RowInputsModel, TargetAttention, baseline_init, mlp
 
 
 @dataclass
@@ -37,7 +37,7 @@ class DCNParams:
             raise ValueError("embedding_dim must be >= 1, cross_layers and low_rank >= 0")
 
 
-class DCN(nn.Module):
+class DCN(RowInputsModel):
     Params = DCNParams
     DEFAULTS = load_defaults(__file__)
 
@@ -49,10 +49,7 @@ class DCN(nn.Module):
         d = self.items.out_dim
         self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
                                          params.attention_dropout) if params.history == "attention" else None
-        self.level_emb = nn.Embedding(spec.n_levels * 2, e)
-        self.n_levels = spec.n_levels
-        self.user_emb = nn.Embedding(spec.n_users, e) if params.use_user_id else None
-        in_dim = 3 * d + 2 * e + (e if params.use_user_id else 0)
+        in_dim = 3 * d + self.init_row_inputs(spec, e, params.use_user_id)
         self.cross = CrossNet(in_dim, params.cross_layers, params.low_rank)
         self.dnn, out = mlp(in_dim, params.dnn_hidden, params.net_dropout, params.batch_norm)
         head_in = out + in_dim if params.structure == "parallel" else out
@@ -70,12 +67,7 @@ class DCN(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         target, keys, key_index, row = encode_batch_items(self.items, batch["item_id"], batch["item_seq"])
         interest = self.interest(target, keys, key_index, row)
-        parts = [self.level_emb(batch["likes_level"].long()),
-                 self.level_emb(batch["views_level"].long() + self.n_levels),
-                 target, interest, target * interest]
-        if self.user_emb is not None:
-            parts.append(self.user_emb(batch["user_id"].long()))
-        x0 = torch.cat(parts, dim=-1)
+        x0 = self.row_inputs(batch, target, interest, target * interest)
         if self.params.structure == "parallel":
             h = torch.cat([self.cross(x0), self.dnn(x0)], dim=-1)
         else:

@@ -15,7 +15,7 @@ from torch import nn
 
 from mmbench.config import load_defaults
 
-from ..layers import ItemEncoder, TargetAttention, baseline_init, mlp, pack_history
+from ..layers import ItemEncoder, RowInputsModel, TargetAttention, baseline_init, mlp, pack_history
 
 
 @dataclass
@@ -52,7 +52,7 @@ def encode_batch_items(items: ItemEncoder, target: torch.Tensor, item_seq: torch
     return reps.index_select(0, inverse[:n]), reps, inverse[n:], row
 
 
-class DIN(nn.Module):
+class DIN(RowInputsModel):
     Params = DINParams
     DEFAULTS = load_defaults(__file__)
 
@@ -63,10 +63,7 @@ class DIN(nn.Module):
         d = self.items.out_dim
         self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
                                          params.attention_dropout, params.use_softmax)
-        self.level_emb = nn.Embedding(spec.n_levels * 2, e)
-        self.n_levels = spec.n_levels
-        self.user_emb = nn.Embedding(spec.n_users, e) if params.use_user_id else None
-        in_dim = 2 * d + 2 * e + (e if params.use_user_id else 0)
+        in_dim = 2 * d + self.init_row_inputs(spec, e, params.use_user_id)
         self.dnn, out = mlp(in_dim, params.dnn_hidden, params.net_dropout, params.batch_norm)
         self.head = nn.Linear(out, 1)
         baseline_init(self)
@@ -74,8 +71,4 @@ class DIN(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         target, keys, key_index, row = encode_batch_items(self.items, batch["item_id"], batch["item_seq"])
         interest = self.attention(target, keys, key_index, row)
-        parts = [self.level_emb(batch["likes_level"].long()),
-                 self.level_emb(batch["views_level"].long() + self.n_levels), target, interest]
-        if self.user_emb is not None:
-            parts.append(self.user_emb(batch["user_id"].long()))
-        return self.head(self.dnn(torch.cat(parts, dim=-1))).squeeze(-1)
+        return self.head(self.dnn(self.row_inputs(batch, target, interest))).squeeze(-1)
