@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         ids = np.arange(1, args.n + 1)
         paths = {
             "resize: workers": common.CoverDataset(items, ids, common.CoverPixels(transform).worker_transform, crop),
-            "resize: device": common.CoverDataset(items, ids, common._hwc_uint8, crop),
+            "resize: device": common.CoverDataset(items, ids, common.hwc_uint8, crop),
             "decode: device": common.CoverFileBytes(items, ids),
         }
         for name, dataset in paths.items():

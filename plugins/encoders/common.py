@@ -124,11 +124,16 @@ def open_cover(path, draft_size: int | None = None):
         return Image.new("RGB", (draft_size or 224,) * 2, BLANK_RGB), STATUS_CORRUPT
 
 
+def cover_paths(items: ItemTable, item_ids: np.ndarray) -> list[str | None]:
+    """The cover file of each item id (None where the dataset has none)."""
+    return [None if (p := items.image_path(int(i))) is None else str(p) for i in item_ids]
+
+
 class CoverDataset:
     """Covers of the given item ids, decoded and transformed (in DataLoader workers when there are any)."""
 
     def __init__(self, items: ItemTable, item_ids: np.ndarray, transform: Callable, draft_size: int | None = None):
-        self.paths = [None if (p := items.image_path(int(i))) is None else str(p) for i in item_ids]
+        self.paths = cover_paths(items, item_ids)
         self.transform = transform
         self.draft_size = draft_size
 
@@ -140,16 +145,36 @@ class CoverDataset:
         return self.transform(img), status
 
 
+def hwc_uint8(img):
+    """A PIL RGB image as a uint8 (H, W, 3) tensor."""
+    import torch
+
+    return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
+
+
 class _HWCBytes:
-    """PIL geometry (resize, crop, mode) then the image's bytes as a uint8 (H, W, 3) tensor."""
+    """PIL geometry (resize, crop, mode), then the image as uint8 (H, W, 3)."""
 
     def __init__(self, geometry: Callable):
         self.geometry = geometry
 
     def __call__(self, img):
+        return hwc_uint8(self.geometry(img))
+
+
+class Normalise255:
+    """uint8-range pixels → the backbone's normalised floats, ``(x - 255 mean) / (255 std)`` per channel."""
+
+    def __init__(self, mean, std, device):
         import torch
 
-        return torch.from_numpy(np.array(self.geometry(img), dtype=np.uint8, copy=True))
+        shape = (1, 3, 1, 1)
+        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(shape) * 255.0
+        self.inv_std = 1.0 / (torch.as_tensor(std, dtype=torch.float32, device=device).view(shape) * 255.0)
+
+    def __call__(self, x):
+        """``x``: float (B, 3, H, W); a new tensor is returned."""
+        return (x - self.mean).mul_(self.inv_std)
 
 
 class CoverPixels:
@@ -165,29 +190,27 @@ class CoverPixels:
     def __init__(self, transform: Callable):
         from torchvision import transforms as T
 
-        self.mean = self.std = None
+        self.mean_std = None  # of the Normalize split off the transform
+        self._normalise: Normalise255 | None = None
         self.worker_transform = transform
         steps = list(getattr(transform, "transforms", []))
         if (len(steps) >= 2 and isinstance(steps[-2], T.ToTensor) and isinstance(steps[-1], T.Normalize)
                 and not any(isinstance(t, (T.ToTensor, T.Normalize)) for t in steps[:-2])):
             self.worker_transform = _HWCBytes(T.Compose(steps[:-2]))
-            self.mean, self.std = steps[-1].mean, steps[-1].std
+            self.mean_std = (steps[-1].mean, steps[-1].std)
 
     @property
     def uint8(self) -> bool:
-        return self.mean is not None
+        return self.mean_std is not None
 
     def to_model(self, pixels, device):
         """A loader batch → model-ready float (B, 3, H, W) on ``device``."""
-        import torch
-
         pixels = pixels.to(device, non_blocking=True)
         if not self.uint8:
             return pixels
-        shape = (1, 3, 1, 1)
-        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device).view(shape) * 255.0
-        inv_std = 1.0 / (torch.as_tensor(self.std, dtype=torch.float32, device=device).view(shape) * 255.0)
-        return (pixels.permute(0, 3, 1, 2).float() - mean).mul_(inv_std)
+        if self._normalise is None or self._normalise.mean.device != pixels.device:
+            self._normalise = Normalise255(*self.mean_std, device)
+        return self._normalise(pixels.permute(0, 3, 1, 2).float())
 
 
 # ---------------------------------------------------------------- covers decoded on the device
@@ -223,7 +246,7 @@ class CoverFileBytes:
     """The raw file bytes of each cover (uint8, 1-d), for decoding on the device."""
 
     def __init__(self, items: ItemTable, item_ids: np.ndarray):
-        self.paths = [None if (p := items.image_path(int(i))) is None else str(p) for i in item_ids]
+        self.paths = cover_paths(items, item_ids)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -240,10 +263,11 @@ class CoverFileBytes:
         return torch.frombuffer(data, dtype=torch.uint8) if data else torch.empty(0, dtype=torch.uint8), STATUS_OK
 
 
-def _collate_bytes(batch):
+def _collate_list(batch):
+    """Covers of different sizes (or file lengths) travel as a list, their statuses as one tensor."""
     import torch
 
-    return [b for b, _ in batch], torch.tensor([s for _, s in batch], dtype=torch.int8)
+    return [x for x, _ in batch], torch.tensor([s for _, s in batch], dtype=torch.int8)
 
 
 def _torchvision_io():
@@ -286,12 +310,8 @@ class DeviceResize:
     are resized as one batch (a catalogue's covers mostly share a few sizes)."""
 
     def __init__(self, geometry: CoverGeometry, device):
-        import torch
-
         self.geometry, self.device = geometry, device
-        shape = (3, 1, 1)
-        self.mean = torch.tensor(geometry.mean, dtype=torch.float32, device=device).view(shape) * 255.0
-        self.inv_std = 1.0 / (torch.tensor(geometry.std, dtype=torch.float32, device=device).view(shape) * 255.0)
+        self.normalise = Normalise255(geometry.mean, geometry.std, device)
 
     def _pixels(self, images):
         """uint8 (N, 3, H, W), all one size → float (N, 3, crop_h, crop_w) in 0..255, as torchvision's
@@ -324,7 +344,7 @@ class DeviceResize:
                 by_size.setdefault(tuple(img.shape), []).append(i)
         for idx in by_size.values():
             out[idx] = self._pixels(torch.stack([images[i] for i in idx]))
-        return (out - self.mean).mul_(self.inv_std), status
+        return self.normalise(out), status
 
 
 class DeviceCoverDecoder:
@@ -350,20 +370,6 @@ class DeviceCoverDecoder:
         return self.resize(images, status)
 
 
-def _hwc_uint8(img):
-    """A decoded (draft-size) PIL cover as uint8 (H, W, 3), for resizing on the device."""
-    import torch
-
-    return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
-
-
-def _collate_sized(batch):
-    """Covers of different sizes travel as a list."""
-    import torch
-
-    return [p for p, _ in batch], torch.tensor([s for _, s in batch], dtype=torch.int8)
-
-
 def resize_on_device(towers: "Towers", params: "ContentParams", device) -> bool:
     """``resize: auto`` resizes on a CUDA device, where decode workers are the bottleneck and the GPU has
     time to spare, when the backbone's transform is one the device resize reproduces."""
@@ -384,41 +390,30 @@ def cover_batches(towers: "Towers", items: ItemTable, item_ids: np.ndarray, para
     image_batch, _ = batch_sizes(params, device)
     workers = num_workers(params.num_workers, device)
     if params.decode == "device":
-        from torch.utils.data import DataLoader
-
         decoder = DeviceCoverDecoder(CoverGeometry.from_transform(towers.image_transform), device)
-        workers = min(workers, 4)  # reading files is all they do
-        loader = DataLoader(CoverFileBytes(items, item_ids), batch_size=image_batch, shuffle=False,
-                            num_workers=workers, collate_fn=_collate_bytes, prefetch_factor=4 if workers else None)
-        for blobs, status in loader:
+        # reading files is all the workers do
+        for blobs, status in _loader(CoverFileBytes(items, item_ids), image_batch, min(workers, 4), _collate_list):
             yield decoder(blobs, status)
         return
     if resize_on_device(towers, params, device):
-        from torch.utils.data import DataLoader
-
         resize = DeviceResize(CoverGeometry.from_transform(towers.image_transform), device)
-        loader = DataLoader(CoverDataset(items, item_ids, _hwc_uint8, towers.draft_size), batch_size=image_batch,
-                            shuffle=False, num_workers=workers, collate_fn=_collate_sized,
-                            prefetch_factor=4 if workers else None)
-        for images, status in (loader if workers else _single_threaded(loader)):
+        dataset = CoverDataset(items, item_ids, hwc_uint8, towers.draft_size)
+        for images, status in _loader(dataset, image_batch, workers, _collate_list):
             yield resize([img.to(device, non_blocking=True).permute(2, 0, 1) for img in images], status)
         return
     covers = CoverPixels(towers.image_transform)
-    loader = cover_loader(items, item_ids, covers.worker_transform, image_batch, workers, towers.draft_size,
-                          pin_memory=device.type == "cuda")
-    for pixels, status in loader:
+    dataset = CoverDataset(items, item_ids, covers.worker_transform, towers.draft_size)
+    for pixels, status in _loader(dataset, image_batch, workers, pin_memory=device.type == "cuda"):
         yield covers.to_model(pixels, device), status
 
 
-def cover_loader(items: ItemTable, item_ids: np.ndarray, transform: Callable, batch_size: int, workers: int,
-                 draft_size: int | None = None, pin_memory: bool = False):
-    """Batches of (pixels, status (B,)) in the order of ``item_ids``; ``transform`` runs in the workers (a
-    ``CoverPixels.worker_transform`` for uint8 batches that ``CoverPixels.to_model`` finishes)."""
+def _loader(dataset, batch_size: int, workers: int, collate_fn=None, pin_memory: bool = False):
+    """Batches of ``dataset`` in order, from ``workers`` DataLoader processes (or this process at one torch
+    thread, as a worker would run, when ``workers`` is 0)."""
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(CoverDataset(items, item_ids, transform, draft_size), batch_size=batch_size, shuffle=False,
-                        num_workers=workers, pin_memory=pin_memory, persistent_workers=False,
-                        prefetch_factor=4 if workers else None)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate_fn,
+                        pin_memory=pin_memory, persistent_workers=False, prefetch_factor=4 if workers else None)
     return loader if workers else _single_threaded(loader)
 
 
