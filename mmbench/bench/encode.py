@@ -54,8 +54,7 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
            "workers": workers, "precision": params.precision, "load_seconds": round(load_s, 2)}
     has_image = towers.image_transform is not None and params.modality in ("image", "fused")
     if has_image:
-        out["decode"] = "device" if params.decode == "device" else "pil"
-        out["resize_on_device"] = params.decode == "device" or common.resize_on_device(towers, params, device)
+        out["cover_route"] = common.cover_route(towers, params, device)
     has_text = params.modality in ("text", "fused")
 
     if has_image:
@@ -101,8 +100,8 @@ def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dic
 
 def format_report(r: dict) -> str:
     lines = [f"encode benchmark: {r['items']} items, modality {r['modality']}, device {r['device']} {r['gpu']}".rstrip(),
-             f"  batches: image {r['image_batch']}, text {r['text_batch']}; decode {r.get('decode', 'pil')}"
-             f"{' (resize on the device)' if r.get('resize_on_device') else ''}, workers {r['workers']}; "
+             f"  batches: image {r['image_batch']}, text {r['text_batch']}; covers: {r.get('cover_route', '-')}, "
+             f"decode workers {r['workers']}; "
              f"precision {r['precision']}; model load {r['load_seconds']}s"]
     for key, label in (("decode_items_per_s", "cover decode+resize (no model)"),
                        ("image_model_items_per_s", "image tower (decoded batch, model only)"),

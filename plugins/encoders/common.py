@@ -384,18 +384,29 @@ def resize_on_device(towers: "Towers", params: "ContentParams", device) -> bool:
     return True
 
 
+COVER_ROUTES = ("decode on device", "resize on device", "all in workers")
+
+
+def cover_route(towers: "Towers", params: "ContentParams", device) -> str:
+    """Which of ``COVER_ROUTES`` the covers take, per ``params.decode`` and ``params.resize``."""
+    if params.decode == "device":
+        return COVER_ROUTES[0]
+    return COVER_ROUTES[1] if resize_on_device(towers, params, device) else COVER_ROUTES[2]
+
+
 def cover_batches(towers: "Towers", items: ItemTable, item_ids: np.ndarray, params: "ContentParams", device):
     """(model-ready float pixels (B, 3, H, W) on ``device``, status (B,)) for ``item_ids`` in order,
-    decoded where ``params.decode`` says."""
+    by the route ``cover_route`` picks."""
     image_batch, _ = batch_sizes(params, device)
     workers = num_workers(params.num_workers, device)
-    if params.decode == "device":
+    route = cover_route(towers, params, device)
+    if route == "decode on device":
         decoder = DeviceCoverDecoder(CoverGeometry.from_transform(towers.image_transform), device)
         # reading files is all the workers do
         for blobs, status in _loader(CoverFileBytes(items, item_ids), image_batch, min(workers, 4), _collate_list):
             yield decoder(blobs, status)
         return
-    if resize_on_device(towers, params, device):
+    if route == "resize on device":
         resize = DeviceResize(CoverGeometry.from_transform(towers.image_transform), device)
         dataset = CoverDataset(items, item_ids, hwc_uint8, towers.draft_size)
         for images, status in _loader(dataset, image_batch, workers, _collate_list):
