@@ -1,12 +1,13 @@
 """The example third-party plugin, installed for real into a throwaway environment.
 
-A venv that sees this interpreter's site-packages gets mmbench (editable, this checkout) and
+A venv that sees this interpreter's site-packages (mmbench among them) gets
 plugins/mmbench-example-plugin; `mmbench plugins` lists its components with its distribution, a run
 puts its rows on the leaderboard, and after `pip uninstall` it is gone again.
 """
 import csv
 import json
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -27,14 +28,27 @@ def _pip_can_target_another_python() -> bool:
 
 @pytest.fixture
 def venv(tmp_path):
+    """A throwaway venv that sees exactly this interpreter's packages (torch, mmbench, setuptools, wheel).
+
+    ``--system-site-packages`` would show the *base* interpreter's site-packages instead, which on a
+    fresh machine hold neither mmbench's dependencies nor a setuptools that can build a wheel; a
+    ``site.addsitedir`` line in a .pth file adds this interpreter's folders and runs their own .pth
+    files, so the editable mmbench install is found too.
+    """
     if not _pip_can_target_another_python():
         pytest.skip("needs pip >= 22.3 (pip --python) in the test interpreter")
     env_dir = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--disable-pip-version-check", "-e", str(ROOT), str(PLUGIN)],
-                   check=True, capture_output=True, text=True)
+    own_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    outer = [p for p in site.getsitepackages() + [site.getusersitepackages()] if Path(p).is_dir()]
+    Path(own_site, "_outer_site.pth").write_text(
+        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in outer) + "\n")
+    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                          "--no-build-isolation", "--disable-pip-version-check", str(PLUGIN)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     return python
 
 
