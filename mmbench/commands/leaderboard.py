@@ -66,11 +66,33 @@ def _show(dataset: str, directory: Path, args) -> None:
                       f"chart: {md_path.with_suffix('.png')}")
 
 
+def _write_html(directory: Path, datasets: list[str], args) -> None:
+    from .. import html_report
+
+    if not args.out:
+        raise MMBenchError("--format html writes files: give the folder with --out DIR")
+    every = sorted(p.stem for p in directory.glob("*.csv"))
+    pages = [html_report.dataset_page(directory, d, args.reference if d in datasets else None, args.all_trials)
+             for d in every]
+    written = html_report.write_site(Path(args.out), pages, set(datasets))
+    Console(highlight=False).print(f"wrote {', '.join(str(p) for p in written)} (open {written[0]} in a browser)",
+                                   soft_wrap=True)
+
+
 def cmd_leaderboard(args) -> int:
     directory = Path(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv"))
     if not datasets:
         raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
+    if args.format == "html":
+        for dataset in datasets:
+            if not leaderboard.csv_path(directory, dataset).exists():
+                raise MMBenchError(f"no leaderboard {leaderboard.csv_path(directory, dataset)}; known: "
+                                   f"{', '.join(p.stem for p in directory.glob('*.csv')) or 'none'}")
+        _write_html(directory, datasets, args)
+        return 0
+    if args.out:
+        raise MMBenchError("--out is for --format html; the other formats print to stdout")
     for dataset in datasets:
         _show(dataset, directory, args)
     return 0
@@ -79,7 +101,11 @@ def cmd_leaderboard(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("leaderboard", help="one row per combination, with CIs and paired tests; re-renders md + chart")
     p.add_argument("--dataset", help="dataset id (default: every leaderboard in the folder)")
-    p.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    p.add_argument("--format", choices=["table", "md", "csv", "json", "html"], default="table",
+                   help="html: a static page per dataset and an index, written to --out DIR")
+    p.add_argument("--out", metavar="DIR", help="where --format html writes index.html and <dataset>.html")
+    p.add_argument("--all-trials", action="store_true",
+                   help="html: show every trial of a tuning study, not only each study's best (selected on valid)")
     p.add_argument("--reference", metavar="CONFIG_HASH_OR_LABEL",
                    help="the row the others are tested against: a run's config hash, a combination key, or "
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")

@@ -1,0 +1,222 @@
+"""``mmbench leaderboard --format html``: a self-contained page per dataset, checked in a real headless
+Chromium (sorting, filtering, error bars, per-seed runs, configs, re-referencing)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mmbench import html_report, leaderboard
+from mmbench.cache import content_key
+from mmbench.cli import main
+from mmbench.metrics import auc
+from mmbench.trials import trial_view
+
+DATASET = "microlens_1m_synth-tiny-s0"
+REPO = Path(__file__).resolve().parents[1]
+N_PUBLISHED = len(yaml.safe_load((REPO / "leaderboards" / "published.yaml").read_text())["results"])
+
+# (encoder, model, signal strength, seeds, study, trial, lr)
+RUNS = [
+    ("text", "din", 1.6, [1, 2, 3], "", "", 0.001),
+    ("text", "dcn", 1.2, [1, 2], "", "", 0.001),
+    ("random", "din", 0.9, [1, 2], "", "", 0.001),
+    ("random", "dcn", 0.5, [1, 2], "", "", 0.001),
+    ("text", "din", 1.0, [7], "lr_search", 0, 0.01),   # three trials of one study; trial 2 is its best
+    ("text", "din", 1.3, [7], "lr_search", 1, 0.003),
+    ("text", "din", 1.8, [7], "lr_search", 2, 0.0005),
+]
+
+
+def _row(encoder, model, seed, value, study, trial, lr, probs_auc):
+    config = {"dataset": {"name": "microlens_1m_synth", "scale": "tiny", "seed": 0},
+              "encoder": {"name": encoder}, "reducer": {"name": "pca", "dim": 32},
+              "model": {"name": model, "embedding_dim": 16}, "train": {"seed": seed, "lr": lr, "epochs": 3}}
+    return {"timestamp": f"2026-01-0{1 + seed % 9}T10:00:00", "dataset": DATASET, "encoder": encoder,
+            "reducer": "pca", "model": model, "seed": seed, "valid_auc": probs_auc, "valid_logloss": 0.5 - value / 10,
+            "valid_gauc": probs_auc - 0.01, "epochs": 3, "best_epoch": 2, "encode_seconds": 1.5,
+            "train_seconds": 10.0 + value, "samples_per_second": 1000 * value, "params": 12345, "device": "cpu",
+            "oracle_auc": 0.93, "status": "ok", "error": "", "config_hash": content_key(config)[:12],
+            "config": json.dumps(config, sort_keys=True), "study": study, "trial": trial}
+
+
+@pytest.fixture
+def board(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = (rng.random(3000) < 0.3).astype(np.float32)
+    directory = tmp_path / "leaderboards"
+    for encoder, model, strength, seeds, study, trial, lr in RUNS:
+        for seed in seeds:
+            probs = 1 / (1 + np.exp(-(strength * labels + rng.standard_normal(len(labels)))))
+            row = _row(encoder, model, seed, strength, study, trial, lr, auc(labels, probs))
+            leaderboard.append_row(directory, row, probs, labels)
+    failed = _row("random", "broken", 1, 0, "", "", 0.001, float("nan")) | {"status": "failed",
+                                                                            "error": "RuntimeError: boom <b>"}
+    leaderboard.append_row(directory, failed)
+    shutil.copy(REPO / "leaderboards" / "published.yaml", directory / "published.yaml")
+    return directory, labels
+
+
+def _page(directory, **kw):
+    return html_report.render_page(html_report.dataset_page(directory, DATASET, **kw))
+
+
+def test_page_is_self_contained_deterministic_and_labels_what_it_shows(board):
+    directory, _ = board
+    text = _page(directory)
+    assert text == _page(directory)  # a pure function of the leaderboard: no clock, no randomness
+    # nothing is fetched: no external scripts, styles, fonts or images
+    assert not re.search(r"<script[^>]+src=|<link|@import|url\(|<img", text)
+    assert "http://" not in text and "https://" not in text
+    # four combinations plus the study's best trial; the losing trials are not rows
+    assert text.count('<tbody class="combo"') == 5
+    assert "selected on valid" in text and "best of 3 trials of study &#x27;lr_search&#x27; (trial 2)" in text
+    assert "Published results (not measured by mmbench)" in text and text.count('class="badge published"') == N_PUBLISHED
+    assert "not comparable with this synthetic dataset" in text
+    assert "Oracle valid AUC of this synthetic dataset" in text and "0.9300" in text
+    assert "RuntimeError: boom &lt;b&gt;" in text  # escaped
+    stats = json.loads(re.search(r'<script type="application/json" id="paired-stats">(.*?)</script>', text).group(1))
+    assert len(stats["aucs"]) == len(stats["cov"]) == 3 + 2 + 2 + 2 + 1
+    every = _page(directory, all_trials=True)
+    assert every.count('<tbody class="combo"') == 7 and every.count('class="badge selected"') == 1
+
+
+def test_trial_view_keeps_each_studys_best_trial(board):
+    directory, _ = board
+    rows = leaderboard.read_rows(leaderboard.csv_path(directory, DATASET))
+    kept, notes = trial_view(rows)
+    trials = [r for r in kept if r["study"]]
+    assert [r["trial"] for r in trials] == ["2"]
+    (note,) = notes.values()
+    assert (note.study, note.trial, note.n_trials, note.selected) == ("lr_search", 2, 3, True)
+    assert len(kept) == len(rows) - 2
+
+
+def test_html_needs_an_out_folder_and_an_existing_dataset(board, capsys):
+    directory, _ = board
+    assert main(["leaderboard", "--format", "html", "--leaderboard-dir", str(directory)]) != 0
+    assert "--out DIR" in capsys.readouterr().err
+    assert main(["leaderboard", "--format", "html", "--dataset", "nope", "--out", str(directory / "site"),
+                 "--leaderboard-dir", str(directory)]) != 0
+    assert "no leaderboard" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- in a real browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser import headless_chromium, missing
+
+    why = missing()
+    if why:
+        pytest.fail(why)
+    with headless_chromium() as driver:
+        yield driver
+
+
+def _fmt_delta_p(combo):
+    delta = "★" if combo.is_reference else f"{combo.delta:+.4f}"
+    p = "" if combo.is_reference else ("< 1e-4" if combo.p_value < 1e-4 else f"{combo.p_value:.4f}")
+    return delta, p
+
+
+@pytest.mark.browser
+def test_page_in_headless_chromium(board, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    directory, _ = board
+    site = tmp_path / "site"
+    assert main(["leaderboard", "--format", "html", "--out", str(site), "--leaderboard-dir", str(directory)]) == 0
+    rows, _ = trial_view(leaderboard.read_rows(leaderboard.csv_path(directory, DATASET)))
+    summary = leaderboard.summarise(rows, DATASET, directory)
+    d = browser
+    d.get((site / "index.html").as_uri())
+    d.find_element(By.LINK_TEXT, DATASET).click()
+    assert d.title == f"mmbench leaderboard: {DATASET}"
+
+    def visible_keys():
+        return [b.get_attribute("data-key") for b in d.find_elements(By.CSS_SELECTOR, "#board tbody.combo")
+                if b.is_displayed()]
+
+    # the table renders, best first, with the summary's numbers
+    assert visible_keys() == [c.key for c in summary.combos]
+    for c in summary.combos:
+        body = d.find_element(By.CSS_SELECTOR, f'tbody[data-key="{c.key}"]')
+        assert body.find_element(By.CSS_SELECTOR, "td.auc").text.startswith(f"{c.mean:.4f}")
+        assert (body.find_element(By.CSS_SELECTOR, "td.delta").text,
+                body.find_element(By.CSS_SELECTOR, "td.p").text) == _fmt_delta_p(c)
+
+    # error bars are drawn: one bar per combination, from its CI's low to its high, in CI order
+    bars = {b.get_attribute("data-key"): b.find_element(By.CSS_SELECTOR, "line.error-bar")
+            for b in d.find_elements(By.CSS_SELECTOR, "#board tbody.combo")}
+    assert len(bars) == len(summary.combos)
+    for c in summary.combos:
+        assert bars[c.key].rect["width"] > 2  # a horizontal line: its box has no height
+        style = d.execute_script("var s = getComputedStyle(arguments[0]); return [s.stroke, s.strokeWidth, "
+                                 "s.visibility, s.display]", bars[c.key])
+        assert style[0] not in ("none", "") and float(style[1].rstrip("px")) > 0 and style[2:] == ["visible", "inline"]
+        assert float(bars[c.key].get_attribute("x1")) < float(bars[c.key].get_attribute("x2"))
+    lows = sorted(summary.combos, key=lambda c: c.ci[0])
+    xs = [float(bars[c.key].get_attribute("x1")) for c in lows]
+    assert xs == sorted(xs)
+    assert len(d.find_elements(By.CSS_SELECTOR, "#board svg.ci .oracle-line")) == len(summary.combos)
+
+    # sorting: by mean ascending, then descending; by model name
+    header = d.find_element(By.CSS_SELECTOR, 'th[data-sort="mean"]')
+    header.click()
+    assert visible_keys() == [c.key for c in sorted(summary.combos, key=lambda c: c.mean)]
+    header.click()
+    assert visible_keys() == [c.key for c in sorted(summary.combos, key=lambda c: -c.mean)]
+    d.find_element(By.CSS_SELECTOR, 'th[data-sort="model"]').click()
+    assert [c.model for c in summary.combos if c.key in visible_keys()[:2]] == ["dcn", "dcn"]
+
+    # filtering by encoder, then by model too, then by free text
+    Select(d.find_element(By.ID, "f-encoder")).select_by_value("random")
+    assert sorted(visible_keys()) == sorted(c.key for c in summary.combos if c.encoder == "random")
+    Select(d.find_element(By.ID, "f-model")).select_by_value("din")
+    assert visible_keys() == [c.key for c in summary.combos if (c.encoder, c.model) == ("random", "din")]
+    assert d.find_element(By.ID, "shown").text == f"1 of {len(summary.combos)} combinations shown"
+    Select(d.find_element(By.ID, "f-encoder")).select_by_value("")
+    Select(d.find_element(By.ID, "f-model")).select_by_value("")
+    d.find_element(By.ID, "f-text").send_keys("lr_search")
+    assert len(visible_keys()) == 1
+    d.find_element(By.ID, "f-text").clear()
+    d.execute_script("document.getElementById('f-text').dispatchEvent(new Event('input'))")
+    assert len(visible_keys()) == len(summary.combos)
+
+    # per-seed runs on expand; the config as YAML that loads back to the recorded config
+    best = summary.combos[0]
+    body = d.find_element(By.CSS_SELECTOR, f'tbody[data-key="{best.key}"]')
+    assert not any(r.is_displayed() for r in body.find_elements(By.CSS_SELECTOR, "tr.run"))
+    body.find_element(By.CSS_SELECTOR, "button.expand").click()
+    runs = [r for r in body.find_elements(By.CSS_SELECTOR, "tr.run") if r.is_displayed()]
+    assert len(runs) == len(best.runs)
+    body.find_element(By.CSS_SELECTOR, "button.show-config").click()
+    pre = body.find_element(By.CSS_SELECTOR, "tr.config pre")
+    assert pre.is_displayed()
+    assert yaml.safe_load(pre.text) == json.loads(best.runs[0]["config"])
+    body.find_element(By.CSS_SELECTOR, "button.copy").click()
+    assert body.find_element(By.CSS_SELECTOR, "button.copy").text in ("copied", "select the text to copy")
+
+    # another reference: the page's paired DeLong test matches the Python one
+    other = summary.combos[2]
+    Select(d.find_element(By.ID, "reference")).select_by_value(other.key)
+    resummary = leaderboard.summarise(rows, DATASET, directory, reference=other.key)
+    for c in resummary.combos:
+        body = d.find_element(By.CSS_SELECTOR, f'tbody[data-key="{c.key}"]')
+        assert (body.find_element(By.CSS_SELECTOR, "td.delta").text,
+                body.find_element(By.CSS_SELECTOR, "td.p").text) == _fmt_delta_p(c)
+    assert d.find_element(By.ID, "reference-label").text == other.label
+
+    # published rows sit apart; nothing went wrong in the page's script
+    published = d.find_elements(By.CSS_SELECTOR, "#published tbody tr")
+    assert len(published) == N_PUBLISHED and all("published" in r.text for r in published)
+    errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
