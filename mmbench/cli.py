@@ -18,7 +18,7 @@ from .errors import MMBenchError
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep", "predict",
-                   "doctor", "new_plugin"]
+                   "doctor", "new_plugin", "tune"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,122 @@
+"""``mmbench tune SEARCH.yaml``: hyper-parameter search on Optuna; every finished trial a leaderboard row."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..console import make_console
+from ..pipeline import RunContext
+from ..registry import default_registry
+
+
+def _values(values: dict) -> str:
+    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else _short(v)}" for k, v in values.items())
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class RichDisplay:
+    """A progress bar over the study's trials, one line per finished trial."""
+
+    def __init__(self, console: Console, progress: Progress):
+        self.console, self.progress, self.metric, self.task = console, progress, "auc", None
+
+    def log(self, message: str) -> None:
+        self.console.print(message, soft_wrap=True)
+
+    def opened(self, counted: int, total: int, metric: str) -> None:
+        self.metric = metric
+        self.task = self.progress.add_task("trials", total=total, completed=min(counted, total), best="")
+        if counted:
+            self.log(f"resuming: {counted} of {total} trials already counted")
+
+    def trial_started(self, number: int, values: dict) -> None:
+        self.progress.update(self.task, description=f"trial {number}")
+
+    def epoch(self, number: int, log) -> None:
+        self.progress.update(self.task, description=f"trial {number} epoch {log.epoch}: "
+                                                    f"valid {self.metric} {log.valid[self.metric]:.4f}")
+
+    def trial_finished(self, number: int, values: dict, outcome, best) -> None:
+        what = {"complete": f"valid {self.metric} {outcome.value:.4f}" if outcome.value is not None else "complete",
+                "recorded": f"valid {self.metric} {outcome.value:.4f} (already in the leaderboard: not trained again)",
+                "pruned": f"pruned at epoch {outcome.epoch} (valid {self.metric} {outcome.value:.4f})",
+                "failed": f"FAILED: {outcome.error}"}[outcome.state]
+        self.log(f"trial {number} [{_values(values)}]: {what}")
+        self.progress.update(self.task, advance=1, best=f"best {best:.4f}" if best is not None else "")
+
+
+def _final_table(report, keys: list[str], top: int) -> Table:
+    table = Table(title=f"study '{report.study}': best {min(top, len(report.trials))} of {len(report.trials)} "
+                        f"finished trials (valid {report.metric}, selected on valid)")
+    for col in ["trial", "state", f"valid {report.metric}", "epochs", *keys, "config"]:
+        table.add_column(col, overflow="fold")
+    for t in report.trials[:top]:
+        table.add_row(str(t.number) + (" (defaults)" if t.defaults else ""), t.state,
+                      f"{t.value:.4f}" if t.value is not None else "—", str(t.epochs or "—"),
+                      *[_values({k: t.values[k]}).split("=", 1)[1] if k in t.values else "—" for k in keys],
+                      t.config_hash)
+    return table
+
+
+def cmd_tune(args) -> int:
+    from ..tuning import run as tune_run
+    from ..tuning import spec as tune_spec
+
+    console = make_console()
+    registry = default_registry()
+    overrides = list(args.set)
+    for flag, key in ((args.trials, "tune.trials"), (args.storage, "tune.storage"), (args.study, "tune.study")):
+        if flag is not None:
+            overrides.append(f"{key}={flag}")
+    spec = tune_spec.load(args.config, registry, overrides)
+    ctx = RunContext()
+    if args.dry_run:
+        tune_run.describe(spec, registry, ctx, lambda m: console.print(m, soft_wrap=True))
+        console.print("dry run: nothing ran")
+        return 0
+    if args.address and not args.executor:
+        args.executor = "ray"
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[best]}"), TimeElapsedColumn(), console=console, transient=True)
+    with progress:
+        ctx = RunContext(console=console, progress=progress)
+        display = RichDisplay(console, progress)
+        report = tune_run.run_tune(spec, registry, Path(args.leaderboard_dir), ctx=ctx, executor=args.executor,
+                                   address=args.address, display=display)
+    console.print(_final_table(report, [d.key for d in spec.space], args.top))
+    c = report.comparison
+    if c is not None:
+        p = "not available (predictions missing)" if c.p_value is None else (
+            "< 1e-4" if c.p_value < 1e-4 else f"{c.p_value:.4f}")
+        console.print(f"best trial {c.best.number} vs the defaults (trial {c.defaults.number}): "
+                      f"Δ valid {report.metric} {c.delta:+.4f}, paired DeLong p {p}. Both measured on valid, and "
+                      f"the best was selected on valid: the Δ is optimistic; confirm with other seeds or data.")
+    if report.best_config is not None:
+        console.print(f"best config: {report.best_config} (mmbench run {report.best_config})")
+    console.print(f"{report.ran_here} trial(s) ran in this process; study '{report.study}' in {report.storage}; "
+                  f"rows in {Path(args.leaderboard_dir) / (report.dataset + '.csv')} (marked study={report.study})",
+                  soft_wrap=True)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("tune", help="hyper-parameter search on Optuna (TPE, pruning by epoch, resumable)")
+    p.add_argument("config", help="search YAML: a run config plus a 'tune:' section with the space")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value, e.g. --set train.epochs=3 or --set tune.pruner=halving")
+    p.add_argument("--trials", type=int, help="the study's total number of trials (tune.trials)")
+    p.add_argument("--study", help="the study's name (tune.study; default: the file's stem)")
+    p.add_argument("--storage", metavar="URL", help="an Optuna RDB URL (default sqlite under $MMBENCH_HOME/tune/)")
+    p.add_argument("--dry-run", action="store_true", help="check the space and show the study's state; run nothing")
+    p.add_argument("--executor", choices=["local", "ray"], help="override the file's executor (default local)")
+    p.add_argument("--address", help="Ray cluster address (implies --executor ray)")
+    p.add_argument("--top", type=int, default=10, help="rows of the final table (default 10)")
+    p.add_argument("--leaderboard-dir", default="leaderboards", help="where the trials' rows go")
+    p.set_defaults(func=cmd_tune)

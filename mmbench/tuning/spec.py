@@ -1,0 +1,261 @@
+"""The search file: a run config (the base) plus a ``tune:`` section with the search space.
+
+```yaml
+dataset: {name: microlens_1m_synth, scale: small}
+encoder: {name: random, dim: 64}
+reducer: {name: none}
+model: {name: din}
+train: {epochs: 8, patience: 2}
+tune:
+  study: din_small              # default: the file's stem
+  trials: 20
+  space:
+    train.lr: {low: 1.0e-4, high: 1.0e-2, log: true}
+    train.batch_size: [512, 1024, 2048]          # a list: one of these
+    model.embedding_dim: {low: 16, high: 64, step: 16}
+  sampler: tpe                  # tpe | random
+  pruner: median                # median | halving | none
+```
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import config as config_mod
+from ..errors import ConfigError
+from ..params import build_params, check_keys, did_you_mean
+
+TOP_KEYS = config_mod.SECTIONS + ("tune", "executor", "ray")
+TUNABLE_SECTIONS = ("encoder", "reducer", "model", "train")
+#: keys a search must not choose: the seed would select luck, the monitor changes what is measured
+FORBIDDEN = {"train.seed": "tuning the seed selects luck, not a setting; give train.seed one value",
+             "train.monitor": "the monitored metric is what the study optimises; set it once in train.monitor"}
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("median", "halving", "none")
+EXECUTORS = ("local", "ray")
+
+
+@dataclass
+class Dimension:
+    """One searched key: a float or int range (optionally log or stepped), or a list of choices."""
+
+    key: str  # section.field
+    kind: str  # float | int | categorical
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    step: float | int | None = None
+    choices: list | None = None
+
+    def suggest(self, trial):
+        if self.kind == "categorical":
+            # Optuna stores choices as scalars: lists and mappings travel as their JSON text
+            picked = trial.suggest_categorical(self.key, [self.encode(c) for c in self.choices])
+            return self.decode(picked)
+        if self.kind == "int":
+            return trial.suggest_int(self.key, self.low, self.high, step=self.step or 1, log=self.log)
+        return trial.suggest_float(self.key, self.low, self.high, step=self.step, log=self.log)
+
+    @staticmethod
+    def encode(choice):
+        return json.dumps(choice) if isinstance(choice, (list, dict)) else choice
+
+    def decode(self, stored):
+        if isinstance(stored, str) and any(isinstance(c, (list, dict)) for c in self.choices):
+            try:
+                return json.loads(stored)
+            except ValueError:
+                return stored
+        return stored
+
+    def contains(self, value) -> bool:
+        """Whether the base config's value lies in the space (then it can be the first trial)."""
+        if self.kind == "categorical":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            return False
+        if self.step:
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) < 1e-9
+        return self.kind == "float" or float(value).is_integer()
+
+    def describe(self) -> str:
+        if self.kind == "categorical":
+            return "one of " + ", ".join(json.dumps(c) for c in self.choices)
+        text = f"{self.kind} in [{self.low}, {self.high}]"
+        return text + (" (log)" if self.log else "") + (f" step {self.step}" if self.step else "")
+
+
+@dataclass
+class PrunerOptions:
+    name: str = "median"  # median | halving | none
+    startup_trials: int = 5  # median: trials that are never pruned, to learn what a good curve is
+    warmup_epochs: int = 1  # median: epochs of each trial before it may be pruned
+    min_epochs: int = 1  # halving: epochs of the first rung
+    reduction_factor: int = 3  # halving: keep the best 1/reduction_factor at each rung
+
+
+@dataclass
+class TuneOptions:
+    study: str = ""
+    trials: int = 20
+    space: dict = field(default_factory=dict)
+    sampler: str = "tpe"
+    seed: int | None = None  # the sampler's seed (None: random)
+    startup_trials: int = 10  # tpe: random trials before the model of good/bad regions kicks in
+    pruner: PrunerOptions = field(default_factory=PrunerOptions)
+    storage: str | None = None  # an Optuna RDB URL; default sqlite under $MMBENCH_HOME/tune/
+    defaults_first: bool = True  # trial 0 = the base config's values, when they lie in the space
+    heartbeat: int = 30  # seconds; a trial of a worker silent for 4x this long is failed and retried
+    parallel: int = 2  # executor ray: trials at once
+
+
+@dataclass
+class TuneSpec:
+    base: dict  # run-config sections
+    options: TuneOptions
+    space: list[Dimension]
+    executor: str = "local"
+    ray: object = None
+    source: str = "<search>"
+
+    def config_for(self, values: dict) -> dict:
+        """The run config of one trial: the base with the trial's values set."""
+        raw = copy.deepcopy(self.base)
+        for key, value in values.items():
+            section, name = key.split(".", 1)
+            raw.setdefault(section, {})[name] = copy.deepcopy(value)
+        return raw
+
+
+def _field_type(section: str, name: str, raw: dict, registry, where: str):
+    """The annotation of ``section.name`` in its component's Params (or TrainParams)."""
+    from ..trainer import TrainParams
+
+    if section == "train":
+        params_cls = TrainParams
+    else:
+        component = (raw.get(section) or {}).get("name")
+        if not isinstance(component, str):
+            raise ConfigError(f"{where}: the space searches '{section}.{name}' but section '{section}' has no name")
+        params_cls = registry.get(section, component).params_cls
+    fields = {f.name for f in dataclasses.fields(params_cls)} if params_cls is not None else set()
+    if name not in fields:
+        owner = "train" if section == "train" else f"{section} '{raw[section]['name']}'"
+        raise ConfigError(f"{where}: {owner} has no parameter '{name}'{did_you_mean(name, fields)}; "
+                          f"its parameters: {', '.join(sorted(fields)) or 'none'}")
+    return typing.get_type_hints(params_cls)[name]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _dimension(key: str, value, annotation, where: str) -> Dimension:
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"{where}: '{key}' lists no choices")
+        return Dimension(key, "categorical", choices=value)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a list of choices or {{low: ..., high: ...}}, got {value!r}")
+    check_keys(value, ("low", "high", "log", "step", "type"), f"{where}: '{key}'")
+    low, high = value.get("low"), value.get("high")
+    if not (_is_number(low) and _is_number(high)) or not low < high:
+        raise ConfigError(f"{where}: '{key}' needs numbers low < high, got low={low!r} high={high!r}")
+    kind = value.get("type")
+    if kind is None:
+        ints = _is_number(low) and all(isinstance(v, int) for v in (low, high, value.get("step", 1)))
+        kind = "int" if annotation is int or (annotation not in (float,) and ints) else "float"
+    if kind not in ("int", "float"):
+        raise ConfigError(f"{where}: '{key}'.type must be int or float, got {kind!r}")
+    if kind == "int" and annotation is float:
+        kind = "float"  # a float parameter accepts whole numbers; searching it as int would be a surprise
+    log, step = bool(value.get("log", False)), value.get("step")
+    if log and low <= 0:
+        raise ConfigError(f"{where}: '{key}' is searched on a log scale: low must be > 0, got {low}")
+    if log and step is not None:
+        raise ConfigError(f"{where}: '{key}': give log or step, not both")
+    if step is not None and not (_is_number(step) and step > 0):
+        raise ConfigError(f"{where}: '{key}'.step must be a positive number, got {step!r}")
+    if kind == "int" and not all(isinstance(v, int) for v in (low, high)):
+        raise ConfigError(f"{where}: '{key}' is an integer parameter: low and high must be integers")
+    return Dimension(key, kind, low, high, log, step)
+
+
+def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
+    from ..sweep import RayOptions
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with run sections and a 'tune:' section")
+    check_keys(raw, TOP_KEYS, source, "top-level key")
+    tune = raw.get("tune")
+    if not isinstance(tune, dict) or not tune.get("space"):
+        raise ConfigError(f"{source}: give a 'tune:' section with a 'space:' of keys to search, "
+                          f"e.g. tune: {{space: {{train.lr: {{low: 1.0e-4, high: 1.0e-2, log: true}}}}}}")
+    tune = dict(tune)
+    pruner = tune.pop("pruner", "median")
+    if isinstance(pruner, str) or pruner is None:
+        pruner = {"name": pruner or "none"}
+    options = build_params(TuneOptions, tune, f"{source}: tune")
+    options.pruner = build_params(PrunerOptions, pruner, f"{source}: tune.pruner")
+    options.study = options.study or Path(source).stem
+    for name, value, allowed in (("sampler", options.sampler, SAMPLERS), ("pruner", options.pruner.name, PRUNERS)):
+        if value not in allowed:
+            raise ConfigError(f"{source}: tune.{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if options.trials < 1 or options.heartbeat < 1 or options.parallel < 1:
+        raise ConfigError(f"{source}: tune.trials, tune.heartbeat and tune.parallel must be >= 1")
+    base = {s: copy.deepcopy(raw[s]) for s in config_mod.SECTIONS if raw.get(s) is not None}
+    config_mod.from_dict(base, source)  # the base itself must be a valid run config
+    space = []
+    if not isinstance(options.space, dict):
+        raise ConfigError(f"{source}: tune.space must map 'section.key' to a range or a list of choices")
+    for key, value in options.space.items():
+        section, _, name = str(key).partition(".")
+        if section not in TUNABLE_SECTIONS or not name or "." in name:
+            raise ConfigError(f"{source}: tune.space key '{key}' must be 'section.key' with section one of "
+                              f"{', '.join(TUNABLE_SECTIONS)}, e.g. train.lr or model.embedding_dim")
+        if key in FORBIDDEN:
+            raise ConfigError(f"{source}: tune.space.{key}: {FORBIDDEN[key]}")
+        space.append(_dimension(key, value, _field_type(section, name, base, registry, source), f"{source}: tune.space"))
+    executor = raw.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"{source}: executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    ray = build_params(RayOptions, raw.get("ray") or {}, f"{source}: ray")
+    return TuneSpec(base, options, space, executor, ray, source)
+
+
+def apply_override(raw: dict, assignment: str, source: str) -> None:
+    """``--set`` for search files: run sections as in ``mmbench run``, plus tune.* / executor / ray.*."""
+    from ..sweep import _set_path
+
+    key, sep, value = assignment.partition("=")
+    if sep and key.strip().split(".")[0] in ("tune", "executor", "ray"):
+        _set_path(raw, key.strip(), config_mod._parse_scalar(value), source)
+    else:
+        config_mod.apply_override(raw, assignment, source)
+
+
+def load(path: str | Path, registry, overrides: list[str] | None = None) -> TuneSpec:
+    raw = config_mod.read_yaml(path, "search file")
+    for assignment in overrides or []:
+        apply_override(raw, assignment, str(path))
+    return from_dict(raw, registry, str(path))
+
+
+def default_values(spec: TuneSpec, resolved_dict: dict) -> dict | None:
+    """The base config's value of every searched key, if each lies in the space (else None)."""
+    values = {}
+    for dim in spec.space:
+        section, name = dim.key.split(".", 1)
+        value = resolved_dict.get(section, {}).get(name)
+        if isinstance(value, tuple):
+            value = list(value)
+        if not dim.contains(value):
+            return None
+        values[dim.key] = Dimension.encode(value) if dim.kind == "categorical" else value
+    return values

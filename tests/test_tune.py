@@ -1,0 +1,212 @@
+"""``mmbench tune``: the search file, a study with pruning, kill and resume, two workers on one SQLite."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+import sweep_fakes
+from mmbench import leaderboard
+from mmbench.errors import ConfigError
+from mmbench.pipeline import RunContext
+from mmbench.tuning import run as tune_run
+from mmbench.tuning import spec as tune_spec
+from mmbench.tuning import study as study_mod
+
+WORKER = str(Path(__file__).with_name("tune_worker.py"))
+
+
+def search(tmp_path, trials=20, **tune):
+    """A search over the fakes: learning rate (log) and the pool model's width, median pruning."""
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    return {
+        "dataset": {"name": "fake"}, "encoder": {"name": "shipped_fake"}, "reducer": {"name": "none"},
+        "model": {"name": "pool_fake", "hidden": 8},
+        "train": {"epochs": 4, "patience": 4, "batch_size": 256, "lr": 0.01, "threads": 1, "seed": 3},
+        "tune": {"study": "fake_search", "trials": trials, "seed": 0, "startup_trials": 4, "storage": storage,
+                 "space": {"train.lr": {"low": 1.0e-4, "high": 0.1, "log": True}, "model.hidden": [4, 8, 16]},
+                 "pruner": {"name": "median", "startup_trials": 3, "warmup_epochs": 1}, **tune},
+    }
+
+
+@pytest.fixture
+def registry():
+    return sweep_fakes.make_registry()
+
+
+def rows_of(lb: Path) -> list[dict]:
+    return leaderboard.read_rows(lb / "fake.csv")
+
+
+def load_study(raw):
+    return optuna.load_study(study_name=raw["tune"]["study"], storage=raw["tune"]["storage"])
+
+
+def complete_trials(raw) -> int:
+    try:
+        study = load_study(raw)
+    except KeyError:  # not created yet
+        return 0
+    return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def test_search_file_mistakes_name_the_key(registry, tmp_path):
+    def error(**change):
+        raw = search(tmp_path)
+        for key, value in change.items():
+            section, _, name = key.partition("__")
+            (raw[section] if not name else raw[section].setdefault(name, {})).update(value) if isinstance(
+                value, dict) else raw.__setitem__(section, value)
+        with pytest.raises(ConfigError) as info:
+            tune_spec.from_dict(raw, registry, "s.yaml")
+        return str(info.value)
+
+    assert "has no parameter 'hiden' (did you mean 'hidden'?)" in error(tune__space={"model.hiden": [1, 2]})
+    assert "selects luck" in error(tune__space={"train.seed": [1, 2]})
+    assert "low < high" in error(tune__space={"train.lr": {"low": 0.1, "high": 0.01}})
+    assert "log scale: low must be > 0" in error(tune__space={"train.lr": {"low": 0, "high": 0.1, "log": True}})
+    assert "integer parameter" in error(tune__space={"model.hidden": {"low": 2.5, "high": 8}})
+    assert "section one of encoder, reducer, model, train" in error(tune__space={"dataset.seed": [0, 1]})
+    assert "tune.pruner must be one of median, halving, none" in error(tune__pruner={"name": "hyperband"})
+    # a float parameter is searched as a float even with integer bounds
+    raw = search(tmp_path)
+    raw["tune"]["space"] = {"train.net_reg": {"low": 0, "high": 1}}
+    (dim,) = tune_spec.from_dict(raw, registry, "s.yaml").space
+    assert dim.kind == "float"
+
+
+def test_study_with_pruning_finishes_and_every_finished_trial_is_a_marked_row(registry, tmp_path):
+    raw = search(tmp_path, trials=20)
+    spec = tune_spec.from_dict(raw, registry, "s.yaml")
+    lb = tmp_path / "lb"
+    report = tune_run.run_tune(spec, registry, lb, ctx=RunContext(home=tmp_path / "home"))
+    study = load_study(raw)
+    states = [t.state for t in study.get_trials()]
+    assert len(states) == 20 and report.ran_here == 20
+    pruned = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.PRUNED]
+    complete = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    assert pruned and complete and len(pruned) + len(complete) == 20
+    # pruned trials stopped early: fewer epochs reported than the 4 a finished trial trains
+    assert all(max(t.intermediate_values) < 4 for t in pruned)
+    rows = rows_of(lb)
+    assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in complete)
+    assert all(r["study"] == "fake_search" and r["status"] == "ok" for r in rows)
+    by_trial = {int(r["trial"]): r for r in rows}
+    for t in complete:
+        row = by_trial[t.number]
+        assert float(row["valid_auc"]) == pytest.approx(t.value, abs=1e-6)
+        # fed by the trainer's per-epoch valid AUC; the row is the restored best epoch
+        assert t.value == pytest.approx(max(t.intermediate_values.values()), abs=1e-6)
+        assert row["config_hash"] == t.user_attrs["config_hash"]
+    # trial 0 is the base config's own values; the report compares the best with it (paired DeLong)
+    assert study.trials[0].params == {"train.lr": 0.01, "model.hidden": 8}
+    best = report.trials[0]
+    assert best.state == "complete" and best.value == pytest.approx(study.best_value)
+    if best.number != 0:
+        assert report.comparison.defaults.number == 0 and 0 <= report.comparison.p_value <= 1
+        assert report.comparison.delta == pytest.approx(best.value - study.trials[0].value, abs=1e-6)
+    best_yaml = yaml.safe_load(report.best_config.read_text())
+    assert best_yaml["train"]["lr"] == pytest.approx(best.values["train.lr"])
+    # started again, nothing runs: the budget is used
+    again = tune_run.run_tune(spec, registry, lb, ctx=RunContext(home=tmp_path / "home"))
+    assert again.ran_here == 0 and len(rows_of(lb)) == len(rows)
+
+
+def test_killed_midway_then_resumed_without_repeating_finished_trials(tmp_path):
+    raw = search(tmp_path, trials=10, pruner="none")
+    raw["train"]["epochs"] = 6
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    lb, home = tmp_path / "lb", tmp_path / "home"
+    cmd = [sys.executable, WORKER, str(path), str(lb), str(home)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (Path(raw["tune"]["storage"][10:]).exists() and complete_trials(raw) >= 3):
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {r["trial"]: r for r in rows_of(lb)}
+    study = load_study(raw)
+    finished_before = {t.number for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE}
+    assert 3 <= len(finished_before) < 10, "the kill must land midway"
+
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    study = load_study(raw)
+    complete = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 10 and study_mod.used(study) == 10
+    rows = rows_of(lb)
+    assert len(rows) == 10 and len({r["trial"] for r in rows}) == 10
+    # the trials finished before the kill were not run again: same rows, same timestamps
+    assert all(next(r for r in rows if r["trial"] == k)["timestamp"] == v["timestamp"] for k, v in before.items())
+    # a trial that the kill interrupted failed and its parameters (those it had drawn) ran again
+    interrupted = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    retried = [t for t in complete if study_mod.RETRY_OF in t.user_attrs]
+    assert len(interrupted) == len(retried) <= 1
+    for old, new in zip(interrupted, retried):
+        assert new.user_attrs[study_mod.RETRY_OF] == old.number and old.params.items() <= new.params.items()
+
+
+def test_two_workers_on_one_sqlite_file_share_one_study(tmp_path):
+    raw = search(tmp_path, trials=12, pruner="none")
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    lb, home = tmp_path / "lb", tmp_path / "home"
+    cmd = [sys.executable, WORKER, str(path), str(lb), str(home)]
+    workers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for w in workers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err[-2000:]
+    study = load_study(raw)
+    counted = [t for t in study.get_trials() if study_mod.counts(t)]
+    assert len(counted) == 12 and all(t.state == optuna.trial.TrialState.COMPLETE for t in counted)
+    assert len({t.user_attrs[study_mod.WORKER] for t in counted}) == 2, "both workers ran trials"
+    assert sum(bool(t.user_attrs.get(study_mod.DEFAULTS)) for t in study.get_trials()) == 1
+    rows = rows_of(lb)
+    assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in counted)
+    assert {r["config_hash"] for r in rows} == {t.user_attrs["config_hash"] for t in counted}
+
+
+def test_dry_run_checks_the_space_and_runs_nothing(registry, tmp_path):
+    raw = search(tmp_path)
+    raw["tune"]["space"]["model.hidden"] = [4, "wide"]
+    lines = []
+    spec = tune_spec.from_dict(raw, registry, "s.yaml")
+    with pytest.raises(ConfigError, match="hidden"):
+        tune_run.describe(spec, registry, RunContext(home=tmp_path), lines.append)
+    raw["tune"]["space"]["model.hidden"] = [4, 16]
+    tune_run.describe(tune_spec.from_dict(raw, registry, "s.yaml"), registry, RunContext(home=tmp_path), lines.append)
+    text = "\n".join(lines)
+    assert "train.lr: float in [0.0001, 0.1] (log)" in text and "20 trials would run" in text
+    assert "not queued: they lie outside the space" in text  # hidden=8 is not among [4, 16]
+    assert "fake_search" not in optuna.get_all_study_names(raw["tune"]["storage"])
+
+
+def test_ray_executor_runs_trials_as_tasks_that_report_each_epoch(registry, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mmbench[ray]')")
+    raw = search(tmp_path, trials=6)
+    raw["tune"]["parallel"] = 2
+    raw["tune"]["pruner"] = {"name": "median", "startup_trials": 2, "warmup_epochs": 1}
+    raw["executor"], raw["ray"] = "ray", {"num_cpus": 1}
+    spec = tune_spec.from_dict(raw, registry, "s.yaml")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}})
+    try:
+        report = tune_run.run_tune(spec, registry, tmp_path / "lb", ctx=RunContext(home=tmp_path / "home"))
+    finally:
+        ray.shutdown()
+    study = load_study(raw)
+    finished = [t for t in study.get_trials() if study_mod.counts(t)]
+    assert len(finished) == 6 == report.ran_here
+    # every trial's epochs were reported to the shared storage by the Ray task that trained it
+    assert all(len(t.intermediate_values) >= 1 for t in finished)
+    complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
+    rows = rows_of(tmp_path / "lb")
+    assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in complete)
