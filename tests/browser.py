@@ -51,9 +51,12 @@ def headless_chromium(width: int = 1400, height: int = 900):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(page: Path, out: Path, width: int = 1400, height: int = 900) -> None:
-    with headless_chromium(width, height) as driver:
+def screenshot(page: Path, out: Path, width: int = 1400, height: int = 0) -> None:
+    """A PNG of ``page``: the whole page (``height`` 0) or its top ``height`` pixels."""
+    with headless_chromium(width, height or 900) as driver:
         driver.get(Path(page).resolve().as_uri())
+        if not height:
+            driver.set_window_size(width, driver.execute_script("return document.documentElement.scrollHeight") + 140)
         driver.save_screenshot(str(out))
 
 

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..console import make_console
 from ..pipeline import RunContext
@@ -19,6 +20,13 @@ def _values(values: dict) -> str:
 
 def _short(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class BestColumn(ProgressColumn):
+    """The best value so far (encoders add tasks of their own to the same progress, without it)."""
+
+    def render(self, task) -> Text:
+        return Text(task.fields.get("best", ""))
 
 
 class RichDisplay:
@@ -37,16 +45,17 @@ class RichDisplay:
             self.log(f"resuming: {counted} of {total} trials already counted")
 
     def trial_started(self, number: int, values: dict) -> None:
-        self.progress.update(self.task, description=f"trial {number}")
+        self.progress.update(self.task, description=f"trial {number}: encoding / preparing")
 
     def epoch(self, number: int, log) -> None:
         self.progress.update(self.task, description=f"trial {number} epoch {log.epoch}: "
                                                     f"valid {self.metric} {log.valid[self.metric]:.4f}")
 
     def trial_finished(self, number: int, values: dict, outcome, best) -> None:
-        what = {"complete": f"valid {self.metric} {outcome.value:.4f}" if outcome.value is not None else "complete",
-                "recorded": f"valid {self.metric} {outcome.value:.4f} (already in the leaderboard: not trained again)",
-                "pruned": f"pruned at epoch {outcome.epoch} (valid {self.metric} {outcome.value:.4f})",
+        value = f"valid {self.metric} {outcome.value:.4f}" if outcome.value is not None else ""
+        what = {"complete": value,
+                "recorded": f"{value} (already in the leaderboard: not trained again)",
+                "pruned": f"pruned at epoch {outcome.epoch} ({value})",
                 "failed": f"FAILED: {outcome.error}"}[outcome.state]
         self.log(f"trial {number} [{_values(values)}]: {what}")
         self.progress.update(self.task, advance=1, best=f"best {best:.4f}" if best is not None else "")
@@ -84,7 +93,7 @@ def cmd_tune(args) -> int:
     if args.address and not args.executor:
         args.executor = "ray"
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[best]}"), TimeElapsedColumn(), console=console, transient=True)
+                        BestColumn(), TimeElapsedColumn(), console=console, transient=True)
     with progress:
         ctx = RunContext(console=console, progress=progress)
         display = RichDisplay(console, progress)

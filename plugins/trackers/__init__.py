@@ -1,0 +1,1 @@
+"""Experiment trackers: plugins implementing the run hooks (see mmbench/tracking.py)."""

@@ -1,0 +1,156 @@
+"""``mlflow`` tracker: each tracked run becomes an MLflow run.
+
+Turned on per run by ``train.track: mlflow`` or for every run by ``MMBENCH_TRACK=mlflow``. Logs the
+resolved config (as parameters and as ``config.json``), each epoch's train loss and valid metrics
+(step = epoch), the final metrics and costs of the leaderboard row, the valid predictions
+(``valid_predictions.npz``: probs and labels in valid row order) and a learning-curve chart. Where:
+``MLFLOW_TRACKING_URI`` if set (a server ``http://host:5000``, ``sqlite:///...``, ...), else a local
+store in ``./mlruns`` (``sqlite:///mlruns/mlflow.db``, artifacts in ``mlruns/artifacts``; browse it
+with ``mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db``). The experiment is
+``MLFLOW_EXPERIMENT_NAME`` or ``mmbench``. MLflow is imported only when a run is tracked
+(``pip install 'mmbench[track]'``).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import mmbench
+from mmbench.errors import MMBenchError
+from mmbench.tracking import flat_params, learning_curve, wanted
+
+NAME = "mlflow"
+#: the leaderboard row's numbers logged as the run's final metrics
+FINAL_METRICS = ("valid_auc", "valid_logloss", "valid_gauc", "best_epoch", "epochs", "encode_seconds",
+                 "train_seconds", "samples_per_second", "params", "oracle_auc", "train_samples_per_second",
+                 "encode_items_per_second", "peak_memory_mb")
+
+
+def _client():
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise MMBenchError("train.track: mlflow needs MLflow: pip install 'mmbench[track]'") from None
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    artifacts = None
+    if not uri:
+        root = Path("mlruns").resolve()
+        root.mkdir(exist_ok=True)
+        uri, artifacts = f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri()
+    return MlflowClient(tracking_uri=uri), artifacts
+
+
+def _experiment(client, artifacts: str | None) -> str:
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME", "mmbench")
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=artifacts)
+    except Exception:  # another process created it meanwhile
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def _row_dict(row) -> dict:
+    return row.as_dict() if hasattr(row, "as_dict") else dict(row)
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+class MLflowTracker:
+    """Holds the MLflow run of each tracked mmbench run between its start and its end."""
+
+    def __init__(self):
+        self.runs: dict[int, tuple] = {}  # id(resolved) -> (client, run_id, epoch logs)
+
+    def on_run_start(self, run):
+        if not wanted(run, NAME):
+            return
+        from mlflow.entities import Param
+
+        client, artifacts = _client()
+        config = run.as_dict()
+        names = [config[s]["name"] for s in ("encoder", "reducer", "model")]
+        started = client.create_run(
+            _experiment(client, artifacts), run_name=f"{'/'.join(names)} seed={run.train.seed}",
+            tags={"mmbench.config_hash": run.config_hash(), "mmbench.encoder": names[0],
+                  "mmbench.reducer": names[1], "mmbench.model": names[2], "mmbench.version": mmbench.__version__})
+        run_id = started.info.run_id
+        params = [Param(k, str(v)[:6000]) for k, v in sorted(flat_params(config).items())]
+        for i in range(0, len(params), 100):  # MLflow takes at most 100 parameters per call
+            client.log_batch(run_id, params=params[i:i + 100])
+        client.log_dict(run_id, config, "config.json")
+        self.runs[id(run)] = (client, run_id, [])
+
+    def on_epoch_end(self, run, log):
+        if id(run) not in self.runs:
+            return
+        from mlflow.entities import Metric
+
+        client, run_id, history = self.runs[id(run)]
+        history.append(log)
+        now = int(time.time() * 1000)
+        values = {"train_loss": log.train_loss, "epoch_seconds": log.seconds,
+                  **{f"valid_{k}": v for k, v in log.valid.items()}}
+        client.log_batch(run_id, metrics=[Metric(k, float(v), now, log.epoch) for k, v in values.items()
+                                          if _number(v) is not None])
+
+    def on_run_end(self, run, row, valid):
+        if id(run) not in self.runs:
+            return
+        from mlflow.entities import Metric
+
+        client, run_id, history = self.runs.pop(id(run))
+        values = _row_dict(row)
+        ok = values.get("status", "ok") in ("ok", "")
+        try:
+            now = int(time.time() * 1000)
+            metrics = [Metric(k, _number(values[k]), now, 0) for k in FINAL_METRICS
+                       if k in values and _number(values[k]) is not None]
+            client.log_batch(run_id, metrics=metrics)
+            for key in ("dataset", "device", "device_name", "status", "error", "git_sha"):
+                if values.get(key):
+                    client.set_tag(run_id, f"mmbench.{key}", str(values[key])[:5000])
+            client.log_dict(run_id, {k: v for k, v in values.items() if k != "config"}, "row.json")
+            with tempfile.TemporaryDirectory() as tmp:
+                if valid is not None:
+                    path = Path(tmp) / "valid_predictions.npz"
+                    np.savez_compressed(path, probs=np.asarray(valid.probs, dtype=np.float32),
+                                        labels=np.asarray(valid.labels))
+                    client.log_artifact(run_id, str(path))
+                if history:
+                    title = f"{values.get('encoder')}/{values.get('reducer')}/{values.get('model')} " \
+                            f"seed={values.get('seed')}"
+                    client.log_artifact(run_id, str(learning_curve(history, Path(tmp) / "learning_curve.png",
+                                                                    title)))
+        finally:
+            client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+
+tracker = MLflowTracker()
+
+
+@mmbench.hookimpl
+def on_run_start(run):
+    tracker.on_run_start(run)
+
+
+@mmbench.hookimpl
+def on_epoch_end(run, log):
+    tracker.on_epoch_end(run, log)
+
+
+@mmbench.hookimpl
+def on_run_end(run, row, valid):
+    tracker.on_run_end(run, row, valid)
+
