@@ -50,8 +50,9 @@ def load_study(raw):
 
 
 def complete_trials(raw) -> int:
-    try:
-        study = load_study(raw)
+    try:  # through open_storage: it copes with the worker creating the database's tables meanwhile
+        study = optuna.load_study(study_name=raw["tune"]["study"],
+                                  storage=study_mod.open_storage(raw["tune"]["storage"], None))
     except KeyError:  # not created yet
         return 0
     return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))

@@ -8,11 +8,14 @@ once (its process id is gone); one elsewhere after four heartbeats of silence.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import warnings
 from pathlib import Path
+
+from filelock import FileLock
 
 from ..errors import ConfigError, MMBenchError
 
@@ -48,9 +51,19 @@ def open_storage(url: str, heartbeat: int | None):
         "heartbeat_interval": heartbeat, "grace_period": 4 * heartbeat,
         "heartbeat_stale_trial_callback": opt.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
     try:
-        return opt.storages.RDBStorage(url, engine_kwargs=engine, **beat)
+        # workers starting together on a fresh database would all create its tables: one at a time
+        with _creation_lock(url):
+            return opt.storages.RDBStorage(url, engine_kwargs=engine, **beat)
     except Exception as exc:  # a bad URL, a missing driver, an unreachable server
         raise ConfigError(f"tune.storage {url!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def _creation_lock(url: str):
+    """A file lock beside a SQLite database file; nothing for a server database (it orders DDL itself)."""
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+    if not path or path.startswith(":memory:"):
+        return contextlib.nullcontext()
+    return FileLock(path + ".lock")
 
 
 def make_sampler(options, offset: int = 0):
