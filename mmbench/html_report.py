@@ -17,25 +17,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from . import __version__
 from .html_assets import PAGE_CSS, PAGE_JS
-from .stats import delong
-
-#: Per-run cost columns, shown when any run has a value: (CSV column, heading, number format).
-COST_COLUMNS = [
-    ("train_samples_per_second", "train samples/s", ",.0f"),
-    ("samples_per_second", "train samples/s", ",.0f"),
-    ("encode_items_per_second", "encode items/s", ",.0f"),
-    ("peak_memory_mb", "peak memory MB", ",.0f"),
-    ("train_seconds", "train s", ",.1f"),
-    ("encode_seconds", "encode s", ",.1f"),
-    ("params", "parameters", ",.0f"),
-    ("device_name", "device", ""),
-    ("device", "device", ""),
-]
+from .leaderboard.render import cost_cell, fmt, fmt_p
+from .leaderboard.summary import Summary, num
 
 #: The in-page paired test needs every run's covariance: beyond this many runs the page keeps the
 #: reference the summary chose (the matrix would make the page several MB).
@@ -46,25 +33,8 @@ MAX_RUNS_FOR_REREFERENCE = 300
 
 
 @dataclass
-class PairedStats:
-    """DeLong AUCs of the runs with saved valid predictions, and their covariance (same valid rows)."""
-
-    hashes: list[str]
-    aucs: list[float]
-    cov: list[list[float]]
-
-    @classmethod
-    def from_predictions(cls, labels: np.ndarray, preds: dict[str, np.ndarray]) -> "PairedStats | None":
-        if labels is None or not preds or not 1 < labels.sum() < len(labels) - 1:
-            return None
-        hashes = list(preds)
-        aucs, cov = delong(labels, np.stack([preds[h] for h in hashes]))
-        return cls(hashes, [float(a) for a in aucs], [[float(f"{x:.9g}") for x in line] for line in cov])
-
-
-@dataclass
 class Page:
-    """Everything one dataset's page shows, as plain values."""
+    """Everything one dataset's page shows, as plain values (JSON-able)."""
 
     dataset: str
     synthetic: bool
@@ -75,31 +45,15 @@ class Page:
     cost_columns: list[tuple[str, str, str]]
     failed: list[dict] = field(default_factory=list)
     published: list[dict] = field(default_factory=list)
-    stats: PairedStats | None = None
+    stats: dict | None = None  # {"aucs": [...], "cov": [[...]]} of the runs, for the in-page paired test
     n_runs: int = 0
     last_recorded: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def _num(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 def _finite(value) -> float | None:
-    v = _num(value)
+    v = num(value)
     return None if math.isnan(v) else v
-
-
-def _present_cost_columns(runs: list[dict]) -> list[tuple[str, str, str]]:
-    present, headings = [], set()
-    for key, heading, spec in COST_COLUMNS:
-        if heading not in headings and any(str(r.get(key, "")).strip() for r in runs):
-            present.append((key, heading, spec))
-            headings.add(heading)
-    return present
 
 
 def _config_yaml(run: dict, seeds: list[str]) -> str:
@@ -113,47 +67,39 @@ def _config_yaml(run: dict, seeds: list[str]) -> str:
     return head + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100)
 
 
-def _cost_value(runs: list[dict], key: str):
-    values = [r.get(key, "") for r in runs if str(r.get(key, "")).strip()]
-    numbers = [_num(v) for v in values]
-    if values and not any(math.isnan(x) for x in numbers):
-        return float(np.mean(numbers))
-    return " / ".join(dict.fromkeys(str(v) for v in values))
+def _page_stats(summary: Summary, hashes: list[str]) -> tuple[dict | None, dict[str, int]]:
+    """The AUCs and covariance of the page's runs, and each run's index in them."""
+    paired = summary.paired
+    if paired is None or len(hashes) > MAX_RUNS_FOR_REREFERENCE:
+        return None, {}
+    position = {h: i for i, h in enumerate(paired.hashes)}
+    idx = [position[h] for h in hashes if h in position]
+    stats = {"aucs": [float(paired.aucs[i]) for i in idx],
+             "cov": [[float(f"{paired.cov[i, j]:.9g}") for j in idx] for i in idx]}
+    return stats, {paired.hashes[i]: k for k, i in enumerate(idx)}
 
 
-def page_model(summary, rows: list[dict], published: list[dict], stats: PairedStats | None,
-               trial_notes: dict | None = None, oracle_auc: float | None = None) -> Page:
-    """The page of one dataset from its leaderboard summary (``leaderboard.summarise``)."""
-    trial_notes = trial_notes or {}
-    runs = [r for c in summary.combos for r in c.runs]
-    cost_columns = _present_cost_columns(runs)
-    if stats is not None:
-        keep = {r["config_hash"] for r in runs}
-        if len(keep) > MAX_RUNS_FOR_REREFERENCE:
-            stats = None
-        else:
-            idx = [i for i, h in enumerate(stats.hashes) if h in keep]
-            stats = PairedStats([stats.hashes[i] for i in idx], [stats.aucs[i] for i in idx],
-                                [[stats.cov[i][j] for j in idx] for i in idx])
-    position = {h: i for i, h in enumerate(stats.hashes)} if stats else {}
+def page_model(summary: Summary, rows: list[dict]) -> Page:
+    """The page of one dataset from its leaderboard summary (``leaderboard.summary.summarise``)."""
+    runs = [r for c in summary.combinations for r in c.runs]
+    cost_columns = summary.cost_columns()
+    stats, position = _page_stats(summary, [r["config_hash"] for r in runs])
     combos = []
-    for rank, c in enumerate(summary.combos, 1):
+    for rank, c in enumerate(summary.combinations, 1):
         indices = [position.get(r["config_hash"]) for r in c.runs]
-        note = trial_notes.get(c.key)
         combos.append({
             "key": c.key, "rank": rank, "encoder": c.encoder, "reducer": c.reducer_label, "model": c.model,
             "variant": c.variant, "label": c.label, "seeds": c.seeds, "mean": c.mean,
             "std": _finite(c.std), "ci": list(c.ci) if c.ci else None, "delta": _finite(c.delta),
             "p": _finite(c.p_value), "is_reference": c.is_reference,
-            "gauc": _finite(np.mean([_num(r.get("valid_gauc")) for r in c.runs])),
-            "logloss": _finite(np.mean([_num(r.get("valid_logloss")) for r in c.runs])),
-            "cost": {key: _cost_value(c.runs, key) for key, _, _ in cost_columns},
-            "trial": note.text() if note else "",
-            "selected_on_valid": bool(note and note.selected),
+            "gauc": _finite(c.mean_of("valid_gauc")), "logloss": _finite(c.mean_of("valid_logloss")),
+            "cost": {key: c.cost(key) for key, _, _ in cost_columns},
+            "trial": c.trial.text() if c.trial else "",
+            "selected_on_valid": bool(c.trial and c.trial.selected),
             "run_index": indices if all(i is not None for i in indices) else None,
             "yaml": _config_yaml(c.runs[0], c.seeds),
             "runs": [{
-                "seed": str(r.get("seed", "")), "hash": r["config_hash"], "auc": _num(r.get("valid_auc")),
+                "seed": str(r.get("seed", "")), "hash": r["config_hash"], "auc": num(r.get("valid_auc")),
                 "logloss": _finite(r.get("valid_logloss")), "gauc": _finite(r.get("valid_gauc")),
                 "epochs": str(r.get("epochs", "")), "best_epoch": str(r.get("best_epoch", "")),
                 "timestamp": str(r.get("timestamp", "")),
@@ -162,42 +108,21 @@ def page_model(summary, rows: list[dict], published: list[dict], stats: PairedSt
         })
     stamps = sorted(str(r.get("timestamp", "")) for r in rows if r.get("timestamp"))
     return Page(
-        dataset=summary.dataset, synthetic=_is_synthetic(summary.dataset), combos=combos,
+        dataset=summary.dataset, synthetic=summary.synthetic, combos=combos,
         reference=summary.reference.key if summary.reference is not None else None,
-        reference_reason=summary.reference_reason, oracle_auc=oracle_auc, cost_columns=cost_columns,
+        reference_reason=summary.reference_reason, oracle_auc=summary.oracle_auc, cost_columns=cost_columns,
         failed=[{k: str(r.get(k, "")) for k in ("encoder", "reducer", "model", "seed", "error", "config_hash")}
                 for r in summary.failed],
-        published=published, stats=stats, n_runs=len(runs), last_recorded=stamps[-1] if stamps else "",
+        published=summary.published, stats=stats, n_runs=len(runs), last_recorded=stamps[-1] if stamps else "",
         notes=[] if summary.has_stats or not combos else
         ["CIs and p-values need the runs' saved valid predictions; none were found for these rows."],
     )
-
-
-def _is_synthetic(dataset: str) -> bool:
-    return "synth" in dataset
 
 
 # --------------------------------------------------------------------------------- formatting
 
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _f(value, spec: str = ".4f", empty: str = "—") -> str:
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return empty
-    if not spec:
-        return str(value)
-    try:
-        return format(float(value), spec)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _p(p) -> str:
-    if p is None:
-        return "—"
-    return "< 1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
 def _attr_num(value) -> str:
@@ -339,7 +264,7 @@ def _combo_body(c: dict, page: Page, scale: Scale, ncols: int) -> str:
     ci_text = f"[{c['ci'][0]:.4f}, {c['ci'][1]:.4f}]" if c["ci"] else "—"
     badge = (f' <span class="badge{" selected" if c["selected_on_valid"] else ""}" title="{_e(c["trial"])}">'
              f'{"selected on valid" if c["selected_on_valid"] else "trial"}</span>') if c["trial"] else ""
-    cost_cells = "".join(f'<td class="num cost">{_e(_f(c["cost"][key], spec, "—") if spec else (c["cost"][key] or "—"))}</td>'
+    cost_cells = "".join(f'<td class="num cost">{_e(cost_cell(c["cost"][key], spec))}</td>'
                          for key, _, spec in page.cost_columns)
     main = (
         f'<tr class="main{" reference" if c["is_reference"] else ""}">'
@@ -350,21 +275,21 @@ def _combo_body(c: dict, page: Page, scale: Scale, ncols: int) -> str:
         + f'<td class="num">{len(c["runs"])}</td>'
         f'<td class="num auc">{c["mean"]:.4f}{std}</td>'
         f'<td class="ci-col" title="{_e(ci_text)}">{_ci_svg(c, scale, page.oracle_auc)}<span class="ci-text">{ci_text}</span></td>'
-        f'<td class="num delta">{"★" if c["is_reference"] else _f(c["delta"], "+.4f")}</td>'
-        f'<td class="num p">{"" if c["is_reference"] else _p(c["p"])}</td>'
-        f'<td class="num">{_f(c["gauc"])}</td><td class="num">{_f(c["logloss"])}</td>{cost_cells}'
+        f'<td class="num delta">{"★" if c["is_reference"] else fmt(c["delta"], "+.4f")}</td>'
+        f'<td class="num p">{"" if c["is_reference"] else fmt_p(c["p"])}</td>'
+        f'<td class="num">{fmt(c["gauc"])}</td><td class="num">{fmt(c["logloss"])}</td>{cost_cells}'
         f'<td><code>{_e(c["key"])}</code> <button class="show-config" aria-expanded="false">config</button></td></tr>'
     )
     run_rows = []
     for r in sorted(c["runs"], key=lambda r: -r["auc"]):
-        run_cost = "".join(f'<td class="num cost">{_e(_f(r["cost"][key], spec) if spec else (r["cost"][key] or "—"))}</td>'
+        run_cost = "".join(f'<td class="num cost">{_e(cost_cell(r["cost"][key], spec))}</td>'
                            for key, _, spec in page.cost_columns)
         run_rows.append(
             f'<tr class="run" hidden><td></td><td></td><td colspan="{3 + _has_variants(page)}" class="muted">'
             f'seed {_e(r["seed"])} · '
             f'{_e(r["timestamp"])}</td><td class="num">1</td><td class="num">{r["auc"]:.4f}</td>'
             f'<td class="muted">epochs {_e(r["epochs"])} (best {_e(r["best_epoch"])})</td><td></td><td></td>'
-            f'<td class="num">{_f(r["gauc"])}</td><td class="num">{_f(r["logloss"])}</td>{run_cost}'
+            f'<td class="num">{fmt(r["gauc"])}</td><td class="num">{fmt(r["logloss"])}</td>{run_cost}'
             f'<td><code>{_e(r["hash"])}</code></td></tr>')
     trial_line = f'<p class="muted">{_e(c["trial"])}</p>' if c["trial"] else ""
     config = (f'<tr class="config" hidden><td></td><td colspan="{ncols - 1}">{trial_line}'
@@ -379,8 +304,8 @@ def _published_section(page: Page) -> str:
               if page.synthetic else "shown for reference, apart from the measured rows.")
     rows = "".join(
         f'<tr><td>{_e(p.get("system", ""))} <span class="badge published">published</span></td>'
-        f'<td class="wrap">{_e(p.get("description", ""))}</td><td class="num">{_f(p.get("valid_auc"))}</td>'
-        f'<td class="num">{_f(p.get("test_auc"))}</td><td>{_e(p.get("source", ""))}</td></tr>'
+        f'<td class="wrap">{_e(p.get("description", ""))}</td><td class="num">{fmt(p.get("valid_auc"))}</td>'
+        f'<td class="num">{fmt(p.get("test_auc"))}</td><td>{_e(p.get("source", ""))}</td></tr>'
         for p in page.published)
     return (f'<section id="published"><h2>Published results (not measured by mmbench)</h2>'
             f'<p>Reported by their authors on the real MicroLens-1M; {caveat}</p>'
@@ -441,9 +366,7 @@ def render_page(page: Page) -> str:
         f'<footer class="muted">mmbench {_e(__version__)} · measured rows only; published numbers are labelled '
         f'as such and never mixed in.</footer>'
     )
-    stats = ({"hashes": page.stats.hashes, "aucs": page.stats.aucs, "cov": page.stats.cov}
-             if page.stats is not None else None)
-    script = _json_script("paired-stats", stats) + f"<script>{PAGE_JS}</script>"
+    script = _json_script("paired-stats", page.stats) + f"<script>{PAGE_JS}</script>"
     return _document(f"mmbench leaderboard: {page.dataset}", body, script)
 
 
@@ -468,8 +391,8 @@ def index_entry(page: Page, href: str) -> IndexEntry:
 def render_index(entries: list[IndexEntry]) -> str:
     rows = "".join(
         f'<tr><td><a href="{_e(e.href)}">{_e(e.dataset)}</a></td><td class="num">{e.n_combinations}</td>'
-        f'<td class="num">{e.n_runs}</td><td>{_e(e.best_label)}</td><td class="num">{_f(e.best_auc)}</td>'
-        f'<td class="num">{_f(e.oracle_auc)}</td><td>{_e(e.last_recorded)}</td></tr>' for e in entries)
+        f'<td class="num">{e.n_runs}</td><td>{_e(e.best_label)}</td><td class="num">{fmt(e.best_auc)}</td>'
+        f'<td class="num">{fmt(e.oracle_auc)}</td><td>{_e(e.last_recorded)}</td></tr>' for e in entries)
     body = (
         '<header><h1>mmbench leaderboards</h1><p>One page per dataset; every number is a measured run '
         '(published results are listed apart on each page).</p></header>'
@@ -486,16 +409,11 @@ def render_index(entries: list[IndexEntry]) -> str:
 
 def dataset_page(directory: Path, dataset: str, reference: str | None = None, all_trials: bool = False) -> Page:
     """Read one dataset's leaderboard (CSV, saved predictions, published results) into its page."""
-    from . import leaderboard
-    from .trials import trial_view
+    from .leaderboard import store
+    from .leaderboard.summary import summarise
 
-    rows, notes = trial_view(leaderboard.read_rows(leaderboard.csv_path(directory, dataset)), not all_trials)
-    summary = leaderboard.summarise(rows, dataset, Path(directory), reference)
-    labels, preds = leaderboard.load_predictions(directory, dataset, [r["config_hash"] for c in summary.combos
-                                                                      for r in c.runs])
-    oracle = next((_num(r["oracle_auc"]) for r in rows if str(r.get("oracle_auc", "")).strip()), None)
-    return page_model(summary, rows, leaderboard.load_published(directory),
-                      PairedStats.from_predictions(labels, preds), notes, oracle)
+    rows = store.read_rows(store.csv_path(directory, dataset))
+    return page_model(summarise(rows, dataset, Path(directory), reference, all_trials), rows)
 
 
 def write_site(out: Path, pages: list[Page], only: set[str] | None = None) -> list[Path]:

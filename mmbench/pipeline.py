@@ -29,7 +29,8 @@ from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Configured, Registry
 from .row import Row
-from .trainer import TrainParams, TrainResult, build_and_fit, kept_rng, resolve_device
+from .costs import PeakMemory, device_name, per_second
+from .trainer import NOT_IN_HASH, TrainParams, TrainResult, build_and_fit, kept_rng, resolve_device
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Resolved:
 
     def as_dict(self) -> dict:
         out = {section: getattr(self, section).as_dict() for section in COMPONENT_SECTIONS}
-        out["train"] = dataclasses.asdict(self.train)
+        out["train"] = {k: v for k, v in dataclasses.asdict(self.train).items() if k not in NOT_IN_HASH}
         return out
 
     def config_hash(self) -> str:
@@ -225,15 +226,17 @@ def build_model(resolved: Resolved, data: MMCTRData, reduction: Reduction) -> nn
 class Trained:
     model: nn.Module
     result: TrainResult  # metrics of the restored best epoch, with its valid probabilities
+    peak_memory_mb: float | str = ""  # while building and training: RSS on CPU, max allocated on a GPU
 
 
 def train_model(resolved: Resolved, data: MMCTRData, reduction: Reduction,
                 callbacks: RunCallbacks | None = None) -> Trained:
     """Build and train one model on a prepared reduction (seeded by ``train.seed``: see build_and_fit)."""
+    memory = PeakMemory(resolve_device(resolved.train.device)).start()
     model, result = resolved.model.component.call(
         "in training", build_and_fit, lambda: build_model(resolved, data, reduction), data.train, data.valid,
         resolved.train, callbacks)
-    return Trained(model, result)
+    return Trained(model, result, round(memory.stop(), 1))
 
 
 # --------------------------------------------------------------------------------------- the row
@@ -241,12 +244,16 @@ def train_model(resolved: Resolved, data: MMCTRData, reduction: Reduction,
 
 def make_row(resolved: Resolved, data: MMCTRData, encoding: Encoding, trained: Trained) -> Row:
     r = trained.result
+    device = resolve_device(resolved.train.device)
     return Row.of(
         resolved, data.dataset_id,
         valid_auc=r.valid["auc"], valid_logloss=r.valid["logloss"], valid_gauc=r.valid.get("gauc", float("nan")),
         epochs=r.epochs_run, best_epoch=r.best_epoch, encode_seconds=round(encoding.seconds, 3),
         train_seconds=round(r.train_seconds, 3), samples_per_second=round(r.samples_per_second, 1),
-        params=r.n_params, device=str(resolve_device(resolved.train.device)),
+        # a cache hit did not encode: no rate rather than the rate of reading the cache
+        encode_items_per_second="" if encoding.cache_hit else per_second(data.items.n_items - 1, encoding.seconds),
+        params=r.n_params, peak_memory_mb=trained.peak_memory_mb, device=str(device),
+        device_name=device_name(device),
         oracle_auc=data.oracle_auc if data.oracle_auc is not None else "",
         missing_images=encoding.stats.get("missing_images", ""), missing_titles=encoding.stats.get("missing_titles", ""),
     )

@@ -51,9 +51,12 @@ class Row:
     best_epoch: Number = ""
     encode_seconds: Number = ""
     train_seconds: Number = ""
-    samples_per_second: Number = ""
+    samples_per_second: Number = ""  # training samples per second of training
+    encode_items_per_second: Number = ""  # items per second of encoding ("" when the vectors came from the cache)
     params: Number = ""  # trainable parameters of the model
+    peak_memory_mb: Number = ""  # while the model trained: process RSS on CPU, max_memory_allocated on a GPU
     device: str = ""
+    device_name: str = ""  # the GPU's name, or the processor's model name
     oracle_auc: Number = ""  # synthetic data only: AUC of the true click probabilities
     missing_images: Number = ""
     missing_titles: Number = ""
@@ -61,6 +64,8 @@ class Row:
     error: str = ""  # first line of what failed
     config_hash: str = ""
     config: str = ""  # the resolved config as sorted JSON
+    study: str = ""  # mmbench tune: the study this run is a trial of (selected on valid)
+    trial: Number = ""  # its trial number in that study
     mmbench_version: str = __version__
     git_sha: str = field(default_factory=git_sha)
 

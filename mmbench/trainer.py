@@ -19,6 +19,10 @@ from .features import BATCH_KEYS
 from .metrics import evaluate
 
 
+#: train settings that do not change what a run computes: left out of its config (and so of its hash)
+NOT_IN_HASH = ("track",)
+
+
 @dataclass
 class TrainParams:
     epochs: int = 10
@@ -41,6 +45,9 @@ class TrainParams:
     max_train_rows: int = 0  # 0 = all; else a fixed random subset (quick experiments)
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
     cpu_malloc_tuning: bool = True  # keep freed CPU tensors in the heap instead of unmapping them
+    # experiment trackers to log this run to, e.g. "mlflow" or [mlflow, wandb] (docs/tracking.md);
+    # not part of the run's identity: see NOT_IN_HASH
+    track: str | list[str] = ""
 
     def __post_init__(self):
         if self.epochs < 1:

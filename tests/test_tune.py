@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 import sweep_fakes
-from mmbench import leaderboard
+from mmbench.leaderboard import store
 from mmbench.errors import ConfigError
-from mmbench.pipeline import RunContext
+from mmbench.components import RunContext
 from mmbench.tuning import run as tune_run
 from mmbench.tuning import spec as tune_spec
 from mmbench.tuning import study as study_mod
@@ -42,7 +42,7 @@ def registry():
 
 
 def rows_of(lb: Path) -> list[dict]:
-    return leaderboard.read_rows(lb / "fake.csv")
+    return store.read_rows(lb / "fake.csv")
 
 
 def load_study(raw):

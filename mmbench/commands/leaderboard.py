@@ -30,7 +30,7 @@ def _show(dataset: str, directory: Path, args) -> None:
     if args.render:  # md + chart beside the CSV
         summary, md_path = render(directory, dataset, args.reference)
     else:
-        summary, md_path = summarise(store.read_rows(path), dataset, directory, args.reference), None
+        summary, md_path = summarise(store.read_rows(path), dataset, directory, args.reference, args.all_trials), None
     if args.format == "md":
         print(render_markdown(summary), end="")
         return
@@ -87,8 +87,8 @@ def cmd_leaderboard(args) -> int:
         raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
     if args.format == "html":
         for dataset in datasets:
-            if not leaderboard.csv_path(directory, dataset).exists():
-                raise MMBenchError(f"no leaderboard {leaderboard.csv_path(directory, dataset)}; known: "
+            if not store.csv_path(directory, dataset).exists():
+                raise MMBenchError(f"no leaderboard {store.csv_path(directory, dataset)}; known: "
                                    f"{', '.join(p.stem for p in directory.glob('*.csv')) or 'none'}")
         _write_html(directory, datasets, args)
         return 0
@@ -106,7 +106,7 @@ def add_parser(sub) -> None:
                    help="html: a static page per dataset and an index, written to --out DIR")
     p.add_argument("--out", metavar="DIR", help="where --format html writes index.html and <dataset>.html")
     p.add_argument("--all-trials", action="store_true",
-                   help="html: show every trial of a tuning study, not only each study's best (selected on valid)")
+                   help="show every trial of a tuning study, not only each study's best (selected on valid)")
     p.add_argument("--reference", metavar="CONFIG_HASH_OR_LABEL",
                    help="the row the others are tested against: a run's config hash, a combination key, or "
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")

@@ -9,8 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
+from ..callbacks import PluginHooks
+from ..components import RunContext
 from ..console import make_console
-from ..pipeline import RunContext
 from ..registry import default_registry
 
 
@@ -95,10 +96,10 @@ def cmd_tune(args) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         BestColumn(), TimeElapsedColumn(), console=console, transient=True)
     with progress:
-        ctx = RunContext(console=console, progress=progress)
+        ctx = RunContext(progress=progress)
         display = RichDisplay(console, progress)
         report = tune_run.run_tune(spec, registry, Path(args.leaderboard_dir), ctx=ctx, executor=args.executor,
-                                   address=args.address, display=display)
+                                   address=args.address, display=display, callbacks=PluginHooks(registry))
     console.print(_final_table(report, [d.key for d in spec.space], args.top))
     c = report.comparison
     if c is not None:

@@ -23,6 +23,13 @@ def fmt_p(p) -> str:
     return "< 1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
+def cost_cell(value, spec: str) -> str:
+    """A cost column's value as shown: a number in ``spec``, a text as it is, "—" where there is none."""
+    if spec:
+        return fmt(num(value), spec)
+    return str(value) if value not in (None, "") else "—"
+
+
 def render_markdown(summary: Summary) -> str:
     dataset = summary.dataset
     lines = [f"# Leaderboard: {dataset}", "",
@@ -40,7 +47,8 @@ def render_markdown(summary: Summary) -> str:
         std = f" ± {c.std:.4f}" if len(c.runs) > 1 else ""
         ci = f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—"
         delta = "★" if c.is_reference else fmt(c.delta, "+.4f")
-        lines.append(f"| {i} | {c.encoder} | {c.reducer_label} | {c.model} | {c.variant or ''} | {len(c.runs)} "
+        variant = "; ".join(x for x in (c.variant, f"*{c.trial.text()}*" if c.trial else "") if x)
+        lines.append(f"| {i} | {c.encoder} | {c.reducer_label} | {c.model} | {variant} | {len(c.runs)} "
                      f"| {c.mean:.4f}{std} | {ci} | {delta} | {'' if c.is_reference else fmt_p(c.p_value)} "
                      f"| {fmt(c.mean_of('valid_gauc'))} | {fmt(c.mean_of('valid_logloss'))} | `{c.key}` |")
     if summary.combinations and not summary.has_stats:
@@ -48,13 +56,16 @@ def render_markdown(summary: Summary) -> str:
     if summary.oracle_auc is not None:
         lines += ["", f"Oracle valid AUC of this synthetic dataset (true click probabilities): {summary.oracle_auc:.4f}."]
     if summary.runs:
-        lines += ["", "## Runs", "", "| encoder | reducer | model | seed | valid AUC | logloss | gAUC | epochs "
-                  "| train s | config |", "|---|---|---|---|---|---|---|---|---|---|"]
+        costs = summary.cost_columns()
+        lines += ["", "## Runs", "", "| encoder | reducer | model | seed | valid AUC | logloss | gAUC | epochs | "
+                  + "".join(f"{heading} | " for _, heading, _ in costs) + "config |",
+                  "|---|---|---|---|---|---|---|---|" + "---|" * len(costs) + "---|"]
         for r in summary.runs:
             lines.append(
                 f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {num(r['valid_auc']):.4f} "
-                f"| {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} | {r.get('epochs', '')} "
-                f"| {fmt(num(r.get('train_seconds')), '.1f')} | `{r['config_hash']}` |")
+                f"| {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} | {r.get('epochs', '')} | "
+                + "".join(f"{cost_cell(r.get(column), spec)} | " for column, _, spec in costs)
+                + f"`{r['config_hash']}` |")
     if summary.failed:
         lines += ["", "## Failed runs", "", "| encoder | reducer | model | seed | error | config |",
                   "|---|---|---|---|---|---|"]

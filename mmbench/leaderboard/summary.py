@@ -15,6 +15,7 @@ from ..cache import content_key
 from ..errors import MMBenchError
 from ..stats import delong, paired_test, weighted_ci
 from . import store
+from .trials import TrialNote, trial_view
 
 #: The official challenge baseline's setting as mmbench reproduces it (configs/baseline_din.yaml).
 BASELINE = ("precomputed", "pca", "din")
@@ -69,6 +70,7 @@ class Combination:
     delta: float | None = None
     p_value: float | None = None
     is_reference: bool = False
+    trial: TrialNote | None = None  # a trial of a tuning study (then selected on valid, if its best)
 
     @property
     def aucs(self) -> np.ndarray:
@@ -99,6 +101,14 @@ class Combination:
         base = f"{self.encoder} / {self.reducer_label} / {self.model}"
         return f"{base} [{self.variant}]" if self.variant else base
 
+    def cost(self, column: str):
+        """A cost column over the seeds: the mean of a number, the distinct values of a text (device names)."""
+        values = [r.get(column, "") for r in self.runs if str(r.get(column, "")).strip()]
+        numbers = [num(v) for v in values]
+        if values and not any(math.isnan(x) for x in numbers):
+            return float(np.mean(numbers))
+        return " / ".join(dict.fromkeys(str(v) for v in values))
+
     def record(self) -> dict:
         """The combination as one flat record (``mmbench leaderboard --format csv/json``)."""
         return {
@@ -111,12 +121,35 @@ class Combination:
             "valid_gauc_mean": _round(self.mean_of("valid_gauc")),
             "valid_logloss_mean": _round(self.mean_of("valid_logloss")),
             "config_hashes": " ".join(r["config_hash"] for r in self.runs),
+            **{column: _round(v) if isinstance(v, float) else v
+               for column, v in ((c, self.cost(c)) for c, _, _ in COST_COLUMNS)},
+            "trial_of": self.trial.text() if self.trial else "",
         }
 
 
+#: What each result cost, per run and averaged per combination: (Row column, heading, number format).
+COST_COLUMNS = [
+    ("samples_per_second", "train samples/s", ",.0f"),
+    ("encode_items_per_second", "encode items/s", ",.0f"),
+    ("peak_memory_mb", "peak memory MB", ",.0f"),
+    ("train_seconds", "train s", ",.1f"),
+    ("device_name", "device", ""),
+]
+
 RECORD_COLUMNS = ["combo", "encoder", "reducer", "model", "variant", "n_seeds", "seeds", "valid_auc_mean",
                   "valid_auc_std", "ci95_low", "ci95_high", "delta_vs_reference", "p_value", "reference",
-                  "valid_gauc_mean", "valid_logloss_mean", "config_hashes"]
+                  "valid_gauc_mean", "valid_logloss_mean", "config_hashes"] + [c for c, _, _ in COST_COLUMNS] + [
+                  "trial_of"]
+
+
+@dataclass
+class PairedStats:
+    """DeLong AUCs of the runs with saved valid predictions, and their covariance (same valid rows):
+    what any paired test between combinations needs (the html page re-runs it in the browser)."""
+
+    hashes: list[str]
+    aucs: np.ndarray
+    cov: np.ndarray
 
 
 @dataclass
@@ -130,6 +163,11 @@ class Summary:
     has_stats: bool
     oracle_auc: float | None = None  # synthetic data only (rows carry the oracle of their data)
     published: list[dict] = field(default_factory=list)
+    paired: PairedStats | None = None
+
+    def cost_columns(self) -> list[tuple[str, str, str]]:
+        """The cost columns some run of this leaderboard has (rows recorded before they existed have none)."""
+        return [c for c in COST_COLUMNS if any(str(r.get(c[0], "")).strip() for r in self.runs)]
 
     @property
     def synthetic(self) -> bool:
@@ -213,7 +251,7 @@ def _pick_reference(ordered: list[Combination], dataset: str, reference: str | N
     return None, ""
 
 
-def _add_statistics(usable: list[Combination], ref: Combination | None, labels, preds) -> None:
+def _add_statistics(usable: list[Combination], ref: Combination | None, labels, preds) -> PairedStats:
     """DeLong CI of each combination's seed-mean, and the paired test against the reference."""
     index = {r["config_hash"]: i for i, r in enumerate(r for c in usable for r in c.runs)}
     aucs, cov = delong(labels, np.stack([preds[h] for h in index]))
@@ -229,19 +267,24 @@ def _add_statistics(usable: list[Combination], ref: Combination | None, labels, 
         c.ci = (lo, hi)
         if ref is not None and ref in usable and c is not ref:
             c.delta, c.p_value = paired_test(aucs, cov, weights(c) - weights(ref))
+    return PairedStats(list(index), aucs, cov)
 
 
-def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | None = None) -> Summary:
+def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | None = None,
+              all_trials: bool = False) -> Summary:
+    """``all_trials``: every trial of a tuning study as a combination, not only each study's best."""
+    rows, notes = trial_view(rows, combination_key, best_only=not all_trials)
     runs = latest_ok_per_hash(rows)
     ordered = _group(runs)
+    for c in ordered:
+        c.trial = notes.get(c.key)
     ref, reason = _pick_reference(ordered, dataset, reference)
     if ref is not None:
         ref.is_reference = True
     labels, preds = store.load_predictions(directory, dataset, [r["config_hash"] for r in runs])
     usable = [c for c in ordered if all(r["config_hash"] in preds for r in c.runs)]
     has_stats = labels is not None and bool(usable) and 0 < labels.sum() < len(labels) - 1
-    if has_stats:
-        _add_statistics(usable, ref, labels, preds)
+    paired = _add_statistics(usable, ref, labels, preds) if has_stats else None
     oracle = next((num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
     return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
-                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory))
+                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory), paired)

@@ -80,10 +80,10 @@ def _set_path(raw: dict, dotted: str, value, source: str) -> None:
     node[parts[-1]] = value
 
 
-def apply_override(raw: dict, assignment: str, source: str) -> None:
-    """``--set`` for sweep files: run sections as in ``mmbench run``, plus sweep./executor/ray."""
+def apply_override(raw: dict, assignment: str, source: str, extra: tuple[str, ...] = ("sweep", "executor", "ray")) -> None:
+    """``--set`` for sweep (and search) files: run sections as in ``mmbench run``, plus the ``extra`` ones."""
     key = assignment.split("=", 1)[0].strip()
-    if key.split(".")[0] in ("sweep", "executor", "ray") and "=" in assignment:
+    if key.split(".")[0] in extra and "=" in assignment:
         _set_path(raw, key, config_mod._parse_scalar(assignment.split("=", 1)[1]), source)
     else:
         config_mod.apply_override(raw, assignment, source)

@@ -2,18 +2,21 @@
 pruning, and (when it finishes) one leaderboard row marked as a trial of its study."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from .. import config as config_mod
-from .. import leaderboard, pipeline
-from ..errors import MMBenchError
-from ..sweep import Prepared, failed_row, first_line
-from ..trainer import Callbacks, EpochLog
+from .. import pipeline
+from ..callbacks import RunCallbacks
+from ..components import RunContext, ValidPredictions
+from ..errors import MMBenchError, one_line
+from ..leaderboard import store
+from ..row import Row
+from ..sweep.stages import Prepared
+from ..trainer import EpochLog
 from . import study as study_mod
 from .spec import TuneSpec
 
@@ -35,13 +38,23 @@ class Surplus(Exception):
     """The trial started after the budget was reached by other workers (it does not count)."""
 
 
-class PruningCallbacks(Callbacks):
-    """Reports each epoch's valid metric to the trial and stops training when the pruner says so."""
+class PruningCallbacks(RunCallbacks):
+    """Reports each epoch's valid metric to the trial and stops training when the pruner says so; the
+    run's other listeners (progress, tracker plugins) hear every event too."""
 
-    def __init__(self, trial, monitor: str, on_epoch: Callable[[EpochLog], None] | None = None):
+    def __init__(self, trial, monitor: str, on_epoch: Callable[[EpochLog], None] | None = None,
+                 listeners: RunCallbacks | None = None):
         self.trial, self.monitor, self.on_epoch = trial, monitor, on_epoch
+        self.listeners = listeners or RunCallbacks()
+
+    def on_epoch_start(self, epoch: int, n_steps: int) -> None:
+        self.listeners.on_epoch_start(epoch, n_steps)
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        self.listeners.on_step(epoch, step, loss)
 
     def on_epoch_end(self, log: EpochLog) -> None:
+        self.listeners.on_epoch_end(log)
         value = log.valid[self.monitor]
         if self.on_epoch is not None:
             self.on_epoch(log)
@@ -55,25 +68,28 @@ class PruningCallbacks(Callbacks):
 class Outcome:
     state: str  # complete | pruned | failed | recorded (its config already had a row)
     value: float | None = None
-    row: dict | None = None
-    probs: np.ndarray | None = None
+    row: Row | dict | None = None  # a Row when measured now, the CSV's dict when recorded before
+    valid: ValidPredictions | None = None
     epoch: int | None = None
     error: str = ""
 
 
 def train_trial(resolved: pipeline.Resolved, data, prep: Prepared, trial, monitor: str,
-                on_epoch: Callable[[EpochLog], None] | None = None) -> Outcome:
+                on_epoch: Callable[[EpochLog], None] | None = None,
+                listeners: RunCallbacks | None = None) -> Outcome:
     """Train one trial's model (the part a Ray worker runs); never raises for the trial's own failure."""
     if prep.error:
         return Outcome("failed", error=prep.error)
     try:
-        _, result, probs = pipeline.train_on(resolved, data, prep.reduction, PruningCallbacks(trial, monitor, on_epoch))
+        trained = pipeline.train_model(resolved, data, prep.reduction,
+                                       PruningCallbacks(trial, monitor, on_epoch, listeners))
     except Pruned as p:
         return Outcome("pruned", p.value, epoch=p.epoch)
     except Exception as exc:
-        return Outcome("failed", error=first_line(exc))
-    row = pipeline.make_row(resolved, data, result, prep.encode_seconds, pipeline.RunContext(stats=dict(prep.stats)))
-    return Outcome("complete", result.valid[monitor], row, probs)
+        return Outcome("failed", error=one_line(exc))
+    row = pipeline.make_row(resolved, data, prep.encoding, trained)
+    return Outcome("complete", trained.result.valid[monitor], row,
+                   ValidPredictions(trained.result.valid_probs, data.valid.label))
 
 
 @dataclass
@@ -91,12 +107,13 @@ class Session:
     """What every trial of one search shares in this process: the registry, the loaded dataset, the
     last prepared (encoder, reducer) stage, the leaderboard the rows go to."""
 
-    def __init__(self, spec: TuneSpec, registry, ctx: pipeline.RunContext, leaderboard_dir: Path,
-                 log: Callable[[str], None] = print):
+    def __init__(self, spec: TuneSpec, registry, ctx: RunContext, leaderboard_dir: Path,
+                 log: Callable[[str], None] = print, callbacks: RunCallbacks | None = None):
         self.spec, self.registry, self.ctx, self.directory, self.log = spec, registry, ctx, Path(leaderboard_dir), log
         base = pipeline.resolve(config_mod.from_dict(spec.base, spec.source), registry)
         self.base = base
         self.monitor = base.train.monitor
+        self.callbacks = callbacks or RunCallbacks()  # the run hooks: tracker plugins see each trial
         self._data = None
         self._stage: tuple[str, Prepared] | None = None
 
@@ -107,7 +124,7 @@ class Session:
     @property
     def data(self):
         if self._data is None:
-            self._data = pipeline.load_data(self.base, self.ctx)
+            self._data = pipeline.load_data(self.base.dataset, self.ctx)
         return self._data
 
     def stage(self, resolved: pipeline.Resolved) -> Prepared:
@@ -116,13 +133,11 @@ class Session:
         key = repr([d["encoder"], d["reducer"]])
         if self._stage is None or self._stage[0] != key:
             self._stage = None  # release the previous stage's tables first
-            self.ctx.stats.clear()
             try:
-                vecs, _, seconds, inputs = pipeline.encode_items(resolved, self.data, self.ctx)
-                reduction = pipeline.prepare_reduction(resolved, vecs, inputs, self.ctx)
-                prep = Prepared(reduction, seconds, dict(self.ctx.stats))
+                encoding = pipeline.encode_items(resolved, self.data, self.ctx)
+                prep = Prepared(pipeline.reduce_items(resolved, encoding, self.ctx), encoding)
             except Exception as exc:
-                prep = Prepared(None, error=first_line(exc))
+                prep = Prepared(None, None, one_line(exc))
             self._stage = (key, prep)
         return self._stage[1]
 
@@ -140,7 +155,7 @@ class Session:
         try:
             plan.resolved = self.resolve(values)
         except MMBenchError as exc:
-            plan.done = Outcome("failed", error=first_line(exc))
+            plan.done = Outcome("failed", error=one_line(exc))
             return plan
         plan.config_hash = plan.resolved.config_hash()
         trial.set_user_attr("config_hash", plan.config_hash)
@@ -151,25 +166,31 @@ class Session:
         return plan
 
     def _recorded_row(self, config_hash: str) -> dict | None:
-        rows = leaderboard.read_rows(leaderboard.csv_path(self.directory, self.data.dataset_id))
-        return next((r for r in reversed(rows) if r.get("config_hash") == config_hash
-                     and r.get("status", "ok") in ("ok", "")), None)
+        rows = store.read_rows(store.csv_path(self.directory, self.data.dataset_id))
+        return next((r for r in reversed(rows) if r.get("config_hash") == config_hash and store.is_ok(r)), None)
 
     def finish(self, trial, plan: Plan, outcome: Outcome) -> Outcome:
         """Record the trial's row (finished trials only) and its attributes; returns the outcome."""
         marks = {"study": self.spec.options.study, "trial": plan.number}
         if outcome.state == "complete":
-            row = {**outcome.row, **marks}
-            leaderboard.record_row(self.directory, row, outcome.probs, self.data.valid.label)
-            outcome.row = row
+            outcome.row = dataclasses.replace(outcome.row, **marks)
+            store.record_row(self.directory, outcome.row, outcome.valid)
         elif outcome.state == "failed":
             trial.set_user_attr(study_mod.ERROR, outcome.error[:300])
             if plan.resolved is not None:
-                leaderboard.record_row(self.directory, {**failed_row(plan.resolved, self.data.dataset_id,
-                                                                     outcome.error), **marks})
-        if outcome.row is not None:
+                outcome.row = dataclasses.replace(Row.failed(plan.resolved, self.data.dataset_id, outcome.error),
+                                                  **marks)
+                store.record_row(self.directory, outcome.row)
+        if plan.resolved is not None and outcome.state in ("complete", "failed"):
+            self.callbacks.on_run_end(plan.resolved, outcome.row, outcome.valid)
+        elif outcome.state == "pruned":  # trackers close the run they opened; the leaderboard gets no row
+            self.callbacks.on_run_end(plan.resolved, Row.failed(
+                plan.resolved, self.data.dataset_id, f"pruned at epoch {outcome.epoch} by study "
+                                                     f"'{self.spec.options.study}'"), None)
+        if outcome.state in ("complete", "recorded"):
+            values = outcome.row.as_dict() if isinstance(outcome.row, Row) else outcome.row
             for key in ("valid_auc", "valid_logloss", "valid_gauc", "epochs", "best_epoch"):
-                trial.set_user_attr(key, _plain(outcome.row.get(key)))
+                trial.set_user_attr(key, _plain(values.get(key)))
         return outcome
 
 

@@ -8,18 +8,20 @@ file). Ray is imported here only.
 """
 from __future__ import annotations
 
-from ..errors import MMBenchError
-from ..sweep import Prepared, first_line
+import dataclasses
+
+from ..errors import MMBenchError, one_line
+from ..sweep.stages import Prepared
 from . import study as study_mod
 from .objective import Outcome, train_trial
 
 
-def _trial_task(resolved, data, reduction, encode_seconds, stats, url, study_name, trial_id, monitor):
+def _trial_task(resolved, data, reduction, encoding, url, study_name, trial_id, monitor):
     """Runs on a Ray worker: the trial object is re-opened from the shared storage."""
     opt = study_mod.optuna()
     study = opt.load_study(study_name=study_name, storage=url)
     trial = opt.trial.Trial(study, trial_id)
-    return train_trial(resolved, data, Prepared(reduction, encode_seconds, stats), trial, monitor)
+    return train_trial(resolved, data, Prepared(reduction, encoding), trial, monitor)
 
 
 def run_on_ray(study, spec, session, url: str, address: str | None, display) -> int:
@@ -66,7 +68,9 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
             if id(prep) not in stage_refs:
                 stage_refs.clear()  # one stage's table in the object store at a time, as in memory
                 stage_refs[id(prep)] = ray.put(prep.reduction)
-            ref = task.remote(plan.resolved, data_ref, stage_refs[id(prep)], prep.encode_seconds, prep.stats,
+            session.callbacks.on_run_start(plan.resolved)
+            encoding = dataclasses.replace(prep.encoding, vectors=None)  # rows need its seconds and stats only
+            ref = task.remote(plan.resolved, data_ref, stage_refs[id(prep)], encoding,
                               url, spec.options.study, trial._trial_id, session.monitor)
             pending[ref] = (trial, plan)
         if not pending:
@@ -77,5 +81,5 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
             try:
                 outcome = ray.get(ref)
             except Exception as exc:  # the worker died (OOM, node lost)
-                outcome = Outcome("failed", error=f"ray: {first_line(exc)}")
+                outcome = Outcome("failed", error=f"ray: {one_line(exc)}")
             finish(trial, plan, outcome)

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import leaderboard, pipeline
 from ..atomic import atomic_write_text
+from ..callbacks import RunCallbacks
+from ..components import RunContext
+from ..leaderboard import store
 from ..stats import delong, paired_test
 from ..trainer import EpochLog
 from . import study as study_mod
@@ -67,7 +69,7 @@ class TuneReport:
     dataset: str = ""
 
 
-def storage_url(spec: TuneSpec, ctx: pipeline.RunContext) -> str:
+def storage_url(spec: TuneSpec, ctx: RunContext) -> str:
     return spec.options.storage or study_mod.default_storage(ctx.home)
 
 
@@ -91,8 +93,9 @@ def run_local(study, spec: TuneSpec, session: Session, display: Display) -> int:
             outcome = plan.done
         else:
             prep = session.stage(plan.resolved)
+            session.callbacks.on_run_start(plan.resolved)
             outcome = train_trial(plan.resolved, session.data, prep, trial, session.monitor,
-                                  lambda log: display.epoch(trial.number, log))
+                                  lambda log: display.epoch(trial.number, log), session.callbacks)
         session.finish(trial, plan, outcome)
         ran += 1
         display.trial_finished(trial.number, plan.values, outcome, _best_value(study))
@@ -119,11 +122,13 @@ def _best_value(study) -> float | None:
         return None
 
 
-def run_tune(spec: TuneSpec, registry, leaderboard_dir: Path, *, ctx: pipeline.RunContext | None = None,
-             executor: str | None = None, address: str | None = None, display: Display | None = None) -> TuneReport:
-    ctx = ctx or pipeline.RunContext()
+def run_tune(spec: TuneSpec, registry, leaderboard_dir: Path, *, ctx: RunContext | None = None,
+             executor: str | None = None, address: str | None = None, display: Display | None = None,
+             callbacks: RunCallbacks | None = None) -> TuneReport:
+    """``callbacks``: the run hooks (``callbacks.PluginHooks``), so that trackers see every trial."""
+    ctx = ctx or RunContext()
     display = display or Display()
-    session = Session(spec, registry, ctx, leaderboard_dir, display.log)
+    session = Session(spec, registry, ctx, leaderboard_dir, display.log, callbacks)
     url = storage_url(spec, ctx)
     executor = executor or spec.executor
     # heartbeats need Study.optimize; the Ray driver asks and tells, and is its trials' only owner
@@ -182,7 +187,7 @@ def summarise(study, spec: TuneSpec, directory: Path, dataset: str, url: str, mo
 
 def compare(best: TrialLine, defaults: TrialLine, directory: Path, dataset: str) -> Comparison:
     """Paired DeLong test of best - defaults on the valid rows, from the predictions the leaderboard saved."""
-    labels, preds = leaderboard.load_predictions(directory, dataset, [best.config_hash, defaults.config_hash])
+    labels, preds = store.load_predictions(directory, dataset, [best.config_hash, defaults.config_hash])
     if labels is None or len(preds) < 2:
         return Comparison(best, defaults, best.value - defaults.value, None)
     aucs, cov = delong(labels, np.stack([preds[best.config_hash], preds[defaults.config_hash]]))
@@ -204,7 +209,7 @@ def write_best_config(spec: TuneSpec, report: TuneReport, home: Path) -> Path:
     return path
 
 
-def describe(spec: TuneSpec, registry, ctx: pipeline.RunContext, log) -> None:
+def describe(spec: TuneSpec, registry, ctx: RunContext, log) -> None:
     """``--dry-run``: the space (each corner checked against the plugins), the study's state, what would run."""
     session = Session(spec, registry, ctx, Path("."), log)
     url = storage_url(spec, ctx)

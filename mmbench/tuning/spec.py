@@ -29,6 +29,7 @@ from pathlib import Path
 from .. import config as config_mod
 from ..errors import ConfigError
 from ..params import build_params, check_keys, did_you_mean
+from ..sweep.plan import RayOptions, apply_override
 
 TOP_KEYS = config_mod.SECTIONS + ("tune", "executor", "ray")
 TUNABLE_SECTIONS = ("encoder", "reducer", "model", "train")
@@ -188,8 +189,6 @@ def _dimension(key: str, value, annotation, where: str) -> Dimension:
 
 
 def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
-    from ..sweep import RayOptions
-
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with run sections and a 'tune:' section")
     check_keys(raw, TOP_KEYS, source, "top-level key")
@@ -229,21 +228,10 @@ def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
     return TuneSpec(base, options, space, executor, ray, source)
 
 
-def apply_override(raw: dict, assignment: str, source: str) -> None:
-    """``--set`` for search files: run sections as in ``mmbench run``, plus tune.* / executor / ray.*."""
-    from ..sweep import _set_path
-
-    key, sep, value = assignment.partition("=")
-    if sep and key.strip().split(".")[0] in ("tune", "executor", "ray"):
-        _set_path(raw, key.strip(), config_mod._parse_scalar(value), source)
-    else:
-        config_mod.apply_override(raw, assignment, source)
-
-
 def load(path: str | Path, registry, overrides: list[str] | None = None) -> TuneSpec:
     raw = config_mod.read_yaml(path, "search file")
     for assignment in overrides or []:
-        apply_override(raw, assignment, str(path))
+        apply_override(raw, assignment, str(path), extra=("tune", "executor", "ray"))
     return from_dict(raw, registry, str(path))
 
 

@@ -2,7 +2,7 @@
 
 Turned on per run by ``train.track: mlflow`` or for every run by ``MMBENCH_TRACK=mlflow``. Logs the
 resolved config (as parameters and as ``config.json``), each epoch's train loss and valid metrics
-(step = epoch), the final metrics and costs of the leaderboard row, the valid predictions
+(``epoch_train_loss``, ``epoch_valid_auc``, ... with step = epoch), the final metrics and costs of the leaderboard row, the valid predictions
 (``valid_predictions.npz``: probs and labels in valid row order) and a learning-curve chart. Where:
 ``MLFLOW_TRACKING_URI`` if set (a server ``http://host:5000``, ``sqlite:///...``, ...), else a local
 store in ``./mlruns`` (``sqlite:///mlruns/mlflow.db``, artifacts in ``mlruns/artifacts``; browse it
@@ -23,6 +23,7 @@ import mmbench
 from mmbench.errors import MMBenchError
 from mmbench.tracking import flat_params, learning_curve, wanted
 
+MMBENCH_API_VERSION = 2
 NAME = "mlflow"
 #: the leaderboard row's numbers logged as the run's final metrics
 FINAL_METRICS = ("valid_auc", "valid_logloss", "valid_gauc", "best_epoch", "epochs", "encode_seconds",
@@ -100,8 +101,9 @@ class MLflowTracker:
         client, run_id, history = self.runs[id(run)]
         history.append(log)
         now = int(time.time() * 1000)
-        values = {"train_loss": log.train_loss, "epoch_seconds": log.seconds,
-                  **{f"valid_{k}": v for k, v in log.valid.items()}}
+        # per-epoch series under epoch_*: the unprefixed names hold the row's (restored best epoch) values
+        values = {"epoch_train_loss": log.train_loss, "epoch_seconds": log.seconds,
+                  **{f"epoch_valid_{k}": v for k, v in log.valid.items()}}
         client.log_batch(run_id, metrics=[Metric(k, float(v), now, log.epoch) for k, v in values.items()
                                           if _number(v) is not None])
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from .leaderboard import _combo_key as combination_key
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class TrialNote:
 
 
 def _ok_auc(row: dict) -> float:
-    if row.get("status", "ok") not in ("ok", ""):
+    if row.get("status") not in ("ok", "", None):
         return float("nan")
     try:
         return float(row.get("valid_auc"))
@@ -39,13 +38,13 @@ def _ok_auc(row: dict) -> float:
         return float("nan")
 
 
-def _groups(rows: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
+def _groups(rows: list[dict], key: Callable[[str], str]) -> dict[tuple, dict[str, list[dict]]]:
     """(study, encoder, reducer, model) -> {combination key: its trial rows}."""
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
         if r.get("study"):
             group = groups.setdefault((r["study"], r.get("encoder"), r.get("reducer"), r.get("model")), {})
-            group.setdefault(combination_key(r.get("config", "")), []).append(r)
+            group.setdefault(key(r.get("config", "")), []).append(r)
     return groups
 
 
@@ -54,23 +53,24 @@ def _trial_number(row: dict) -> int:
     return int(text) if text.lstrip("-").isdigit() else -1
 
 
-def trial_view(rows: list[dict], best_only: bool = True) -> tuple[list[dict], dict[str, TrialNote]]:
+def trial_view(rows: list[dict], key: Callable[[str], str],
+               best_only: bool = True) -> tuple[list[dict], dict[str, TrialNote]]:
     """(rows, {combination key: note}) with, if ``best_only``, each study's trials reduced to its best
-    per (encoder, reducer, model) by mean valid AUC. Rows that are not trials pass unchanged; a
-    study's failed or losing trials are left out with it."""
+    per (encoder, reducer, model) by mean valid AUC. ``key`` maps a row's config to its combination
+    key. Rows that are not trials pass unchanged; a study's failed or losing trials are left out."""
     dropped: set[int] = set()
     notes: dict[str, TrialNote] = {}
-    for (study, *_), by_combo in _groups(rows).items():
-        def mean_auc(key: str) -> float:
-            aucs = [a for a in map(_ok_auc, by_combo[key]) if not math.isnan(a)]
+    for (study, *_), by_combo in _groups(rows, key).items():
+        def mean_auc(combo: str) -> float:
+            aucs = [a for a in map(_ok_auc, by_combo[combo]) if not math.isnan(a)]
             return sum(aucs) / len(aucs) if aucs else float("-inf")
 
         best = max(by_combo, key=mean_auc)
         if mean_auc(best) == float("-inf"):
             best = None
-        for key, members in by_combo.items():
-            if best_only and key != best:
+        for combo, members in by_combo.items():
+            if best_only and combo != best:
                 dropped.update(id(r) for r in members)
             else:
-                notes[key] = TrialNote(study, _trial_number(members[0]), len(by_combo), key == best)
+                notes[combo] = TrialNote(study, _trial_number(members[0]), len(by_combo), combo == best)
     return [r for r in rows if id(r) not in dropped], notes

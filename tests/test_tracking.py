@@ -1,0 +1,163 @@
+"""Experiment tracking: the MLflow tracker plugin logs a run to a local store and to a real
+``mlflow server``; what it logs equals the leaderboard row; off by default, MLflow not even imported."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sweep_fakes
+from mmbench import config as config_mod
+from mmbench import pipeline
+from mmbench.callbacks import PluginHooks
+from mmbench.components import RunContext
+from mmbench.leaderboard import store
+
+# a mark, not importorskip: importing this module must not import mlflow (the first test checks that)
+needs_mlflow = pytest.mark.skipif(importlib.util.find_spec("mlflow") is None,
+                                  reason="MLflow is not installed (pip install 'mmbench[track]')")
+
+CONFIG = {"dataset": {"name": "fake"}, "encoder": {"name": "shipped_fake"}, "reducer": {"name": "none"},
+          "model": {"name": "pool_fake"}, "train": {"epochs": 3, "patience": 3, "batch_size": 256, "threads": 1}}
+
+
+def make_registry():
+    """The test fakes, the basic reducers and the MLflow tracker plugin."""
+    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench_plugins.reducers import basic
+    from mmbench_plugins.trackers import mlflow_tracker
+
+    pm = new_plugin_manager()
+    for plugin in (sweep_fakes.FakePlugin(), sweep_fakes.SweepFakePlugin(), basic, mlflow_tracker):
+        pm.register(plugin)
+    return build_registry(pm, entry_points=False)
+
+
+@pytest.fixture
+def registry():
+    return make_registry()
+
+
+def run_and_record(registry, tmp_path, **train):
+    raw = {**CONFIG, "train": {**CONFIG["train"], **train}}
+    resolved = pipeline.resolve(config_mod.from_dict(raw), registry)
+    result = pipeline.run(resolved, RunContext(home=tmp_path / "home"), PluginHooks(registry))
+    store.append_row(tmp_path / "lb", result.row, result.valid)
+    (row,) = store.read_rows(tmp_path / "lb" / "fake.csv")
+    return resolved, result, row
+
+
+def the_run(uri: str, config_hash: str):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "mmbench"]
+    (run,) = client.search_runs([experiment.experiment_id], f"tags.`mmbench.config_hash` = '{config_hash}'")
+    return client, run
+
+
+def check_logged(client, run, result, row: dict) -> None:
+    """What MLflow holds equals the leaderboard row (as the CSV stores it) and the run's history."""
+    assert run.info.status == "FINISHED"
+    for key in ("valid_auc", "valid_logloss", "valid_gauc", "best_epoch", "epochs", "train_seconds",
+                "samples_per_second", "params", "peak_memory_mb"):
+        assert run.data.metrics[key] == pytest.approx(float(row[key]), rel=1e-6, abs=1e-6), key
+    assert run.data.tags["mmbench.device_name"] == row["device_name"]
+    assert run.data.params["model.name"] == "pool_fake" and run.data.params["train.epochs"] == "3"
+    history = client.get_metric_history(run.info.run_id, "epoch_valid_auc")
+    assert [m.step for m in history] == [log.epoch for log in result.result.history]
+    assert [m.value for m in history] == pytest.approx([log.valid["auc"] for log in result.result.history])
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert names == {"config.json", "row.json", "valid_predictions.npz", "learning_curve.png"}
+    local = client.download_artifacts(run.info.run_id, "valid_predictions.npz")
+    saved = np.load(Path(store.preds_dir(Path(row["_lb"]), "fake")) / f"{row['config_hash']}.npy")
+    with np.load(local) as npz:
+        assert np.array_equal(npz["probs"], saved) and len(npz["labels"]) == len(saved)
+
+
+def test_off_by_default_and_mlflow_is_not_imported(tmp_path):
+    # in a fresh interpreter: here, other tests have imported mlflow already
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from pathlib import Path; "
+              f"import test_tracking as t; t.run_and_record(t.make_registry(), Path({str(tmp_path)!r})); "
+              f"assert 'mlflow' not in sys.modules, 'mlflow was imported for an untracked run'")
+    env = {k: v for k, v in os.environ.items() if k not in ("MMBENCH_TRACK", "MLFLOW_TRACKING_URI")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "lb" / "fake.csv").exists() and not (tmp_path / "mlruns").exists()
+
+
+@needs_mlflow
+def test_logs_to_the_local_store_in_mlruns_and_equals_the_row(registry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MMBENCH_TRACK", raising=False)
+    resolved, result, row = run_and_record(registry, tmp_path, track="mlflow")
+    # tracking is not part of the run's identity
+    untracked = pipeline.resolve(config_mod.from_dict(CONFIG), registry)
+    assert resolved.config_hash() == untracked.config_hash() == row["config_hash"]
+    assert (tmp_path / "mlruns" / "mlflow.db").exists()
+    client, run = the_run(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", row["config_hash"])
+    check_logged(client, run, result, {**row, "_lb": str(tmp_path / "lb")})
+
+
+@needs_mlflow
+def test_environment_variable_and_mlflow_file_store(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("MMBENCH_TRACK", "mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "file_store").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    _, result, row = run_and_record(registry, tmp_path)
+    client, run = the_run(uri, row["config_hash"])
+    check_logged(client, run, result, {**row, "_lb": str(tmp_path / "lb")})
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real tracking server on 127.0.0.1 (a free port), stopped after the test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "server_artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 240
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"mlflow server did not start: {proc.stderr.read()[-2000:]}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@needs_mlflow
+def test_logs_to_a_real_mlflow_server(registry, tmp_path, monkeypatch, mlflow_server):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.chdir(tmp_path)
+    _, result, row = run_and_record(registry, tmp_path, track=["mlflow"])
+    client, run = the_run(mlflow_server, row["config_hash"])
+    check_logged(client, run, result, {**row, "_lb": str(tmp_path / "lb")})
+    assert not (tmp_path / "mlruns").exists()  # everything went to the server
