@@ -16,38 +16,39 @@ from .data.types import Split
 from .errors import MMBenchError
 from .features import BATCH_KEYS
 from .metrics import evaluate
+from .params import DEVICE, bounded, check_bounds
+
+
+_INT32 = 2**31 - 1
 
 
 @dataclass
 class TrainParams:
-    epochs: int = 10
-    batch_size: int = 1024
-    eval_batch_size: int = 8192
-    lr: float = 1e-3
+    epochs: int = bounded(10, ge=1, le=100_000)
+    batch_size: int = bounded(1024, ge=2, le=_INT32)  # batch norm needs 2 rows
+    eval_batch_size: int = bounded(8192, ge=1, le=_INT32)
+    lr: float = bounded(1e-3, gt=0)
     optimizer: Literal["adam", "adamw"] = "adam"
     # L2 as FuxiCTR's embedding_regularizer / net_regularizer: a loss term reg/2 * ||w||^2 over the
     # whole table, applied as Adam's coupled weight decay (or AdamW's decoupled one)
-    embedding_reg: float = 0.0  # embedding tables
-    net_reg: float = 0.0  # every other weight matrix (biases and norm scales are never regularised)
-    grad_clip: float = 0.0  # max grad norm; 0 = off
-    patience: int = 2  # epochs without improvement of `monitor` before stopping
-    plateau_lr_factor: float = 1.0  # multiply lr by this after an epoch without improvement (FuxiCTR: 0.1)
+    embedding_reg: float = bounded(0.0, ge=0)  # embedding tables
+    net_reg: float = bounded(0.0, ge=0)  # every other weight matrix (biases and norm scales are never regularised)
+    grad_clip: float = bounded(0.0, ge=0)  # max grad norm; 0 = off
+    patience: int = bounded(2, ge=1, le=100_000)  # epochs without improvement of `monitor` before stopping
+    # multiply lr by this after an epoch without improvement (FuxiCTR: 0.1)
+    plateau_lr_factor: float = bounded(1.0, gt=0, le=1)
     monitor: Literal["auc", "logloss", "gauc"] = "auc"
-    seed: int = 2024
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    seed: int = bounded(2024, ge=0, le=2**32 - 1)
+    device: str = bounded("auto", pattern=DEVICE.pattern, hint=DEVICE.hint)  # cuda:N is checked when training starts
     amp: bool = False  # bf16 autocast on CUDA
     compile: bool = False  # torch.compile the model
-    max_train_rows: int = 0  # 0 = all; else a fixed random subset (quick experiments)
-    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+    # 0 = all; else a fixed random subset (quick experiments); a batch needs 2 rows for batch norm
+    max_train_rows: int = bounded(0, ge=2, also=(0,))
+    threads: int = bounded(0, ge=1, le=4096, also=(0,))  # torch intra-op threads on CPU; 0 = torch's default
     cpu_malloc_tuning: bool = True  # keep freed CPU tensors in the heap instead of unmapping them
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise ValueError("epochs must be >= 1")
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if not 0 < self.plateau_lr_factor <= 1:
-            raise ValueError("plateau_lr_factor must be in (0, 1]")
+        check_bounds(self)
 
 
 @dataclass
@@ -87,7 +88,11 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise MMBenchError(f"train.device={name!r} but no CUDA device is available; use device: cpu or auto")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise MMBenchError(f"train.device={name!r} but this machine has {torch.cuda.device_count()} CUDA "
+                           f"device(s) (cuda:0..cuda:{torch.cuda.device_count() - 1}); use one of those or auto")
+    return device
 
 
 def tune_cpu_allocator() -> None:
@@ -171,6 +176,23 @@ def evaluate_split(model, tensors, split: Split, params: TrainParams) -> dict[st
     return evaluate(split.label, probs, split.user_id)
 
 
+def check_splits(train: Split, valid: Split) -> None:
+    """What training needs whatever the dataset plugin: 2+ train rows, and both classes in valid (AUC)."""
+    if len(train) < 2:
+        raise MMBenchError(f"the train split has {len(train)} row(s); training needs at least 2")
+    labels = valid.label if valid.label is not None else np.zeros(0)
+    if len(labels) == 0 or labels.min() == labels.max():
+        raise MMBenchError(f"the valid split has {len(labels)} row(s) with labels {sorted(set(labels.tolist()))[:2]}; "
+                           "AUC needs at least one click and one non-click")
+
+
+def n_batches(n: int, batch_size: int) -> int:
+    """Training batches per epoch. A last batch of a single row (batch norm cannot train on one row)
+    joins the batch before it, so no row count breaks a valid config."""
+    steps = math.ceil(n / batch_size)
+    return steps - 1 if steps > 1 and n - (steps - 1) * batch_size == 1 else steps
+
+
 def _better(metric: str, new: float, best: float | None) -> bool:
     if best is None or math.isnan(best):
         return not math.isnan(new)
@@ -186,6 +208,7 @@ def fit(
 ) -> TrainResult:
     """Train with early stopping on ``params.monitor``; the best epoch's weights are restored."""
     callbacks = callbacks or Callbacks()
+    check_splits(train, valid)
     seed_everything(params.seed)
     if params.threads:
         torch.set_num_threads(params.threads)
@@ -205,7 +228,7 @@ def fit(
     loss_fn = nn.BCEWithLogitsLoss()
     gen = torch.Generator(device="cpu").manual_seed(params.seed)
     n = len(train)
-    n_steps = math.ceil(n / params.batch_size)
+    n_steps = n_batches(n, params.batch_size)
 
     best_metric, best_state, best_epoch, bad_epochs = None, None, 0, 0
     history: list[EpochLog] = []
@@ -217,7 +240,8 @@ def fit(
         perm = torch.randperm(n, generator=gen).to(device)
         loss_sum = torch.zeros((), device=device)
         for step in range(n_steps):
-            idx = perm[step * params.batch_size : (step + 1) * params.batch_size]
+            end = n if step == n_steps - 1 else (step + 1) * params.batch_size
+            idx = perm[step * params.batch_size : end]
             batch = {k: train_t[k][idx] for k in BATCH_KEYS}
             label = train_t["label"][idx]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.amp and device.type == "cuda"):

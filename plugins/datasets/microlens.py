@@ -10,6 +10,7 @@ from mmbench.data import MMCTRData
 from mmbench.data.reader import load_mmctr
 from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
+from mmbench.params import bounded
 
 MMBENCH_API_VERSION = 1
 
@@ -36,7 +37,7 @@ class MicroLens1MSynth:
     @dataclass
     class Params:
         scale: Literal["tiny", "small", "full"] = "small"
-        seed: int = 0
+        seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/microlens_1m_synth-<scale>-s<seed>
 
     def load(self, params: "MicroLens1MSynth.Params", ctx) -> MMCTRData:
