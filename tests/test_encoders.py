@@ -318,10 +318,12 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     src = pq.read_table(tiny.root / schema.ITEM_INFO.path)
     assert table.column("item_tags").equals(src.column("item_tags"))
     assert table.column("item_id").to_pylist() == list(range(tiny.items.n_items))
-    with pytest.raises(ConfigError, match="reducer.dim=128"):
-        from mmbench.commands.export import item_info_table
+    from mmbench.commands.export import check_export_width
 
-        item_info_table(np.zeros((3, 64), np.float32), np.zeros((3, 5), np.int64))
+    with pytest.raises(ConfigError, match="reducer.dim=128"):
+        check_export_width("pca", 64, 1792, 64)
+    with pytest.raises(ConfigError, match="asked for 128 dims but gives 64 .* at least 128 dims"):
+        check_export_width("pca", 128, 64, 64)  # never advise the dim the user already set
     assert main(["export-embeddings", str(cfg), "--out", str(out), "--set", "reducer.dim=64"]) == 2
 
 

@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import config as config_mod
-from .. import checkpoint, leaderboard, pipeline
+from .. import checkpoint, leaderboard, paths, pipeline
 from ..registry import default_registry
 from ..trainer import Callbacks, EpochLog
 from .plugins import warn_failures
@@ -65,6 +65,8 @@ def summary_table(row: dict, cache_hit: bool) -> Table:
 
 def cmd_run(args) -> int:
     console = Console(highlight=False)
+    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
+    paths.home_dir()
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .. import paths
 from .. import sweep as sweep_mod
 from ..pipeline import RunContext
 from ..registry import default_registry
@@ -12,6 +13,8 @@ from ..registry import default_registry
 
 def cmd_sweep(args) -> int:
     console = Console(highlight=False)
+    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
+    paths.home_dir()
     spec = sweep_mod.load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"
