@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .errors import MMBenchError, MMBenchNote, short
+from .errors import MMBenchNote, MMBenchWarning, short
 from .failures import describe_failure
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
@@ -53,7 +53,8 @@ def quiet_libraries(err: Console, debug: bool):
             text = short(str(message), 1000)
             if text not in shown:
                 shown.add(text)
-                err.print(f"[cyan]note:[/] {escape(text)}", soft_wrap=True)
+                label = "[yellow]warning:[/]" if issubclass(category, MMBenchWarning) else "[cyan]note:[/]"
+                err.print(f"{label} {escape(text)}", soft_wrap=True)
         elif debug:
             sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 

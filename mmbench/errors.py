@@ -2,7 +2,7 @@
 
 An :class:`MMBenchError` is printed by the CLI as one line, with a non-zero exit and no traceback. A
 :func:`note` is something the user should know that does not stop the run (a file mmbench ignores,
-a fallback in use); the CLI prints each as one ``warning:`` line on stderr.
+a fallback in use); the CLI prints each as one ``note:`` (or, for :func:`warn`, ``warning:``) line on stderr.
 """
 from __future__ import annotations
 
@@ -37,8 +37,18 @@ class MMBenchNote(UserWarning):
     """Raised through :mod:`warnings` so that library code never prints; the CLI shows one line each."""
 
 
+class MMBenchWarning(MMBenchNote):
+    """A note about something that changes what a run measures (e.g. every cover is a fallback)."""
+
+
 def note(message: str) -> None:
+    """Something the user should know that changes nothing (a file mmbench ignores); CLI: ``note:``."""
     warnings.warn(MMBenchNote(message), stacklevel=2)
+
+
+def warn(message: str) -> None:
+    """Something that changes what the run measures but need not stop it; CLI: ``warning:``."""
+    warnings.warn(MMBenchWarning(message), stacklevel=2)
 
 
 def short(text: str, limit: int = 80) -> str:

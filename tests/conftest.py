@@ -18,6 +18,16 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory):
+    """The tiny synthetic data root, generated once per session (tests copy it before changing it)."""
+    from mmbench.data.synth import generate
+
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    generate(root, "tiny", 0)
+    return root
+
+
 @pytest.fixture
 def fake_registry():
     """A registry of the built-in components (through their modules) plus the in-memory fakes."""

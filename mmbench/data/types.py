@@ -8,6 +8,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import warn
+
 SEQ_LEN = 64
 N_TAG_SLOTS = 5
 N_LEVELS = 11  # likes_level and views_level take values 0..10
@@ -72,10 +74,17 @@ class ItemTable:
     image_dir: Path | None
     load_shipped: Callable[[str, str], np.ndarray] | None = None
     source_files: list[Path] = field(default_factory=list)  # fingerprinted for cache keys
+    # said once, on stderr, when an encoder asks for covers and there is no cover folder at all
+    no_covers_warning: str = ""
     _fingerprint: str | None = field(default=None, repr=False)
 
     def image_path(self, item_id: int) -> Path | None:
-        return None if self.image_dir is None else self.image_dir / f"{item_id}.jpg"
+        if self.image_dir is None:
+            if self.no_covers_warning:
+                warning, self.no_covers_warning = self.no_covers_warning, ""
+                warn(warning)
+            return None
+        return self.image_dir / f"{item_id}.jpg"
 
     def fingerprint(self) -> str:
         """Content hash of the item inputs an encoder may read: titles, tags, levels, covers, files."""
