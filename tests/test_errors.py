@@ -378,6 +378,8 @@ def test_files_mmbench_did_not_write_never_stop_a_run(run_cli, tmp_path, tiny_ro
     """Another tool's oracle.json (or a damaged one) is a note; the run is recorded."""
     root = tmp_path / "data"
     shutil.copytree(tiny_root, root)
+    (root / "item_images" / "thumbs").mkdir()
+    (root / "item_images" / "17.jpg.part").symlink_to(tmp_path / "gone")  # a dangling link
     path = write_config(tmp_path, tiny_root, dataset={"name": "microlens_1m", "data_root": str(root)})
     for content, said in [('{"valid_auc": "n/a", "tool": "other"}', "was not written by mmbench"),
                           ("{ truncated", "cannot be read")]:

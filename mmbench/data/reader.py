@@ -293,7 +293,8 @@ def _read_items(root: Path) -> ItemTable:
         titles=titles,
         image_dir=image_dir if image_dir.is_dir() else None,
         no_covers_warning="" if image_dir.is_dir() else (
-            f"{image_dir} does not exist: all {n_items - 1:,} item covers are replaced by the encoder's "
+            f"{image_dir} {'is not a folder' if image_dir.exists() else 'does not exist'}: all {n_items - 1:,} "
+            "item covers are replaced by the encoder's "
             "image_fallback, so the image part of these vectors carries no information"),
         load_shipped=lambda file, column: load_shipped(root, n_items, file, column),
         source_files=[p for p in source_files if p.exists()],
