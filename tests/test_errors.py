@@ -439,8 +439,9 @@ def test_missing_cover_folder_is_one_warning_with_the_count(tiny_root, tmp_path)
      "line 3: key 'reducer' is given twice (first on line 1)"),
     ("model:\n  name: din\n  embedding_dim: 8\n  embedding_dim: 16\n", "line 4: key 'embedding_dim' is given twice"),
     ("model: {name: din}\x00\n", "line 1: not valid YAML (unacceptable character #x0000"),
-    ("model: {name: " + "q" * 3000 + "}\n", "model.name is 3,000 characters long ('qqqq"),
-    ("train: {lr: " + "9" * 400 + "}\n", "train.lr: must be a finite number, got 9999"),
+    ("dataset: {name: " + "q" * 3000 + "}\n", "dataset.name is 3,000 characters long ('qqqq"),
+    ("dataset: {name: microlens_1m_synth}\nencoder: {name: random}\nreducer: {name: none}\nmodel: {name: din}\n"
+     "train: {lr: " + "9" * 400 + "}\n", "train.lr: must be a finite number, got 9999"),
 ])
 def test_bad_yaml_text_is_one_line(run_cli, tmp_path, text, expected):
     path = tmp_path / "dup.yaml"
