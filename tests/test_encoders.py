@@ -321,7 +321,7 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     from mmbench.commands.export import check_export_width
 
     with pytest.raises(ConfigError, match="reducer.dim=128"):
-        check_export_width("pca", 64, 1792, 64)
+        check_export_width("pca", 64, 64, 1792)
     with pytest.raises(ConfigError, match="asked for 128 dims but gives 64 .* at least 128 dims"):
         check_export_width("pca", 128, 64, 64)  # never advise the dim the user already set
     assert main(["export-embeddings", str(cfg), "--out", str(out), "--set", "reducer.dim=64"]) == 2
