@@ -26,6 +26,7 @@ from .failures import describe_failure
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep", "predict",
                    "doctor", "new_plugin"]
+MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorten their values themselves
 #: third-party loggers whose warnings (hub retries, deprecations) would bury mmbench's one line
 NOISY_LOGGERS = ("huggingface_hub", "transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib")
 
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             if debug:
                 raise
             message, code = describe_failure(exc)
+            message = short(message, MAX_MESSAGE)
             err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
             return code
 

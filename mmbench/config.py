@@ -11,6 +11,7 @@ from .errors import ConfigError, note, short
 from .params import check_keys, did_you_mean
 
 COMPONENT_SECTIONS = ("dataset", "encoder", "reducer", "model")
+MAX_NAME = 200  # a component name longer than this is a paste accident, not a plugin
 SECTIONS = COMPONENT_SECTIONS + ("train",)
 
 
@@ -114,6 +115,10 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
                               f"got {short(repr(value['name']))}")
         if name in COMPONENT_SECTIONS and not value.get("name"):
             raise ConfigError(f"{source}: section '{name}' needs a 'name' (which {name} plugin to use)")
+        if name in COMPONENT_SECTIONS and len(value["name"]) > MAX_NAME:
+            raise ConfigError(f"{source}: {name}.name is {len(value['name']):,} characters long ("
+                              f"{short(repr(value['name']), 40)}); give the name of an installed {name} plugin "
+                              "(`mmbench plugins` lists them)")
         sections[name] = copy.deepcopy(value)
     return RunConfig(**sections, source=source)
 
@@ -151,17 +156,22 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
                           f"offset {exc.start}); save it as UTF-8 YAML") from None
     except OSError as exc:
         raise ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
-    loader = _UniqueKeyLoader(text)
-    loader.name = str(path)
+    loader = None
     try:
+        loader = _UniqueKeyLoader(text)  # the reader rejects control characters right here
+        loader.name = str(path)
         raw = loader.get_single_data() or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        line = mark.line + 1 if mark is not None else None
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: it has a position, no mark
+            line = text[: exc.position].count("\n") + 1
+        where = f" line {line}" if line is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: not valid YAML ({short(problem, 120)})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
     return raw

@@ -165,7 +165,10 @@ def _type_ok(value: Any, annotation: Any) -> tuple[bool, Any]:
         if isinstance(value, bool):
             return False, value
         if isinstance(value, (int, float)):
-            return True, float(value)
+            try:
+                return True, float(value)
+            except OverflowError:  # an int too large for a float: the finite check names it
+                return True, math.inf
         if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; it is a number to the user
             try:
                 return True, float(value.strip())
@@ -191,6 +194,8 @@ def _type_name(annotation: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return "null"
+    if origin in (list, tuple) and typing.get_args(annotation):
+        return f"{origin.__name__} of {_type_name(typing.get_args(annotation)[0])}"
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -83,14 +83,14 @@ class Callbacks:
     def on_epoch_end(self, log: EpochLog) -> None: ...
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, what: str = "train.device") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise MMBenchError(f"train.device={name!r} but no CUDA device is available; use device: cpu or auto")
+        raise MMBenchError(f"{what}={name!r} but no CUDA device is available; use device: cpu or auto")
     device = torch.device(name)
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise MMBenchError(f"train.device={name!r} but this machine has {torch.cuda.device_count()} CUDA "
+        raise MMBenchError(f"{what}={name!r} but this machine has {torch.cuda.device_count()} CUDA "
                            f"device(s) (cuda:0..cuda:{torch.cuda.device_count() - 1}); use one of those or auto")
     return device
 

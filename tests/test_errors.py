@@ -342,6 +342,12 @@ def _nan_in_embedding(t):
     return _set_column(t, col, pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), 128))
 
 
+def _scale_embedding(t, col, factor):
+    width = t.schema.field(col).type.list_size
+    flat = t.column(col).combine_chunks().flatten().to_numpy(zero_copy_only=False) * factor
+    return _set_column(t, col, pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), width))
+
+
 def _bad_utf8_title(t):
     titles = [s.encode() for s in t.column("item_title").to_pylist()]
     titles[4] = b"caf\xe9 \xff"
@@ -360,10 +366,14 @@ def _absurd_user(t):
     ("MicroLens_1M_x1/train.parquet", lambda t: t.slice(0, 1), None, "train.parquet has 1 row(s); the train split needs at least 2"),
     ("MicroLens_1M_x1/valid.parquet", lambda t: t.slice(0, 0), None, "valid.parquet has 0 row(s)"),
     ("item_emb.parquet", _nan_in_embedding, {"name": "precomputed", "columns": ["item_emb_d128_v1"]},
-     "item_emb.parquet: column 'item_emb_d128_v1' has NaN or inf in 1 row(s) (first at item_id"),
+     "item_emb.parquet: column 'item_emb_d128_v1' has NaN, inf or values beyond ±1e+09 in 1 row(s) (first at item_id"),
     ("item_feature.parquet", _bad_utf8_title, None, "item_feature.parquet: column 'item_title' has text that is not valid UTF-8"),
     ("MicroLens_1M_x1/train.parquet", _absurd_user, None,
      "train.parquet: column 'user_id' has value 2,000,000,000 but the data holds only 7,000 rows"),
+    ("MicroLens_1M_x1/valid.parquet", lambda t: _set_column(t, "item_id", pa.array(np.zeros(len(t), np.int64))), None,
+     "valid.parquet: column 'item_id' has value 0, below the allowed minimum 1"),
+    ("item_feature.parquet", lambda t: _scale_embedding(t, "txt_emb_BERT", 1e30),
+     {"name": "precomputed", "columns": ["txt_emb_BERT"]}, "column 'txt_emb_BERT' has NaN, inf or values beyond ±1e+09"),
 ])
 def test_bad_data_names_file_and_column(run_cli, tmp_path, tiny_root, file, edit, encoder, expected):
     root = _edited_copy(tiny_root, tmp_path, file, edit)
@@ -393,6 +403,22 @@ def test_files_mmbench_did_not_write_never_stop_a_run(run_cli, tmp_path, tiny_ro
     assert len(rows) == 2 and all(r["oracle_auc"] == "" for r in rows)
 
 
+def test_partial_item_files_run_with_one_warning_each(run_cli, tmp_path, tiny_root):
+    """item_feature / item_emb meant to cover every item but covering 10: the run is possible and says so."""
+    root = tmp_path / "data"
+    shutil.copytree(tiny_root, root)
+    for name in ("item_feature.parquet", "item_emb.parquet"):
+        pq.write_table(pq.read_table(root / name).slice(0, 10), root / name)
+    path = write_config(tmp_path, tiny_root, dataset={"name": "microlens_1m", "data_root": str(root)},
+                        encoder={"name": "precomputed", "columns": ["item_emb_d128_v1"]})
+    rc, _, err = run_cli("run", path, "--leaderboard-dir", tmp_path / "lb")
+    assert rc == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("warning:") for line in lines)
+    assert "item_feature.parquet: has rows for 10 of 300 items; the others have an empty title" in lines[0]
+    assert "item_emb.parquet: column 'item_emb_d128_v1' has vectors for 10 of 300 items; the others get zero" in lines[1]
+
+
 def test_missing_cover_folder_is_one_warning_with_the_count(tiny_root, tmp_path):
     from mmbench.data.reader import load_mmctr
 
@@ -412,8 +438,12 @@ def test_missing_cover_folder_is_one_warning_with_the_count(tiny_root, tmp_path)
     ("reducer: {name: pca, dim: 8}\nmodel: {name: din}\nreducer: {name: none}\n",
      "line 3: key 'reducer' is given twice (first on line 1)"),
     ("model:\n  name: din\n  embedding_dim: 8\n  embedding_dim: 16\n", "line 4: key 'embedding_dim' is given twice"),
+    ("model: {name: din}\x00\n", "line 1: not valid YAML (unacceptable character #x0000"),
+    ("dataset: {name: " + "q" * 3000 + "}\n", "dataset.name is 3,000 characters long ('qqqq"),
+    ("dataset: {name: microlens_1m_synth}\nencoder: {name: random}\nreducer: {name: none}\nmodel: {name: din}\n"
+     "train: {lr: " + "9" * 400 + "}\n", "train.lr: must be a finite number, got 9999"),
 ])
-def test_duplicate_yaml_keys_are_refused(run_cli, tmp_path, text, expected):
+def test_bad_yaml_text_is_one_line(run_cli, tmp_path, text, expected):
     path = tmp_path / "dup.yaml"
     path.write_text(text)
     rc, _, err = run_cli("run", path, "--leaderboard-dir", tmp_path / "lb")

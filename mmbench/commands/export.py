@@ -33,7 +33,7 @@ def source_item_tags(data) -> np.ndarray:
     return np.asarray(data.items.item_tags, dtype=np.int64)
 
 
-def check_export_width(reducer: str, asked: int | None, encoder_width: int, width: int) -> None:
+def check_export_width(reducer: str, asked: int | None, width: int, encoder_width: int | None = None) -> None:
     """Task 1 needs 128-d vectors; say which setting to change to get them."""
     if width == schema.EMB_DIM:
         return
@@ -62,15 +62,24 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
                                                            pa.field("item_emb_d128", emb_type)]))
 
 
-def export_embeddings(resolved, ctx, out: Path) -> dict:
-    data = pipeline.load_data(resolved, ctx)
-    vecs, hit, seconds, inputs = pipeline.encode_items(resolved, data, ctx)
+def check_exportable(resolved) -> None:
+    """What can be told from the config alone, before any encoding: a fixed reducer asked for 128 dims."""
     comp, params = resolved.reducer
     if getattr(comp.factory(params), "trainable", False):
         raise ConfigError(f"export-embeddings: reducer '{comp.name}' is trained with a CTR model, so it has no fixed "
                           "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
+    asked = getattr(params, "dim", None)
+    if isinstance(asked, int):
+        check_export_width(comp.name, asked, asked)
+
+
+def export_embeddings(resolved, ctx, out: Path) -> dict:
+    check_exportable(resolved)
+    data = pipeline.load_data(resolved, ctx)
+    vecs, hit, seconds, inputs = pipeline.encode_items(resolved, data, ctx)
+    comp, params = resolved.reducer
     reduced = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.cpu().numpy()
-    check_export_width(comp.name, getattr(params, "dim", None), vecs.shape[1], reduced.shape[1])
+    check_export_width(comp.name, getattr(params, "dim", None), reduced.shape[1], vecs.shape[1])
     tags = source_item_tags(data)
     if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
         raise DataError(f"export-embeddings: item_tags of shape {tags.shape} do not match {data.items.n_items} items")

@@ -14,6 +14,8 @@ def cmd_predict(args) -> int:
     console, err = Console(highlight=False), Console(stderr=True, highlight=False)
     out = paths.writable_dir(args.out, "--out")
     paths.home_dir()
+    if args.device is not None:
+        check_device(args.device)
     registry = default_registry()
     warn_failures(registry, err)
     ctx = RunContext(console=console)
@@ -26,6 +28,19 @@ def cmd_predict(args) -> int:
                   f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)
     console.print(f"wrote {csv_path} and {zip_path}", soft_wrap=True)
     return 0
+
+
+def check_device(name: str) -> None:
+    """``--device`` as train.device would be checked: its form, and that the device exists."""
+    import re
+
+    from ..errors import ConfigError
+    from ..params import DEVICE
+    from ..trainer import resolve_device
+
+    if not re.fullmatch(DEVICE.pattern, name):
+        raise ConfigError(f"--device {name!r}: must be {DEVICE.hint}")
+    resolve_device(name, "--device")
 
 
 def add_parser(sub) -> None:

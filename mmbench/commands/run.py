@@ -10,7 +10,7 @@ from rich.table import Table
 from .. import config as config_mod
 from .. import checkpoint, leaderboard, paths, pipeline
 from ..registry import default_registry
-from ..trainer import Callbacks, EpochLog
+from ..trainer import Callbacks, EpochLog, resolve_device
 from .plugins import warn_failures
 
 
@@ -71,6 +71,7 @@ def cmd_run(args) -> int:
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
+    resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     with make_progress(console) as progress:
         ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
         outcome = pipeline.run(resolved, ctx, RichCallbacks(progress, console))

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError, note, short
+from ..errors import DataError, note, short, warn
 from . import schema
 from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split
@@ -219,7 +219,7 @@ def _check_compact(f: "_File", column: str, values: np.ndarray, n_rows: int, wha
 def _read_split(root: Path, name: str, n_items: int) -> Split:
     spec = schema.SPLITS[name]
     f = _File(root, spec)
-    item = Want(np.int32, lo=0, hi=n_items - 1)
+    item = Want(np.int32, lo=1, hi=n_items - 1)  # a target is an item, never the padding id 0
     level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
     wanted = {
         "user_id": Want(np.int32, lo=0, hi=np.iinfo(np.int32).max),
@@ -275,6 +275,7 @@ def _read_items(root: Path) -> ItemTable:
     level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
     cols = feature.arrays({"item_id": Want(np.int64, lo=1, hi=n_items - 1), "likes_level": level, "views_level": level})
     ids = _check_distinct(feature, cols["item_id"])
+    _warn_coverage(feature, len(ids), n_items, "has rows for", "the others have an empty title and levels 0")
     likes = np.zeros(n_items, np.int8)
     views = np.zeros(n_items, np.int8)
     likes[ids] = cols["likes_level"]
@@ -301,6 +302,16 @@ def _read_items(root: Path) -> ItemTable:
     )
 
 
+#: shipped embeddings are of order 1; beyond this, float32 sums of squares (PCA, norms) overflow
+MAX_EMBEDDING_ABS = 1e9
+
+
+def _warn_coverage(f: _File, n_rows: int, n_items: int, has: str, consequence: str) -> None:
+    """A file meant to cover every item (1..N) that covers fewer: the run is possible but says so."""
+    if n_rows < n_items - 1:
+        warn(f"{f.path}: {has} {n_rows:,} of {n_items - 1:,} items; {consequence}")
+
+
 def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray:
     """One shipped embedding column as float32 (n_items, d), row i = item i, row 0 (padding) zero."""
     try:
@@ -315,10 +326,12 @@ def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray
     width = spec.column(column).type.list_size
     cols = f.arrays({"item_id": Want(np.int64, lo=0, hi=n_items - 1), column: Want(np.float32, width)})
     ids = _check_distinct(f, cols["item_id"])
-    finite = np.isfinite(cols[column]).all(axis=1)
-    if not finite.all():
-        raise f.fail(column, f"has NaN or inf in {int((~finite).sum()):,} row(s) (first at item_id "
-                     f"{int(ids[np.argmin(finite)])}); fix the file or use another column or encoder")
+    # False for NaN and inf too; the padding row 0 is zeroed whatever the file holds
+    usable = (np.abs(cols[column]) <= MAX_EMBEDDING_ABS).all(axis=1) | (ids == 0)
+    if not usable.all():
+        raise f.fail(column, f"has NaN, inf or values beyond ±{MAX_EMBEDDING_ABS:g} in {int((~usable).sum()):,} "
+                     f"row(s) (first at item_id {int(ids[np.argmin(usable)])})")
+    _warn_coverage(f, len(ids), n_items, f"column '{column}' has vectors for", "the others get zero vectors")
     out = np.zeros((n_items, width), np.float32)
     out[ids] = cols[column]
     out[0] = 0.0
