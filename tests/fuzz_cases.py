@@ -548,7 +548,8 @@ def column_corruptions(spec: schema.FileSpec, column: schema.Column) -> list[tup
             out += [("element-nan", _table_edit(_list_element, math.nan), "bad"),
                     ("element-inf", _table_edit(_list_element, math.inf), "bad"),
                     ("element--inf", _table_edit(_list_element, -math.inf), "bad"),
-                    ("float64", _cast(pa.float64()), "benign"), ("float16-huge", _table_edit(_list_element, 1e38), "either"),
+                    ("float64", _cast(pa.float64()), "benign"),
+                    ("element-1e38", _table_edit(_list_element, 1e38), "bad"),  # finite, but overflows float32 math
                     ("element-int", _cast(pa.int64()), "either")]
     elif pa.types.is_integer(t):
         out += [("null", _with_null, "bad"), ("negative", _table_edit(_scalar_value, -1), "bad"),

@@ -51,6 +51,7 @@ def _cases():
 
 
 CASES = _cases()
+cli.build_parser()  # imports every command module (and the pipeline) before any case patches them
 
 
 class TinyData:
@@ -79,9 +80,14 @@ class TinyData:
 def tiny(tiny_root):
     """Also makes sure the process-wide registry holds only the installed plugins (another test
     module may have left one with fakes in it)."""
+    import torch
+
     reset_default_registry()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread beats several fighting over a shared box
     data = TinyData(tiny_root)
     yield data
+    torch.set_num_threads(threads)
     assert data.snapshot() == data.stamp, "a fuzz case changed the shared tiny data root"
 
 
@@ -151,9 +157,12 @@ class Outcome:
 
 
 def _replace_everywhere(monkeypatch, original, replacement) -> None:
-    """Patch every mmbench module attribute bound to ``original`` (modules import it by name)."""
+    """Patch every mmbench module attribute bound to ``original`` (modules import it by name). Its own
+    module keeps it, so a module first imported during a case still binds the real one."""
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "mmbench" or name.startswith(("mmbench.", "mmbench_"))):
+            continue
+        if name == original.__module__:
             continue
         for attr, value in list(vars(module).items()):
             if value is original:
