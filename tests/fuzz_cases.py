@@ -61,7 +61,8 @@ SMALL = {
 #: encoders that need model weights: their cases stop when encoding would start (validation is done)
 HEAVY_ENCODERS = {"clip", "openclip", "text"}
 BASE_TRAIN = {"epochs": 1, "device": "cpu", "max_train_rows": 256, "batch_size": 128}
-DATA_ROOT = "@DATA_ROOT@"  # replaced by the case's data root when the config is written
+DATA_ROOT = "@DATA_ROOT@"
+TINY_LABEL = "microlens_1m_synth-tiny-s0"  # what the session's tiny data is (tests/conftest.py: tiny_root)  # replaced by the case's data root when the config is written
 
 
 def base_config(**sections) -> dict:
@@ -110,6 +111,7 @@ class Case:
     argv: Callable | None = None
     env: dict = field(default_factory=dict)
     row: tuple = ()
+    dataset_label: str | None = None  # the ``dataset`` an accepted row must carry
 
 
 @dataclass
@@ -278,8 +280,13 @@ def config_value_cases(registry) -> list[Case]:
                     config = base_config(**{kind: section})
                     if kind == "encoder":  # any width the encoder may give must fit the reducer
                         config["reducer"] = {"name": "none"}
-                    cases.append(_value_case(kind, kind, name, f.name, label, value, expect, stop, config,
-                                             _coerce(value, hints[f.name])))
+                    case = _value_case(kind, kind, name, f.name, label, value, expect, stop, config,
+                                       _coerce(value, hints[f.name]))
+                    if (kind, name) == ("dataset", "microlens_1m_synth") and expect == ACCEPT:
+                        # data_root holds the tiny seed-0 data whatever scale/seed say: a row must be
+                        # labelled with what was measured (or the mismatch refused)
+                        case.expect, case.stop, case.dataset_label = EITHER, FULL, TINY_LABEL
+                    cases.append(case)
             cases.append(Case(id=f"value/{kind}:{name}.unknown-key", klass="config value", expect=REJECT,
                               names=("no_such_key",),
                               config=base_config(**{kind: component_section(kind, name, no_such_key=1)})))
