@@ -10,7 +10,8 @@ CLI in-process, each held to the promise of docs/hardening.md:
 
 Fast on purpose: the tiny data is generated once per session and each corrupted copy is a folder of
 symlinks with one rewritten file; a case the run must accept stops at the first training step (a
-``BaseException`` raised in place of ``trainer.fit``; everything before training is validation)
+``BaseException`` raised in place of ``trainer._train``, once the model is built; everything before
+training is validation)
 unless it is marked to train to its row. ``python -m pytest tests/test_fuzz.py --collect-only -q``
 prints the number of generated cases.
 """
@@ -21,7 +22,6 @@ import json
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +51,6 @@ def _cases():
 
 
 CASES = _cases()
-cli.build_parser()  # imports every command module (and the pipeline) before any case patches them
 
 
 class TinyData:
@@ -156,19 +155,6 @@ class Outcome:
     err: str
 
 
-def _replace_everywhere(monkeypatch, original, replacement) -> None:
-    """Patch every mmbench module attribute bound to ``original`` (modules import it by name). Its own
-    module keeps it, so a module first imported during a case still binds the real one."""
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "mmbench" or name.startswith(("mmbench.", "mmbench_"))):
-            continue
-        if name == original.__module__:
-            continue
-        for attr, value in list(vars(module).items()):
-            if value is original:
-                monkeypatch.setattr(module, attr, replacement)
-
-
 def _stop(exc):
     def raiser(*args, **kwargs):
         raise exc()
@@ -187,8 +173,8 @@ def run_case(case: fz.Case, ws: Workspace, monkeypatch, capsys) -> Outcome:
         argv = ["run", path, "--leaderboard-dir", ws.lb]
         for s in case.sets:
             argv += ["--set", s.replace(fz.DATA_ROOT, str(ws.data))]
-    if case.stop != fz.FULL:
-        _replace_everywhere(monkeypatch, trainer.fit, _stop(ReachedTraining))
+    if case.stop != fz.FULL:  # after the model is built, before its first step
+        monkeypatch.setattr(trainer, "_train", _stop(ReachedTraining))
     if case.stop == fz.ENCODE:
         for name in fz.HEAVY_ENCODERS:
             if name in default_registry().components["encoder"]:

@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import paths
-from ..pipeline import RunContext
+from ..components import RunContext
 
 
 def cmd_list(args) -> int:

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from .. import config as config_mod
 from .. import paths, pipeline
 from ..atomic import atomic_path
+from ..components import RunContext, TrainableReducer
 from ..data import schema
 from ..errors import ConfigError, DataError
 from ..registry import default_registry
@@ -64,30 +65,31 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
 
 def check_exportable(resolved) -> None:
     """What can be told from the config alone, before any encoding: a fixed reducer asked for 128 dims."""
-    comp, params = resolved.reducer
-    if getattr(comp.factory(params), "trainable", False):
-        raise ConfigError(f"export-embeddings: reducer '{comp.name}' is trained with a CTR model, so it has no fixed "
-                          "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
-    asked = getattr(params, "dim", None)
+    reducer = resolved.reducer
+    if issubclass(reducer.component.factory, TrainableReducer):
+        raise ConfigError(f"export-embeddings: reducer '{reducer.name}' is trained with a CTR model, so it "
+                          "has no fixed item embedding to export; use a fixed reducer: --set reducer.name=pca "
+                          "--set reducer.dim=128")
+    asked = getattr(reducer.params, "dim", None)
     if isinstance(asked, int):
-        check_export_width(comp.name, asked, asked)
+        check_export_width(reducer.name, asked, asked)
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
     check_exportable(resolved)
-    data = pipeline.load_data(resolved, ctx)
-    vecs, hit, seconds, inputs = pipeline.encode_items(resolved, data, ctx)
-    comp, params = resolved.reducer
-    reduced = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.cpu().numpy()
-    check_export_width(comp.name, getattr(params, "dim", None), reduced.shape[1], vecs.shape[1])
+    data = pipeline.load_data(resolved.dataset, ctx)
+    encoding = pipeline.encode_items(resolved, data, ctx)
+    reduced = pipeline.reduce_items(resolved, encoding, ctx).table
+    check_export_width(resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
+                       encoding.vectors.shape[1])
     tags = source_item_tags(data)
     if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
         raise DataError(f"export-embeddings: item_tags of shape {tags.shape} do not match {data.items.n_items} items")
     table = item_info_table(reduced, tags)
     with atomic_path(out) as tmp:
         pq.write_table(table, tmp)
-    return {"path": str(out), "items": data.items.n_items, "encode_seconds": seconds, "cache_hit": hit,
-            "stats": dict(ctx.stats)}
+    return {"path": str(out), "items": data.items.n_items, "encode_seconds": encoding.seconds,
+            "cache_hit": encoding.cache_hit, "stats": encoding.stats}
 
 
 def cmd_export(args) -> int:
@@ -104,11 +106,11 @@ def cmd_export(args) -> int:
     cfg = config_mod.load(args.config, args.set)
     resolved = pipeline.resolve(cfg, default_registry())
     with make_progress(console) as progress:
-        ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
+        ctx = RunContext(device=resolved.train.device, progress=progress)
         info = export_embeddings(resolved, ctx, out)
     missing = {k: v for k, v in info["stats"].items() if k.startswith("missing_") and v}
     console.print(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
-                  f"{resolved.encoder[0].name} + reducer {resolved.reducer[0].name}"
+                  f"{resolved.encoder.name} + reducer {resolved.reducer.name}"
                   + (" (cached vectors)" if info["cache_hit"] else f" (encoded in {info['encode_seconds']:.1f}s)")
                   + (f"; missing content: {missing}" if missing else ""))
     console.print("Task 1: put it at MicroLens_1M_x1/item_info.parquet of the baseline's data folder, train the fixed DIN, "
