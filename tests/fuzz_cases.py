@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -774,3 +776,11 @@ def all_cases(registry) -> list[Case]:
             n = sum(1 for c in cases if c.id.startswith(case.id + "#"))
             case.id = f"{case.id}#{n}"
     return cases
+
+
+def report(entry: dict) -> None:
+    """With FUZZ_REPORT=FILE, one JSON line per case: what it produced (docs/hardening.md's tables)."""
+    path = os.environ.get("FUZZ_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")

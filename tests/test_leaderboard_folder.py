@@ -274,12 +274,14 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     reset_default_registry()
 
     rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--format", "md")
-    _one_line_or_notes(err, rc)
+    shown = _one_line_or_notes(err, rc)
+    fz.report({"id": f"leaderboard-folder/{name}", "command": "leaderboard", "rc": rc, "stderr": shown})
     if name != "csv-a-folder":  # the only leaderboard is a folder: "no leaderboard in ..." (one line)
         assert rc == 0 and "# Leaderboard:" in out
 
     rc, out, err = _cli(capsys, "run", _config(tmp_path, tiny_root), "--leaderboard-dir", lb, "--set", "train.seed=7")
     lines = _one_line_or_notes(err, rc)
+    fz.report({"id": f"leaderboard-folder/{name}", "command": "run", "rc": rc, "stderr": lines})
     assert rc == run_rc, lines
     after = _snapshot(lb)
     csv_name = f"{DATASET}.csv"
@@ -306,3 +308,19 @@ def test_a_row_longer_than_the_csv_field_limit_is_read_and_kept(recorded, tmp_pa
     assert len(rows) == 4 and len(rows[-1]["config"]) > 300_000
     store.append_row(lb, Row(dataset=DATASET, status="failed", error="x", config_hash="9" * 12))
     assert store.read_rows(_csv(lb))[3] == rows[3]
+
+
+def test_a_sweep_record_keeps_rows_it_does_not_own(recorded, tmp_path):
+    """record_row (sweeps) rewrites the CSV too: foreign rows stay as they were, a failed row of the
+    same combination is replaced, an ok one is never recorded twice."""
+    lb = tmp_path / "lb"
+    shutil.copytree(recorded, lb)
+    for name in ("bytes-not-utf8", "long-row", "short-row"):
+        DAMAGE[name][0](lb)
+    before = _parsed(_csv(lb).read_bytes())
+    failed = Row(dataset=DATASET, encoder="random", reducer="pca", model="din", seed=3, config_hash="f" * 12)
+    assert store.record_row(lb, failed) is True  # replaces the failed row of hash ffff…
+    after = _parsed(_csv(lb).read_bytes())
+    kept = [r for r in before[1:] if "f" * 12 not in r]
+    assert after[0] == before[0] and after[1:-1] == kept and after[-1][COLUMNS.index("status")] == "ok"
+    assert store.record_row(lb, failed) is False and _parsed(_csv(lb).read_bytes()) == after

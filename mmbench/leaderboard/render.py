@@ -97,6 +97,7 @@ def render(directory: Path, dataset: str, reference: str | None = None) -> tuple
             try:
                 write(target)
             except Exception as exc:  # noqa: BLE001 - matplotlib and the file system fail in many ways
-                warn(f"{target} could not be written ({type(exc).__name__}: {short(str(exc), 120)}); the rows are in "
+                why = getattr(exc, "strerror", None) or short(str(exc), 120)
+                warn(f"{target} could not be written ({type(exc).__name__}: {why}); the rows are in "
                      f"{path.name}: `mmbench leaderboard --render` writes it again")
     return summary, path.with_suffix(".md")

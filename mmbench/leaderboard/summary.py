@@ -159,10 +159,10 @@ def latest_ok_per_hash(rows: list[dict]) -> list[dict]:
 
 
 def _note_unusable(rows: list[dict], dataset: str) -> None:
-    bad = [i for i, r in enumerate(rows, 2) if store.is_ok(r) and not usable(r)]
+    bad = [i for i, r in enumerate(rows, 1) if store.is_ok(r) and not usable(r)]
     if bad:
         note(f"leaderboard {dataset}: {len(bad)} row(s) marked ok lack {'/'.join(NAMES)} or a valid_auc in [0, 1] "
-             f"(CSV line(s) {short(', '.join(map(str, bad)), 60)}) and are left out of the summary")
+             f"(row(s) {short(', '.join(map(str, bad)), 60)} after the header) and are left out of the summary")
 
 
 def _variants(combinations: list[Combination]) -> None:
@@ -215,7 +215,9 @@ def load_published(directory: Path) -> list[dict]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
-        note(f"{path} cannot be read ({short(str(exc), 120)}); published results are left out")
+        mark = getattr(exc, "problem_mark", None)
+        why = f"line {mark.line + 1}: {exc.problem}" if mark is not None else getattr(exc, "strerror", None) or exc
+        note(f"{path} cannot be read ({short(str(why), 120)}); published results are left out")
         return []
     results = raw.get("results") if isinstance(raw, dict) else None
     if not isinstance(results, list):
