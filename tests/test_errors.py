@@ -218,6 +218,8 @@ def test_encoder_that_raises_is_named(run_cli, site, tmp_path, tiny_root):
 def test_predict_unknown_run_and_untrained_config(run_cli, tmp_path, tiny_root):
     rc, _, err = run_cli("predict", "abc123", "--out", tmp_path / "sub")
     assert_one_line_failure(rc, err, "'abc123' is neither a run folder, a config YAML nor the hash of a run")
+    rc, _, err = run_cli("predict", "*", "--out", tmp_path / "sub")  # a prefix, not a glob
+    assert_one_line_failure(rc, err, "'*' is neither a run folder")
     path = write_config(tmp_path, tiny_root)
     rc, _, err = run_cli("predict", path, "--out", tmp_path / "sub")
     assert_one_line_failure(rc, err, f"train it first with `mmbench run {path}`")

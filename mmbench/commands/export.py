@@ -65,14 +65,13 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
 
 def check_exportable(resolved) -> None:
     """What can be told from the config alone, before any encoding: a fixed reducer asked for 128 dims."""
-    reducer = resolved.reducer
-    if issubclass(reducer.component.factory, TrainableReducer):
-        raise ConfigError(f"export-embeddings: reducer '{reducer.name}' is trained with a CTR model, so it "
-                          "has no fixed item embedding to export; use a fixed reducer: --set reducer.name=pca "
-                          "--set reducer.dim=128")
-    asked = getattr(reducer.params, "dim", None)
+    red = resolved.reducer
+    if issubclass(red.component.factory, TrainableReducer):
+        raise ConfigError(f"export-embeddings: reducer '{red.name}' is trained with a CTR model, so it has no fixed "
+                          "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
+    asked = getattr(red.params, "dim", None)
     if isinstance(asked, int):
-        check_export_width(reducer.name, asked, asked)
+        check_export_width(red.name, asked, asked)
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
