@@ -24,22 +24,26 @@ def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool =
 class ItemEncoder(nn.Module):
     """Item id → learned representation from the item-side features, all looked up by id.
 
-    Parts (each ``dim`` wide, concatenated): id embedding, tag embeddings mean-pooled over the non-
-    padding tags, the multimodal vector through a linear layer, and likes/views level embeddings.
+    Parts (concatenated): id embedding, tag embeddings mean-pooled over the non-padding tags (each
+    ``dim`` wide), the multimodal vector through a linear layer (``vector_dim`` wide, default ``dim``;
+    FuxiCTR's pretrained-embedding projection has no bias: ``vector_bias=False``), and likes/views
+    level embeddings (``dim``). The padding item (id 0) is the zero vector.
     Works on any id tensor shape: (B,) for targets, (B, L) for histories.
     """
 
-    def __init__(self, spec, dim: int, use_levels: bool = True):
+    def __init__(self, spec, dim: int, use_levels: bool = True, vector_dim: int | None = None,
+                 vector_bias: bool = True):
         super().__init__()
         self.features = spec.item_features
         self.id_emb = nn.Embedding(spec.n_items, dim, padding_idx=0)
         self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0)
-        self.vec_proj = nn.Linear(spec.vec_dim, dim)
+        vector_dim = vector_dim or dim
+        self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias)
         self.use_levels = use_levels
         if use_levels:
             self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
         self.n_levels = spec.n_levels
-        self.out_dim = dim * (4 if use_levels else 3)
+        self.out_dim = dim * (3 if use_levels else 2) + vector_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         # Histories repeat items heavily: represent each distinct id of the batch once, then gather.
