@@ -455,10 +455,12 @@ def render_markdown(rows: list[dict], dataset: str, directory: Path, reference: 
                   "Reported by their authors on the real MicroLens-1M; "
                   + ("not comparable with synthetic data." if "synth" in dataset or dataset == "fake"
                      else "shown for reference, apart from the measured rows."), "",
-                  "| system | what it is | valid AUC | test AUC | source |", "|---|---|---|---|---|"]
+                  "| system | what it is | valid AUC | test AUC | source | mmbench config |",
+                  "|---|---|---|---|---|---|"]
         for p in published:
+            config = f"`{p['config']}`" if p.get("config") else "—"
             lines.append(
                 f"| {p['system']} *(published)* | {p['description']} | {p.get('valid_auc') or '—'} "
-                f"| {p.get('test_auc') or '—'} | {p['source']} |"
+                f"| {p.get('test_auc') or '—'} | {p['source']} | {config} |"
             )
     return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,
@@ -204,12 +205,32 @@ class TargetAttention(nn.Module):
 
 
 def segment_softmax(score: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
-    """Softmax of ``score`` within each segment (rows of the packed history)."""
-    peak = torch.full((n_segments,), float("-inf"), dtype=score.dtype, device=score.device)
-    peak = peak.scatter_reduce(0, segment, score.detach(), reduce="amax", include_self=True)
+    """Softmax of ``score`` (N,) or (N, H) over the entries of each segment (rows of the packed
+    history), separately per trailing index (attention head)."""
+    shape = (n_segments, *score.shape[1:])
+    index = segment.view(-1, *([1] * (score.dim() - 1))).expand_as(score)
+    peak = torch.full(shape, float("-inf"), dtype=score.dtype, device=score.device)
+    peak = peak.scatter_reduce(0, index, score.detach(), reduce="amax", include_self=True)
     e = torch.exp(score - peak.index_select(0, segment))
-    total = torch.zeros(n_segments, dtype=score.dtype, device=score.device).index_add_(0, segment, e)
+    total = torch.zeros(shape, dtype=score.dtype, device=score.device).index_add_(0, segment, e)
     return e / total.index_select(0, segment)
+
+
+def packed_softmax_attention(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, key_index: torch.Tensor,
+                             row: torch.Tensor, heads: int, dropout: float = 0.0, training: bool = False) -> torch.Tensor:
+    """Multi-head scaled dot-product attention of one query per row over that row's history.
+
+    q (B, A); keys, values (U, A), one per distinct history item; for each valid (non-padded)
+    position: ``key_index`` its row in keys/values and ``row`` its batch row. Dropout acts on the
+    attention weights (as in nn.MultiheadAttention). A row without history gets zeros. Returns (B, A).
+    """
+    b, width = q.shape
+    dh = width // heads
+    k = keys.index_select(0, key_index).view(-1, heads, dh)
+    score = (q.index_select(0, row).view(-1, heads, dh) * k).sum(-1) * dh ** -0.5  # (N, H)
+    weight = F.dropout(segment_softmax(score, row, b), dropout, training)
+    v = values.index_select(0, key_index).view(-1, heads, dh)
+    return q.new_zeros(b, heads, dh).index_add_(0, row, weight.unsqueeze(-1) * v).view(b, width)
 
 
 def pack_history(item_seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,6 +23,9 @@ TINY = {
     "transformer_dcn": (TransformerDCN, TransformerDCNParams(embedding_dim=8, vector_dim=8, dim_feedforward=16,
                                                              first_k=4, dnn_hidden=[32], mlp_hidden=[8],
                                                              item_levels=True)),
+    "din_variants": (DIN, DINParams(embedding_dim=8, attention_hidden=[16, 8], dnn_hidden=[32, 16],
+                                    target_attention_heads=2, cross_attention_layers=1, cross_attention_heads=2,
+                                    senet_reduction=2, use_user_id=True)),
     "qin": (QIN, QINParams(embedding_dim=8, vector_dim=8, qnn_layers=2, num_row=2, item_levels=True)),
 }
 ALL = list(TINY)
