@@ -5,7 +5,7 @@
 
 Writes N cover JPEGs (--size px, photo-like gradients + noise, so decode costs what a real cover costs)
 and titles in the synthetic generator's style into a temp folder, then runs the `mmbench bench encode`
-passes (mmbench/bench/encode.py): decode alone, image tower alone, tokeniser and text tower, and the
+passes (plugins/encoders/tower_encoder.py: TowerEncoder.timings): decode alone, image tower alone, tokeniser and text tower, and the
 encoder end to end. transformers' CLIPConfig() defaults are ViT-B/32 (openai/clip-vit-base-patch32);
 weights are random (same FLOPs), the tokenizer is CLIP's real BPE rebuilt offline from open_clip's
 vocabulary file. Prints items/s per pass and a JSON line.
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     _import_plugins()
     from mmbench.bench.encode import bench_encode, format_report
     from mmbench.params import build_params
-    from mmbench.pipeline import RunContext
+    from mmbench.components import RunContext
     from mmbench_plugins.encoders.clip import ClipEncoder
 
     with tempfile.TemporaryDirectory(prefix="mmbench-gpu-encode-") as tmp:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from mmbench.data.reader import load_mmctr
-from mmbench.data.synth import auc
+from mmbench.metrics import auc
 
 
 class TargetAttention(nn.Module):
@@ -78,7 +78,7 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             scores = np.concatenate([model(s, t, lk, vw).numpy() for s, t, lk, vw, _ in batches(data.valid, 4096, False, rng)])
-        valid_auc = auc(scores, data.valid.label)
+        valid_auc = auc(data.valid.label, scores)
         lift = (valid_auc - 0.5) / (data.oracle_auc - 0.5)
         print(f"epoch {epoch + 1}: valid AUC {valid_auc:.4f}  oracle {data.oracle_auc:.4f}  "
               f"lift share {lift:.1%}  ({time.perf_counter() - start:.0f} s)", flush=True)

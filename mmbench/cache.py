@@ -17,6 +17,8 @@ import numpy as np
 
 from .atomic import atomic_dir
 
+MAIN = "vectors"  # the main array of an entry (vectors.npy); an entry may hold more, by name
+
 
 def content_key(inputs: dict) -> str:
     """Stable hash of a JSON-able dict (sorted keys)."""
@@ -48,47 +50,63 @@ class ArrayCache:
         return (self._dir(key) / "meta.json").exists()
 
     def load(self, key: str) -> np.ndarray | None:
-        """The cached array, or None when absent or damaged (a damaged entry is removed)."""
+        """The cached main array, or None when absent or damaged (a damaged entry is removed)."""
+        entry = self.load_entry(key)
+        return None if entry is None else entry[0][MAIN]
+
+    def load_entry(self, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
+        """(arrays by name, info) of an entry, or None when absent or damaged (then it is removed)."""
         d = self._dir(key)
-        meta_path, arr_path = d / "meta.json", d / "vectors.npy"
-        if not (meta_path.exists() and arr_path.exists()):
+        if not (d / "meta.json").exists():
             return None
         try:
-            meta = json.loads(meta_path.read_text())
-            arr = np.load(arr_path, allow_pickle=False)
-            if list(arr.shape) != meta["shape"] or _checksum(arr) != meta["checksum"]:
-                raise ValueError("checksum mismatch")
+            meta = json.loads((d / "meta.json").read_text())
+            parts = {MAIN: {k: meta[k] for k in ("shape", "checksum")}, **meta.get("parts", {})}
+            arrays = {}
+            for name, want in parts.items():
+                arr = np.load(d / f"{name}.npy", allow_pickle=False)
+                if list(arr.shape) != want["shape"] or _checksum(arr) != want["checksum"]:
+                    raise ValueError("checksum mismatch")
+                arrays[name] = arr
         except Exception:
             shutil.rmtree(d, ignore_errors=True)
             return None
-        return arr
+        return arrays, meta.get("info", {})
 
-    def store(self, key: str, arr: np.ndarray, inputs: dict) -> None:
-        meta = {
-            "inputs": inputs,
-            "shape": list(arr.shape),
-            "dtype": str(arr.dtype),
-            "checksum": _checksum(arr),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+    def store(self, key: str, arrays: np.ndarray | dict[str, np.ndarray], inputs: dict, info: dict | None = None) -> None:
+        """Store one array, or several by name (``"vectors"`` is the main one), with JSON-able ``info``."""
+        arrays = {MAIN: arrays} if isinstance(arrays, np.ndarray) else arrays
+        describe = {name: {"shape": list(a.shape), "dtype": str(a.dtype), "checksum": _checksum(a)}
+                    for name, a in arrays.items()}
+        meta = {"inputs": inputs, **describe[MAIN], "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if len(arrays) > 1:
+            meta["parts"] = {name: d for name, d in describe.items() if name != MAIN}
+        if info:
+            meta["info"] = info
         try:
             with atomic_dir(self._dir(key)) as tmp:
-                np.save(tmp / "vectors.npy", arr, allow_pickle=False)
+                for name, a in arrays.items():
+                    np.save(tmp / f"{name}.npy", a, allow_pickle=False)
                 (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
         except OSError:
             # another process stored the same key between our rmtree and rename: its entry is as good
-            if self.load(key) is None:
+            if self.load_entry(key) is None:
                 raise
 
     def get_or_compute(self, inputs: dict, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
         """Return (array, was_cached)."""
+        arrays, _, hit = self.get_or_compute_entry(inputs, lambda: ({MAIN: compute()}, {}))
+        return arrays[MAIN], hit
+
+    def get_or_compute_entry(self, inputs: dict, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]):
+        """(arrays by name, info, was_cached); ``compute`` returns (arrays with a ``"vectors"`` entry, info)."""
         key = content_key(inputs)
-        cached = self.load(key)
+        cached = self.load_entry(key)
         if cached is not None:
-            return cached, True
-        arr = compute()
-        self.store(key, arr, inputs)
-        return arr, False
+            return (*cached, True)
+        arrays, info = compute()
+        self.store(key, arrays, inputs, info)
+        return arrays, info, False
 
     def entries(self) -> list[CacheEntry]:
         out = []

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path, atomic_write_text
-from .errors import MMBenchError
+from .errors import MMBenchError, one_line
 
 MODEL_FILE = "model.pt"
 RUN_FILE = "run.json"
@@ -24,7 +24,7 @@ def runs_root(home: Path) -> Path:
     return Path(home) / "runs"
 
 
-def save_run(home: Path, resolved, model: torch.nn.Module, row: dict) -> Path:
+def save_run(home: Path, resolved, model: torch.nn.Module, row) -> Path:
     """Write the checkpoint, then run.json: a folder with run.json always has a whole model.pt."""
     run_dir = runs_root(home) / resolved.config_hash()
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -35,7 +35,7 @@ def save_run(home: Path, resolved, model: torch.nn.Module, row: dict) -> Path:
         "config": resolved.as_dict(),
         "source": resolved.config.source,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "row": {k: v for k, v in row.items() if k != "config"},
+        "row": {k: v for k, v in row.as_dict().items() if k != "config"},
     }
     atomic_write_text(run_dir / RUN_FILE, json.dumps(info, indent=1, default=str))
     return run_dir
@@ -48,8 +48,8 @@ def load_state(run_dir: Path) -> dict:
     except FileNotFoundError:
         raise MMBenchError(f"{path} is missing; re-run the config with `mmbench run` to train it again") from None
     except Exception as exc:
-        first = str(exc).split(". ")[0][:160]  # torch's unpickling errors run to a paragraph
-        raise MMBenchError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {first}); delete {run_dir} "
+        first = one_line(exc).split(". ")[0][:200]  # torch's unpickling errors run to a paragraph
+        raise MMBenchError(f"{path} is not a readable checkpoint ({first}); delete {run_dir} "
                            f"and re-run the config with `mmbench run`") from None
 
 

@@ -101,9 +101,3 @@ def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
         apply_override(raw, assignment, str(path))
     return from_dict(raw, str(path))
 
-
-def load_defaults(module_file: str, name: str = "config.yaml") -> dict:
-    """For a model module: ``{'params': ..., 'train': ...}`` from the config.yaml in its folder."""
-    path = Path(module_file).with_name(name)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {"params": data.get("params") or {}, "train": data.get("train") or {}}

@@ -2,6 +2,8 @@
 
 Item-side features of history items are looked up by id inside the model (``ItemFeatures``), so a
 batch only carries ids: nothing of size rows x history x dim is materialised outside a batch.
+The reducer's output arrives here: dense vectors (``ItemVectors``, possibly 0 wide) and, from a
+reducer that hands out codes, integer codes per item with their vocabulary sizes.
 """
 from __future__ import annotations
 
@@ -35,15 +37,23 @@ class ItemVectors(nn.Module):
         return vecs
 
 
-class ItemFeatures(nn.Module):
-    """All item-side lookups by id: tags (n_items, 5), likes/views levels and the item vector."""
+def _index_buffer(values: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64))
 
-    def __init__(self, item_tags: np.ndarray, likes: np.ndarray, views: np.ndarray, vectors: ItemVectors):
+
+class ItemFeatures(nn.Module):
+    """All item-side lookups by id: tags (n_items, 5), likes/views levels, the item vector and, when the
+    reducer hands out codes, the codes (n_items, L) with ``code_vocab[j]`` values at level j."""
+
+    def __init__(self, item_tags: np.ndarray, likes: np.ndarray, views: np.ndarray, vectors: ItemVectors,
+                 codes: np.ndarray | None = None, code_vocab: tuple[int, ...] = ()):
         super().__init__()
-        self.register_buffer("tags", torch.from_numpy(np.ascontiguousarray(item_tags, dtype=np.int64)), persistent=False)
-        self.register_buffer("likes", torch.from_numpy(np.ascontiguousarray(likes, dtype=np.int64)), persistent=False)
-        self.register_buffer("views", torch.from_numpy(np.ascontiguousarray(views, dtype=np.int64)), persistent=False)
+        self.register_buffer("tags", _index_buffer(item_tags), persistent=False)
+        self.register_buffer("likes", _index_buffer(likes), persistent=False)
+        self.register_buffer("views", _index_buffer(views), persistent=False)
         self.vectors = vectors
+        self.code_vocab = tuple(int(v) for v in code_vocab)
+        self.register_buffer("codes", None if codes is None else _index_buffer(codes), persistent=False)
 
     @property
     def vec_dim(self) -> int:
@@ -63,12 +73,19 @@ class FeatureSpec:
 
     @property
     def vec_dim(self) -> int:
+        """Width of the reduced item vector (0 when the reducer hands out codes only)."""
         return self.item_features.vec_dim
 
+    @property
+    def code_vocab(self) -> tuple[int, ...]:
+        """Vocabulary size of each code level; empty when the reducer hands out no codes."""
+        return self.item_features.code_vocab
+
     @classmethod
-    def from_data(cls, data: MMCTRData, item_vectors: ItemVectors) -> "FeatureSpec":
+    def from_data(cls, data: MMCTRData, item_vectors: ItemVectors, codes: np.ndarray | None = None,
+                  code_vocab: tuple[int, ...] = ()) -> "FeatureSpec":
         items = data.items
-        feats = ItemFeatures(items.item_tags, items.likes_level, items.views_level, item_vectors)
+        feats = ItemFeatures(items.item_tags, items.likes_level, items.views_level, item_vectors, codes, code_vocab)
         return cls(data.n_users, items.n_items, data.n_tags, data.n_levels, data.seq_len, feats)
 
 

@@ -3,14 +3,14 @@
 Loading a plugin already imports it (the registry records import and registration failures); this
 adds what a load does not show: a declared plugin API version other than mmbench's, and component
 declarations the core would trip over later (Params that cannot be described, model defaults in a
-config.yaml that do not validate).
+config.yaml or Params defaults that do not validate).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .errors import MMBenchError
-from .hookspecs import API_VERSION
+from .components import API_VERSION
 from .params import build_params, describe_params
 from .registry import KINDS, Registry
 
@@ -42,11 +42,10 @@ def _component_problems(comp) -> list[str]:
         describe_params(comp.params_cls)
     except Exception as exc:
         problems.append(f"{where}: Params cannot be described ({type(exc).__name__}: {exc})")
-    defaults = getattr(comp.factory, "DEFAULTS", None) or {}
-    if comp.kind == "model" and defaults:
+    if comp.kind == "model":
         try:
-            build_params(comp.params_cls, defaults.get("params"), f"{where} defaults (config.yaml) params")
-            build_params(TrainParams, defaults.get("train"), f"{where} defaults (config.yaml) train")
+            build_params(comp.params_cls, {}, f"{where} defaults (Params)")
+            build_params(TrainParams, comp.train_defaults, f"{where} train defaults (config.yaml)")
         except MMBenchError as exc:
             problems.append(str(exc))
     return problems

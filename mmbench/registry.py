@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import importlib.metadata as md
 import os
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ from typing import Any, Callable
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
-from .params import did_you_mean
+from .components import API_VERSION, BASES, Model
+from .errors import MMBenchError, PluginError, one_line
+from .params import build_params, did_you_mean, params_to_dict
 
 KINDS = ("encoder", "reducer", "model", "dataset")
 _HOOKS = {
@@ -40,7 +42,49 @@ class Component:
 
     @property
     def params_cls(self):
-        return getattr(self.factory, "Params", None)
+        return self.factory.Params
+
+    @property
+    def train_defaults(self) -> dict:
+        """A model's ``train:`` defaults (its folder's config.yaml); empty for other kinds."""
+        return dict(self.factory.TRAIN_DEFAULTS) if self.kind == "model" else {}
+
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}' ({self.distribution} {self.version}".rstrip() + ")"
+
+    def call(self, doing: str, fn: Callable, *args, **kwargs):
+        """Run plugin code; an exception that is not an MMBenchError becomes one line naming the plugin."""
+        try:
+            return fn(*args, **kwargs)
+        except MMBenchError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"{self.label()} failed {doing}: {one_line(exc)} "
+                              f"(a bug in the plugin; MMBENCH_DEBUG=1 shows the traceback)") from exc
+
+
+@dataclass
+class Configured:
+    """A component with its validated parameters: what a config section resolves to."""
+
+    component: Component
+    params: Any
+
+    @property
+    def name(self) -> str:
+        return self.component.name
+
+    @property
+    def kind(self) -> str:
+        return self.component.kind
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, **params_to_dict(self.params)}
+
+    def create(self, *inputs):
+        """Construct the component: ``Cls(params)``, or ``Cls(spec, params)`` for a model."""
+        doing = "to build" if self.kind == "model" else "to start"
+        return self.component.call(doing, self.component.factory, *inputs, self.params)
 
 
 @dataclass
@@ -87,12 +131,28 @@ class Registry:
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
 
-    def rows(self) -> list[dict]:
-        return [
-            {"kind": c.kind, "name": c.name, "distribution": c.distribution, "version": c.version}
-            for kind in KINDS
-            for c in sorted(self.components[kind].values(), key=lambda c: c.name)
-        ]
+    def configure(self, kind: str, name: str, overrides: dict | None = None, where: str | None = None) -> Configured:
+        """Defaults → validation: the component ``name`` of ``kind`` with ``overrides`` checked against its
+        Params (unknown key, wrong type, ``__post_init__`` checks: one ConfigError naming ``where``)."""
+        comp = self.get(kind, name)
+        return Configured(comp, build_params(comp.params_cls, overrides, where or f"{kind} ({name})"))
+
+    def create(self, kind: str, name: str, overrides: dict | None = None, *inputs, where: str | None = None):
+        """Defaults → validation → construction → error wrapping, for every caller: the one way a
+        component is made (``inputs``: the FeatureSpec of a model)."""
+        return self.configure(kind, name, overrides, where).create(*inputs)
+
+    def list(self, kind: str | None = None, pattern: str | None = None) -> list[Component]:
+        """Components in kind then name order; ``pattern`` (a glob, or a substring) matches the name or
+        ``kind:name``."""
+        if pattern and not any(ch in pattern for ch in "*?["):
+            pattern = f"*{pattern}*"
+        out = []
+        for k in KINDS if kind is None else (kind,):
+            for c in sorted(self.components[k].values(), key=lambda c: c.name):
+                if not pattern or fnmatch.fnmatch(c.name, pattern) or fnmatch.fnmatch(f"{c.kind}:{c.name}", pattern):
+                    out.append(c)
+        return out
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -143,7 +203,7 @@ def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -
             module = ep.load()
             pm.register(module, name=ep.name)  # also checks hook names and signatures
         except (Exception, SystemExit) as exc:  # a third-party plugin may fail in any way
-            failures.append(PluginFailure(ep.name, dist_name, _describe(exc)))
+            failures.append(PluginFailure(ep.name, dist_name, one_line(exc, whole=True)))
             if pm.get_plugin(ep.name) is not None:  # pluggy keeps a plugin whose hook validation failed
                 with contextlib.suppress(Exception):
                     pm.unregister(name=ep.name)
@@ -180,7 +240,7 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
                 for comp in collected:
                     _check_component(comp)
             except (Exception, SystemExit) as exc:
-                registry.failures.append(PluginFailure(plugin_name, dist, _describe(exc)))
+                registry.failures.append(PluginFailure(plugin_name, dist, _api_hint(one_line(exc, whole=True), api)))
                 continue
             for comp in collected:
                 existing = registry.components[kind].get(comp.name)
@@ -194,20 +254,28 @@ def build_registry(pm: pluggy.PluginManager | None = None, *, entry_points: bool
     return registry
 
 
-def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())  # one line, whatever the plugin put in its message
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _api_hint(error: str, api: int | None) -> str:
+    if api is not None and api != API_VERSION:
+        return (f"{error} (the plugin declares MMBENCH_API_VERSION = {api}, this mmbench speaks plugin API "
+                f"{API_VERSION}: install a release of the plugin made for it; docs/plugins.md lists the changes)")
+    return error
 
 
 def _check_component(comp: Component) -> None:
-    """What the core relies on: a string name, a callable factory, Params a dataclass or None."""
+    """What the core relies on: a string name, a class subclassing its kind's base, Params a dataclass
+    or None, a model's train defaults a mapping."""
     if not isinstance(comp.name, str) or not comp.name:
         raise PluginError(f"{comp.kind} name must be a non-empty string, got {comp.name!r}")
-    if not callable(comp.factory):
-        raise PluginError(f"{comp.kind} '{comp.name}': factory {comp.factory!r} is not callable")
+    base = BASES[comp.kind]
+    if not (isinstance(comp.factory, type) and issubclass(comp.factory, base)):
+        raise PluginError(f"{comp.kind} '{comp.name}': {comp.factory!r} is not a subclass of "
+                          f"mmbench.components.{base.__name__} (plugin API {API_VERSION}; a plugin written for "
+                          f"API 1 needs a release made for API {API_VERSION}, see docs/plugins.md)")
     params_cls = comp.params_cls
     if params_cls is not None and not dataclasses.is_dataclass(params_cls):
         raise PluginError(f"{comp.kind} '{comp.name}': Params must be a dataclass or None, got {params_cls!r}")
+    if issubclass(comp.factory, Model) and not isinstance(comp.factory.TRAIN_DEFAULTS, dict):
+        raise PluginError(f"model '{comp.name}': TRAIN_DEFAULTS must be a mapping of train keys")
 
 
 def _distribution_of(plugin) -> tuple[str, str]:

@@ -15,8 +15,9 @@ import numpy as np
 from . import checkpoint
 from . import config as config_mod
 from .atomic import atomic_write_bytes, atomic_write_text
-from .errors import DataError, MMBenchError
-from .pipeline import RunContext, build_model, encode_items, load_data, reduce_vectors, resolve
+from .components import RunContext
+from .errors import DataError, MMBenchError, one_line
+from .pipeline import build_model, encode_items, load_data, reduce_items, resolve
 from .trainer import predict, resident_tensors, resolve_device
 
 CSV_NAME = "prediction.csv"
@@ -40,16 +41,15 @@ def load_trained(run_dir: Path, registry, ctx: RunContext):
     if resolved.config_hash() != info["config_hash"]:
         warnings.append(f"the config in {run_dir} now resolves to hash {resolved.config_hash()} (was "
                         f"{info['config_hash']}): a plugin's parameters changed since training")
-    data = load_data(resolved, ctx)
-    vecs, _, _, inputs = encode_items(resolved, data, ctx)
-    model = build_model(resolved, data, reduce_vectors(resolved, vecs, inputs, ctx))
+    data = load_data(resolved.dataset, ctx)
+    model = build_model(resolved, data, reduce_items(resolved, encode_items(resolved, data, ctx), ctx))
     state = checkpoint.load_state(run_dir)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise MMBenchError(f"{run_dir / checkpoint.MODEL_FILE} does not fit model '{resolved.model[0].name}' as "
-                           f"installed now ({' '.join(first[:2])}); re-run the config with `mmbench run`") from None
+        why = one_line(exc, whole=True)[:300]  # torch's line 1 is a header, line 2 names the first key
+        raise MMBenchError(f"{run_dir / checkpoint.MODEL_FILE} does not fit model '{resolved.model.name}' as "
+                           f"installed now ({why}); re-run the config with `mmbench run`") from None
     return resolved, data, model, warnings
 
 

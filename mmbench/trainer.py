@@ -1,12 +1,13 @@
 """Train any CTR model: resident tensors, batches gathered by index, early stopping on valid AUC."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import torch
@@ -67,6 +68,7 @@ class TrainResult:
     samples_per_second: float
     n_params: int
     history: list[EpochLog] = field(default_factory=list)
+    valid_probs: np.ndarray | None = None  # of the restored best epoch, in valid row order
 
 
 class Callbacks:
@@ -113,6 +115,20 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def kept_rng():
+    """Whatever runs inside draws from the random generators as they are and leaves them as they were:
+    after one seed, each part built inside its own ``kept_rng`` starts from the seed's state, so it is a
+    function of the seed alone, not of what was built before it."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 def resident_tensors(split: Split, device: torch.device) -> dict[str, torch.Tensor]:
@@ -169,9 +185,10 @@ def predict(model: nn.Module, tensors: dict[str, torch.Tensor], batch_size: int,
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
-def evaluate_split(model, tensors, split: Split, params: TrainParams) -> dict[str, float]:
+def evaluate_split(model, tensors, split: Split, params: TrainParams) -> tuple[dict[str, float], np.ndarray]:
+    """(metrics, probabilities) of ``split``."""
     probs = predict(model, tensors, params.eval_batch_size, params.amp)
-    return evaluate(split.label, probs, split.user_id)
+    return evaluate(split.label, probs, split.user_id), probs
 
 
 def _better(metric: str, new: float, best: float | None) -> bool:
@@ -180,16 +197,34 @@ def _better(metric: str, new: float, best: float | None) -> bool:
     return new < best if metric == "logloss" else new > best
 
 
-def fit(
-    model: nn.Module,
+def build_and_fit(
+    build: Callable[[], nn.Module],
     train: Split,
     valid: Split,
     params: TrainParams,
     callbacks: Callbacks | None = None,
-) -> TrainResult:
-    """Train with early stopping on ``params.monitor``; the best epoch's weights are restored."""
-    callbacks = callbacks or Callbacks()
+) -> tuple[nn.Module, TrainResult]:
+    """Seed, build the model, train it: the one place a run is seeded.
+
+    The build (the initial weights) and the training (shuffling, dropout) both start from the state of
+    ``params.seed``: a run's numbers do not depend on what ran before it in the process, so a sweep's
+    rows do not depend on their order or on the process (local or Ray worker) they ran in.
+    """
     seed_everything(params.seed)
+    with kept_rng():
+        model = build()
+    return model, _train(model, train, valid, params, callbacks or Callbacks())
+
+
+def fit(model: nn.Module, train: Split, valid: Split, params: TrainParams,
+        callbacks: Callbacks | None = None) -> TrainResult:
+    """Train a model built beforehand, seeded as ``build_and_fit`` seeds."""
+    return build_and_fit(lambda: model, train, valid, params, callbacks)[1]
+
+
+def _train(model: nn.Module, train: Split, valid: Split, params: TrainParams, callbacks: Callbacks) -> TrainResult:
+    """Train with early stopping on ``params.monitor``; the best epoch's weights are restored and its
+    valid probabilities returned (valid is predicted once per epoch, never again after training)."""
     if params.threads:
         torch.set_num_threads(params.threads)
     device = resolve_device(params.device)
@@ -210,7 +245,7 @@ def fit(
     n = len(train)
     n_steps = math.ceil(n / params.batch_size)
 
-    best_metric, best_state, best_epoch, bad_epochs = None, None, 0, 0
+    best_metric, best_state, best_epoch, bad_epochs, best_probs = None, None, 0, 0, None
     history: list[EpochLog] = []
     train_seconds, seen = 0.0, 0
     for epoch in range(1, params.epochs + 1):
@@ -244,13 +279,13 @@ def fit(
         epoch_train_seconds = time.perf_counter() - t0
         train_seconds += epoch_train_seconds
         seen += n
-        valid_metrics = evaluate_split(model, valid_t, valid, params)
+        valid_metrics, probs = evaluate_split(model, valid_t, valid, params)
         log = EpochLog(epoch, float(loss_sum) / n_steps, valid_metrics, time.perf_counter() - t0)
         history.append(log)
         callbacks.on_epoch_end(log)
         current = valid_metrics[params.monitor]
         if _better(params.monitor, current, best_metric):
-            best_metric, best_epoch, bad_epochs = current, epoch, 0
+            best_metric, best_epoch, bad_epochs, best_probs = current, epoch, 0, probs
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad_epochs += 1
@@ -270,4 +305,5 @@ def fit(
         samples_per_second=seen / train_seconds if train_seconds > 0 else float("nan"),
         n_params=n_params,
         history=history,
+        valid_probs=best_probs if best_state is not None else probs,
     )

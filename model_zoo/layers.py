@@ -1,9 +1,12 @@
-"""Building blocks shared by the zoo's models."""
+"""Building blocks shared by the zoo's models: the item-feature embedding every model uses (so a new
+item-side feature, e.g. a reducer's codes, reaches all of them), the row inputs, attention, cross layers."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from mmbench.components import Model
 
 
 def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,
@@ -22,13 +25,16 @@ def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool =
     return nn.Sequential(*layers), dim
 
 
-class ItemEncoder(nn.Module):
-    """Item id → learned representation from the item-side features, all looked up by id.
+class ItemFeatureEmbedding(nn.Module):
+    """Item id → learned representation from the item-side features, all looked up by id (the model
+    layer; not to be confused with the encoder plugins, which make the multimodal vectors it projects).
 
     Parts (concatenated): id embedding, tag embeddings mean-pooled over the non-padding tags (each
     ``dim`` wide), the multimodal vector through a linear layer (``vector_dim`` wide, default ``dim``;
-    FuxiCTR's pretrained-embedding projection has no bias: ``vector_bias=False``), and likes/views
-    level embeddings (``dim``). The padding item (id 0) is the zero vector.
+    FuxiCTR's pretrained-embedding projection has no bias: ``vector_bias=False``; absent when the
+    reducer hands out codes only), likes/views level embeddings (``dim``), and the sum of the
+    reducer's code embeddings (one table per code level, ``dim``) when it hands out codes. The padding
+    id 0 gives zeros in every item-side part.
     Works on any id tensor shape: (B,) for targets, (B, L) for histories.
     """
 
@@ -38,13 +44,19 @@ class ItemEncoder(nn.Module):
         self.features = spec.item_features
         self.id_emb = nn.Embedding(spec.n_items, dim, padding_idx=0)
         self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0)
-        vector_dim = vector_dim or dim
-        self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias)
+        vector_dim = (vector_dim or dim) if spec.vec_dim else 0
+        self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias) if spec.vec_dim else None
         self.use_levels = use_levels
         if use_levels:
             self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
         self.n_levels = spec.n_levels
-        self.out_dim = dim * (3 if use_levels else 2) + vector_dim
+        vocab = list(spec.code_vocab)
+        if vocab:  # one table for all levels; level j's codes start at offset sum(vocab[:j])
+            self.code_emb = nn.Embedding(sum(vocab), dim)
+            self.register_buffer("code_offsets", torch.tensor([0] + vocab[:-1]).cumsum(0), persistent=False)
+        else:
+            self.code_emb = None
+        self.out_dim = dim * (2 + use_levels + (self.code_emb is not None)) + vector_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         # Histories repeat items heavily: represent each distinct id of the batch once, then gather.
@@ -59,28 +71,56 @@ class ItemEncoder(nn.Module):
         tag_mask = (tags != 0).unsqueeze(-1).to(self.id_emb.weight.dtype)
         tag_vec = (self.tag_emb(tags) * tag_mask).sum(-2) / tag_mask.sum(-2).clamp(min=1)
         nonpad = (ids != 0).unsqueeze(-1).to(tag_vec.dtype)
-        parts = [self.id_emb(ids), tag_vec, self.vec_proj(self.features.vectors(ids)) * nonpad]
+        parts = [self.id_emb(ids), tag_vec]
+        if self.vec_proj is not None:
+            parts.append(self.vec_proj(self.features.vectors(ids)) * nonpad)
         if self.use_levels:
             likes = self.features.likes[ids]
             views = self.features.views[ids] + self.n_levels
             parts.append((self.level_emb(likes) + self.level_emb(views)) * nonpad)
+        if self.code_emb is not None:
+            parts.append(self.code_emb(self.features.codes[ids] + self.code_offsets).sum(-2) * nonpad)
         return torch.cat(parts, dim=-1)
 
 
-class RowInputsModel(nn.Module):
-    """Base of the models whose DNN input is [likes level, views level, item parts..., user id]: the
-    row-level embeddings that din and dcn share (the level embedding holds likes then views levels)."""
+def encode_batch_items(items: ItemFeatureEmbedding, target: torch.Tensor, item_seq: torch.Tensor):
+    """Encode every distinct item of the batch (targets and non-padded history positions) once.
 
-    def init_row_inputs(self, spec, dim: int, use_user_id: bool) -> int:
-        """Create the level (and user) embeddings; returns the width they add to the DNN input."""
+    Returns (target vectors (B, D), distinct-item vectors (U, D), per valid history position: its
+    index into the distinct items and its batch row).
+    """
+    row, hist_ids = pack_history(item_seq)
+    ids = torch.cat([target.long(), hist_ids.long()])
+    uniq, inverse = torch.unique(ids, return_inverse=True)
+    reps = items.represent(uniq)  # already distinct: skip the layer's own dedup
+    n = target.shape[0]
+    return reps.index_select(0, inverse[:n]), reps, inverse[n:], row
+
+
+class RowInputsModel(Model):
+    """Base of the models whose DNN input joins item parts with the row's likes/views level embeddings
+    (one table: likes then views levels) and, optionally, the user id embedding."""
+
+    def init_row_inputs(self, spec, dim: int, use_user_id: bool, items_first: bool = False) -> int:
+        """Create the level (and user) embeddings; returns the width they add to the DNN input.
+
+        The input is [levels, item parts, user] (din, dcn) or, with ``items_first``, [item parts, levels,
+        user] with the user table drawn before the level table: attention_dnn's layout. The column order
+        and the order of the initial draws are part of what a seed reproduces, so each model keeps its own.
+        """
+        self.items_first = items_first
+        if items_first:
+            self.user_emb = nn.Embedding(spec.n_users, dim) if use_user_id else None
         self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
+        if not items_first:
+            self.user_emb = nn.Embedding(spec.n_users, dim) if use_user_id else None
         self.n_levels = spec.n_levels
-        self.user_emb = nn.Embedding(spec.n_users, dim) if use_user_id else None
         return dim * (3 if use_user_id else 2)
 
     def row_inputs(self, batch: dict[str, torch.Tensor], *item_parts: torch.Tensor) -> torch.Tensor:
-        parts = [self.level_emb(batch["likes_level"].long()),
-                 self.level_emb(batch["views_level"].long() + self.n_levels), *item_parts]
+        levels = [self.level_emb(batch["likes_level"].long()),
+                  self.level_emb(batch["views_level"].long() + self.n_levels)]
+        parts = [*item_parts, *levels] if self.items_first else [*levels, *item_parts]
         if self.user_emb is not None:
             parts.append(self.user_emb(batch["user_id"].long()))
         return torch.cat(parts, dim=-1)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import mmbench
+from mmbench.components import Dataset, Encoder, FixedReducer, Reduced
 from mmbench.data.types import SEQ_LEN, ItemTable, MMCTRData, Split
 
 
@@ -49,11 +50,11 @@ class FakeDatasetParams:
     seed: int = 0
 
 
-class FakeDataset:
+class FakeDataset(Dataset):
     Params = FakeDatasetParams
 
-    def load(self, params, ctx):
-        return make_fake_data(seed=params.seed)
+    def load(self, ctx):
+        return make_fake_data(seed=self.params.seed)
 
 
 @dataclass
@@ -61,26 +62,37 @@ class ShippedParams:
     pass
 
 
-class ShippedEncoder:
+class ShippedEncoder(Encoder):
     """Returns the planted topic vectors (what a perfect content encoder would see)."""
 
     Params = ShippedParams
-
-    def __init__(self, params):
-        pass
 
     def encode(self, items, ctx):
         return items.load_shipped("", "")
 
 
-class RandomEncoder:
-    Params = None
-
-    def __init__(self, params):
-        pass
-
+class RandomEncoder(Encoder):
     def encode(self, items, ctx):
         return np.random.default_rng(0).standard_normal((items.n_items, 8)).astype(np.float32)
+
+
+class TopicCodesReducer(FixedReducer):
+    """Hands out codes only, no vectors: level 0 is the strongest dimension of the item's vector (the
+    planted topic of the fake data) + 1, level 1 its sign; 0 is left for the padding item."""
+
+    def apply(self, vecs):
+        top = np.abs(vecs).argmax(1)
+        sign = (vecs[np.arange(len(vecs)), top] > 0).astype(np.int64)
+        codes = np.stack([top + 1, sign], axis=1)
+        return Reduced(codes=codes, code_vocab=(vecs.shape[1] + 1, 2))
+
+
+class VectorsAndCodesReducer(TopicCodesReducer):
+    """The vectors unchanged, and the codes beside them."""
+
+    def apply(self, vecs):
+        codes = super().apply(vecs)
+        return Reduced(vecs, codes.codes, codes.code_vocab)
 
 
 class FakePlugin:
@@ -92,6 +104,11 @@ class FakePlugin:
     def register_encoders(self, register):
         register("shipped_fake", ShippedEncoder)
         register("random_fake", RandomEncoder)
+
+    @mmbench.hookimpl
+    def register_reducers(self, register):
+        register("topic_codes", TopicCodesReducer)
+        register("vectors_and_codes", VectorsAndCodesReducer)
 
 
 def registry_with_fakes(**plugins):

@@ -38,11 +38,10 @@ NAN_MODEL = """
 import torch
 from torch import nn
 import mmbench
+from mmbench.components import Model
 
 
-class NanModel(nn.Module):
-    Params = None
-
+class NanModel(Model):
     def __init__(self, spec, params):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(()))

@@ -14,16 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mmbench  # noqa: E402
 from fakes import FakePlugin  # noqa: E402
+from mmbench.components import Encoder, Model  # noqa: E402
 
 
-class CountingEncoder:
+class CountingEncoder(Encoder):
     """The planted topic vectors, plus a projection; counts how often it really encodes."""
 
-    Params = None
     calls = 0
-
-    def __init__(self, params):
-        pass
 
     def encode(self, items, ctx):
         type(self).calls += 1
@@ -37,13 +34,10 @@ class ShippedColumnParams:
     file: str = "item_feature.parquet"
 
 
-class ShippedColumnEncoder:
+class ShippedColumnEncoder(Encoder):
     """One embedding column that ships with the data (a stand-in for the encoders branch's ``precomputed``)."""
 
     Params = ShippedColumnParams
-
-    def __init__(self, params):
-        self.params = params
 
     def encode(self, items, ctx):
         return items.load_shipped(self.params.file, self.params.column)
@@ -54,7 +48,7 @@ class PoolParams:
     hidden: int = 8
 
 
-class MeanPoolModel(nn.Module):
+class MeanPoolModel(Model):
     """Target item vector, mean history vector and their product through a small MLP."""
 
     Params = PoolParams
@@ -73,10 +67,8 @@ class MeanPoolModel(nn.Module):
         return self.net(torch.cat([target, hist, target * hist], -1)).squeeze(-1)
 
 
-class DotModel(nn.Module):
+class DotModel(Model):
     """Bilinear score between the target vector and the mean history vector."""
-
-    Params = None
 
     def __init__(self, spec, params):
         super().__init__()
@@ -90,9 +82,7 @@ class DotModel(nn.Module):
         return self.bilinear(self.vectors(batch["item_id"].long()), hist).squeeze(-1)
 
 
-class BrokenModel(nn.Module):
-    Params = None
-
+class BrokenModel(Model):
     def __init__(self, spec, params):
         super().__init__()
         self.w = nn.Linear(1, 1)
@@ -129,11 +119,12 @@ def make_registry(entry_points: bool = False):
 
 def main(argv: list[str]) -> int:
     from mmbench import sweep
-    from mmbench.pipeline import RunContext
+    from mmbench.components import RunContext
+    from mmbench.sweep.plan import load
 
     entry_points = "--entry-points" in argv  # also every installed plugin (real datasets, encoders)
     argv = [a for a in argv if a != "--entry-points"]
-    spec = sweep.load(argv[0])
+    spec = load(argv[0])
     report = sweep.run_sweep(spec, make_registry(entry_points), Path(argv[1]), ctx=RunContext(home=Path(argv[2])))
     return 1 if report.failed else 0
 

@@ -7,13 +7,13 @@ import pytest
 from mmbench.bench import flops, workload
 from mmbench.bench.published_transformer_dcn import write_challenge_parquet
 from mmbench.cli import main
-from mmbench_zoo.transformer_dcn.model import TransformerDCN, TransformerDCNParams
+from mmbench_zoo.transformer_dcn.model import TransformerDCNParams
 
 
 def test_floor_at_the_published_shapes():
     from mmbench.params import params_to_dict
 
-    p = params_to_dict(TransformerDCNParams(**TransformerDCN.DEFAULTS["params"]))
+    p = params_to_dict(TransformerDCNParams())
     f = flops.transformer_dcn_flops(p, positions=10)
     assert f["dcn_width"] == 9088
     assert f["cross"] == 3 * 2 * 3 * 9088 ** 2  # 3 layers, 2 FLOPs per multiply-add, forward + backward

@@ -12,13 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmbench import config as config_mod
-from mmbench import leaderboard
 from mmbench import pipeline
 from mmbench.bench.tiny_models import save_clip, save_openclip
 from mmbench.cli import main
+from mmbench.components import RunContext
 from mmbench.data import schema, synth
 from mmbench.data.reader import load_mmctr
 from mmbench.errors import ConfigError, DataError, PluginError
+from mmbench.leaderboard import store
+from mmbench.leaderboard.summary import summarise
 from mmbench.params import build_params
 from mmbench.registry import build_registry
 from mmbench_plugins.encoders import common
@@ -61,14 +63,15 @@ def tiny(shared):
     return load_mmctr(shared["home"] / "data" / "microlens_1m_synth-tiny-s0", "tiny")
 
 
-def ctx_for(home) -> pipeline.RunContext:
-    return pipeline.RunContext(home=Path(home), device="cpu")
+def ctx_for(home) -> RunContext:
+    return RunContext(home=Path(home), device="cpu")
 
 
 def encode(cls, params: dict, items, home):
-    ctx = ctx_for(home)
+    """(vectors, stats) of a content encoder."""
     p = build_params(cls.Params, {"device": "cpu", "num_workers": 0, **params}, "test")
-    return cls(p).encode(items, ctx), ctx
+    encoded = cls(p).encode(items, ctx_for(home))
+    return encoded.vectors, encoded.stats
 
 
 def broken_items(tiny, tmp_path):
@@ -88,7 +91,7 @@ def broken_items(tiny, tmp_path):
 def test_clip_like_encoders_shapes_norms_and_fusion(cls, key, shared, tiny, home):
     n = tiny.items.n_items
     text, _ = encode(cls, {"model": str(shared[key]), "modality": "text"}, tiny.items, home)
-    image, ctx = encode(cls, {"model": str(shared[key]), "modality": "image"}, tiny.items, home)
+    image, stats = encode(cls, {"model": str(shared[key]), "modality": "image"}, tiny.items, home)
     concat, _ = encode(cls, {"model": str(shared[key]), "modality": "fused", "fusion": "concat"}, tiny.items, home)
     mean, _ = encode(cls, {"model": str(shared[key]), "modality": "fused", "fusion": "mean"}, tiny.items, home)
     assert text.shape == image.shape == mean.shape == (n, 16) and concat.shape == (n, 32)
@@ -98,7 +101,7 @@ def test_clip_like_encoders_shapes_norms_and_fusion(cls, key, shared, tiny, home
     np.testing.assert_allclose(np.linalg.norm(image[1:], axis=1), 1.0, rtol=1e-4)
     np.testing.assert_allclose(concat, np.concatenate([text, image], axis=1), atol=1e-5)
     np.testing.assert_allclose(mean, (text + image) / 2, atol=1e-5)
-    assert ctx.stats == {"missing_images": 0, "corrupt_images": 0}
+    assert stats == {"missing_images": 0, "corrupt_images": 0}
     # titles differ, so their vectors differ; the same title gives the same vector whatever the batch
     assert np.unique(text[1:].round(4), axis=0).shape[0] > 0.9 * (n - 1)
     rebatched, _ = encode(cls, {"model": str(shared[key]), "modality": "text", "text_batch_size": 7}, tiny.items, home)
@@ -118,8 +121,8 @@ def test_openclip_tiny_model_uses_open_clips_own_loader(shared, tiny, home):
 def test_missing_and_corrupt_content_is_counted_and_falls_back(shared, tiny, home, tmp_path):
     items = broken_items(tiny, tmp_path)
     model = str(shared["clip"])
-    blank, ctx = encode(ClipEncoder, {"model": model, "modality": "fused", "fusion": "concat"}, items, home)
-    assert ctx.stats == {"missing_titles": 2, "missing_images": 2, "corrupt_images": 1}
+    blank, stats = encode(ClipEncoder, {"model": model, "modality": "fused", "fusion": "concat"}, items, home)
+    assert stats == {"missing_titles": 2, "missing_images": 2, "corrupt_images": 1}
     # the missing and the corrupt cover both became the same blank grey image
     np.testing.assert_allclose(blank[3, 16:], blank[4, 16:], atol=1e-5)
     assert np.linalg.norm(blank[3, 16:]) == pytest.approx(1.0, rel=1e-4)
@@ -132,14 +135,14 @@ def test_missing_and_corrupt_content_is_counted_and_falls_back(shared, tiny, hom
 def test_missing_counts_reach_the_leaderboard_row(shared, tiny, home, tmp_path, monkeypatch):
     items = broken_items(tiny, tmp_path)
     data = replace(tiny, items=items)
-    monkeypatch.setattr(pipeline, "load_data", lambda resolved, ctx: data)
+    monkeypatch.setattr(pipeline, "load_data", lambda dataset, ctx: data)
     registry = build_registry()
     cfg = config_mod.load(ROOT / "configs" / "clip_pca_attn.yaml",
                           ["dataset.name=microlens_1m_synth", "dataset.scale=tiny", f"encoder.model={shared['clip']}",
                            "encoder.num_workers=0", "reducer.dim=8", "train.epochs=1", "train.max_train_rows=100",
                            "train.device=cpu"])
-    outcome = pipeline.run(pipeline.resolve(cfg, registry), ctx_for(home))
-    assert outcome.row["missing_images"] == 2 and outcome.row["missing_titles"] == 2
+    result = pipeline.run(pipeline.resolve(cfg, registry), ctx_for(home))
+    assert result.row.missing_images == 2 and result.row.missing_titles == 2
 
 
 def test_dataloader_workers_give_the_same_vectors(shared, tiny, home):
@@ -174,10 +177,10 @@ def test_bad_params_are_config_errors():
 
 def test_text_encoder_minilm_and_missing_titles(tiny, home, tmp_path):
     items = broken_items(tiny, tmp_path)
-    vecs, ctx = encode(TextEncoder, {}, items, home)
+    vecs, stats = encode(TextEncoder, {}, items, home)
     assert vecs.shape == (items.n_items, 384) and not vecs[0].any()
     np.testing.assert_allclose(np.linalg.norm(vecs[1:], axis=1), 1.0, rtol=1e-4)
-    assert ctx.stats == {"missing_titles": 2}
+    assert stats == {"missing_titles": 2}
     np.testing.assert_allclose(vecs[5], vecs[6], atol=1e-5)
 
 
@@ -233,14 +236,14 @@ def test_title_cover_finetuning_learns_and_is_cached(shared, tiny, home):
     params = {"model": model, "modality": "fused", "finetune_steps": 12, "finetune_lr": 5e-3,
               "finetune_batch_size": 16, "finetune_towers": "text"}
     base, _ = encode(ClipEncoder, {"model": model, "modality": "fused"}, tiny.items, home)
-    tuned, ctx = encode(ClipEncoder, params, tiny.items, home)
-    report = ctx.stats["finetune"]
+    tuned, stats = encode(ClipEncoder, params, tiny.items, home)
+    report = stats["finetune"]
     assert not report["cache_hit"] and report["loss_last"] < report["loss_first"]
     assert np.abs(tuned[:, :16] - base[:, :16]).max() > 1e-3  # the text tower moved
     np.testing.assert_allclose(tuned[:, 16:], base[:, 16:], atol=1e-5)  # the frozen image tower did not
     assert (home / "cache" / "finetune" / report["key"] / "weights.pt").is_file()
-    again, ctx2 = encode(ClipEncoder, params, tiny.items, home)
-    assert ctx2.stats["finetune"]["cache_hit"]
+    again, stats2 = encode(ClipEncoder, params, tiny.items, home)
+    assert stats2["finetune"]["cache_hit"]
     np.testing.assert_allclose(again, tuned, atol=1e-5)
 
 
@@ -251,10 +254,11 @@ def test_coclick_finetuning_through_the_pipeline(shared, home):
            "reducer": {"name": "none"}, "model": {"name": "attention_dnn"}}
     resolved = pipeline.resolve(config_mod.from_dict(raw), build_registry())
     ctx = ctx_for(home)
-    data = pipeline.load_data(resolved, ctx)
-    vecs, hit, _, inputs = pipeline.encode_items(resolved, data, ctx)
-    assert not hit and "train_histories" in inputs  # the cache key covers what co-click pairs were mined from
-    assert ctx.stats["finetune"]["steps"] == 3 and vecs.shape == (data.items.n_items, 16)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    encoding = pipeline.encode_items(resolved, data, ctx)
+    # the cache key covers what co-click pairs were mined from
+    assert not encoding.cache_hit and "train_histories" in encoding.cache_inputs
+    assert encoding.stats["finetune"]["steps"] == 3 and encoding.vectors.shape == (data.items.n_items, 16)
     with pytest.raises(ConfigError, match="title_cover"):
         build_params(TextEncoder.Params, {"finetune_pairs": "title_cover"}, "encoder (text)")
 
@@ -392,9 +396,9 @@ def test_text_encoder_beats_random_vectors_in_valid_auc(tmp_path):
     assert main(["sweep", str(path), "--set", "sweep.seeds=[1]", "--set", "train.device=cpu",
                  "--leaderboard-dir", str(board)]) == 0
     dataset = "microlens_1m_synth-small-s0"
-    rows = leaderboard.read_rows(leaderboard.csv_path(board, dataset))
-    summary = leaderboard.summarise(rows, dataset, board, reference="text/pca/attention_dnn")
-    by_encoder = {c.encoder: c for c in summary.combos}
+    rows = store.read_rows(store.csv_path(board, dataset))
+    summary = summarise(rows, dataset, board, reference="text/pca/attention_dnn")
+    by_encoder = {c.encoder: c for c in summary.combinations}
     text, random = by_encoder["text"], by_encoder["random"]
     assert text.is_reference and summary.has_stats
     assert text.mean - random.mean > 0.015, (text.mean, random.mean)
@@ -489,8 +493,8 @@ def test_device_decode_and_resize_match_pil_and_handle_bad_covers(mode, shared, 
     png = Image.open(items.image_path(5)).convert("RGB")
     png.save(items.image_dir / "5.jpg", format="PNG")  # a PNG named .jpg is read, not counted as corrupt
     for kw in ({}, mode):
-        vecs, ctx = encode(ClipEncoder, {"model": model, "modality": "image", **kw}, items, home)
-        assert ctx.stats == {"missing_images": 2, "corrupt_images": 1}, (kw, ctx.stats)
+        vecs, stats = encode(ClipEncoder, {"model": model, "modality": "image", **kw}, items, home)
+        assert stats == {"missing_images": 2, "corrupt_images": 1}, (kw, stats)
         np.testing.assert_allclose(vecs[3], vecs[4], atol=1e-5)  # missing and corrupt: the same grey cover
         assert (common.l2_normalize(vecs[5:6]) * common.l2_normalize(pil[5:6])).sum() > 0.99
 

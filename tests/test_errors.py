@@ -177,7 +177,7 @@ def test_plugin_api_version_mismatch_is_reported(run_cli, site):
     make_dist(site, "future-plugin", {"future": "errplug_future"}, {"errplug_future": "MMBENCH_API_VERSION = 99\n"})
     rc, out, _ = run_cli("plugins", "--check")
     assert rc == 1
-    assert "declares MMBENCH_API_VERSION = 99 but this mmbench speaks plugin API 1" in out
+    assert "declares MMBENCH_API_VERSION = 99 but this mmbench speaks plugin API 2" in out
     rc, out, _ = run_cli("plugins")
     assert rc == 0
 
@@ -201,10 +201,9 @@ def test_nan_loss_stops_with_the_epoch(run_cli, site, tmp_path, tiny_root):
 def test_encoder_that_raises_is_named(run_cli, site, tmp_path, tiny_root):
     source = """
         import mmbench
+        from mmbench.components import Encoder
 
-        class Bad:
-            Params = None
-            def __init__(self, params): pass
+        class Bad(Encoder):
             def encode(self, items, ctx): return {}["title"]
 
         @mmbench.hookimpl
@@ -232,21 +231,22 @@ def test_predict_unknown_run_and_untrained_config(run_cli, tmp_path, tiny_root):
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path, tiny_root, site):
     from mmbench import config, pipeline
+    from mmbench.components import RunContext
     from mmbench.registry import default_registry
 
     resolved = pipeline.resolve(config.from_dict(yaml.safe_load(open(write_config(tmp_path, tiny_root)))), default_registry())
-    ctx = pipeline.RunContext(home=tmp_path / "home")
-    data = pipeline.load_data(resolved, ctx)
-    first, hit, _, _ = pipeline.encode_items(resolved, data, ctx)
+    ctx = RunContext(home=tmp_path / "home")
+    data = pipeline.load_data(resolved.dataset, ctx)
+    first = pipeline.encode_items(resolved, data, ctx)
     (entry,) = ctx.cache.entries()
     raw = bytearray((entry.path / "vectors.npy").read_bytes())
     raw[-5] ^= 0xFF  # one flipped byte in the data: same shape, wrong checksum
     (entry.path / "vectors.npy").write_bytes(bytes(raw))
-    second, hit2, _, _ = pipeline.encode_items(resolved, data, ctx)
-    assert (hit, hit2) == (False, False)
-    np.testing.assert_array_equal(first, second)
+    second = pipeline.encode_items(resolved, data, ctx)
+    assert (first.cache_hit, second.cache_hit) == (False, False)
+    np.testing.assert_array_equal(first.vectors, second.vectors)
     (entry.path / "meta.json").write_text("{ truncated")
-    third, hit3, _, _ = pipeline.encode_items(resolved, data, ctx)
-    assert hit3 is False
-    np.testing.assert_array_equal(first, third)
-    assert pipeline.encode_items(resolved, data, ctx)[1] is True
+    third = pipeline.encode_items(resolved, data, ctx)
+    assert third.cache_hit is False
+    np.testing.assert_array_equal(first.vectors, third.vectors)
+    assert pipeline.encode_items(resolved, data, ctx).cache_hit is True

@@ -5,6 +5,7 @@ import torch
 
 from fakes import FakePlugin
 from mmbench import config, pipeline
+from mmbench.components import RunContext
 from mmbench.registry import build_registry, new_plugin_manager
 from mmbench_plugins.reducers import basic, learned
 from mmbench_zoo import attention_dnn
@@ -22,8 +23,10 @@ def test_pca_init_matches_pca_reducer():
     rng = np.random.default_rng(0)
     vecs = rng.standard_normal((300, 20)).astype(np.float32) @ rng.standard_normal((20, 20)).astype(np.float32)
     vecs[0] = 0
-    red = learned.LearnedReducer(learned.LearnedParams(dim=6)).fit(vecs[1:])
-    pca = basic.PcaReducer(basic.PcaParams(dim=6)).fit(vecs[1:])
+    red = learned.LearnedReducer(learned.LearnedParams(dim=6))
+    red.fit(vecs[1:])
+    pca = basic.PcaReducer(basic.PcaParams(dim=6))
+    pca.fit(vecs[1:])
     layer = red.module(20)
     assert layer.out_dim == 6 and layer.weight.requires_grad
     with torch.no_grad():
@@ -39,13 +42,13 @@ def test_learned_projection_trains_and_keeps_padding_zero(registry, tmp_path):
         "train": {"epochs": 1, "batch_size": 256, "threads": 1},
     })
     resolved = pipeline.resolve(cfg, registry)
-    ctx = pipeline.RunContext(home=tmp_path)
-    data = pipeline.load_data(resolved, ctx)
-    vecs, _, _, inputs = pipeline.encode_items(resolved, data, ctx)
-    reduction = pipeline.prepare_reduction(resolved, vecs, inputs, ctx)
+    ctx = RunContext(home=tmp_path)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    reduction = pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx)
     assert reduction.table.shape == (200, 5) and reduction.trainable is not None
     start = reduction.item_vectors().trainable.weight.detach().clone()
-    model, result, probs = pipeline.train_on(resolved, data, reduction)
+    trained = pipeline.train_model(resolved, data, reduction)
+    model, result = trained.model, trained.result
     vectors = model.items.features.vectors
     assert vectors.out_dim == 3
     assert not torch.allclose(vectors.trainable.weight.detach(), start)  # it was trained
@@ -53,6 +56,6 @@ def test_learned_projection_trains_and_keeps_padding_zero(registry, tmp_path):
         assert torch.count_nonzero(vectors(torch.tensor([0, 0]))) == 0
     assert result.valid["auc"] > 0.6  # the planted topic signal is learnable through it
     from mmbench.metrics import auc
-    assert auc(data.valid.label, probs) == pytest.approx(result.valid["auc"], abs=1e-9)
+    assert auc(data.valid.label, result.valid_probs) == pytest.approx(result.valid["auc"], abs=1e-9)
     # every model gets a fresh layer: nothing trained leaks into the next one
     assert torch.equal(reduction.item_vectors().trainable.weight.detach(), start)

@@ -169,7 +169,7 @@ def run_config(model, train=None):
 
 def test_din_defaults_are_the_published_baseline(zoo_registry):
     resolved = pipeline.resolve(run_config({"name": "din"}), zoo_registry)
-    p, t = resolved.model[1], resolved.train
+    p, t = resolved.model.params, resolved.train
     assert (p.embedding_dim, p.attention_hidden, p.dnn_hidden) == (64, [512, 256], [1024, 512, 256])
     assert (p.attention_activation, p.use_softmax, p.batch_norm, p.net_dropout) == ("dice", False, True, 0.1)
     assert (t.batch_size, t.lr, t.patience, t.embedding_reg) == (8192, 1e-3, 3, 1e-6)
@@ -177,7 +177,7 @@ def test_din_defaults_are_the_published_baseline(zoo_registry):
 
 def test_run_config_overrides_model_defaults(zoo_registry):
     resolved = pipeline.resolve(run_config({"name": "din", "embedding_dim": 16}, {"batch_size": 512}), zoo_registry)
-    assert resolved.model[1].embedding_dim == 16 and resolved.model[1].dnn_hidden == [1024, 512, 256]
+    assert resolved.model.params.embedding_dim == 16 and resolved.model.params.dnn_hidden == [1024, 512, 256]
     assert resolved.train.batch_size == 512
 
 

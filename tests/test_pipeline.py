@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
 
-from mmbench import config, leaderboard, pipeline
+import mmbench
+from mmbench import config, pipeline, trainer
+from mmbench.callbacks import PluginHooks
+from mmbench.components import Encoded, RunContext
 from mmbench.errors import ConfigError, PluginError
-from mmbench.leaderboard import COLUMNS
+from mmbench.leaderboard import store
+from mmbench.leaderboard.render import render
+from mmbench.row import COLUMNS, Row
 
 
 def cfg(**sections):
@@ -20,44 +25,67 @@ def cfg(**sections):
 
 def test_run_learns_planted_signal_and_row_schema(fake_registry, tmp_path):
     resolved = pipeline.resolve(cfg(), fake_registry)
-    outcome = pipeline.run(resolved, pipeline.RunContext(home=tmp_path))
-    row = outcome.row
-    assert row["valid_auc"] > 0.75  # the fake data's labels follow the history's topic
-    assert set(COLUMNS) <= set(row)
-    assert (row["encoder"], row["reducer"], row["model"], row["seed"]) == ("shipped_fake", "pca", "attention_dnn", 7)
-    assert 1 <= row["best_epoch"] <= row["epochs"] <= 4
-    path = leaderboard.append_row(tmp_path / "lb", row)
-    rows = leaderboard.read_rows(path)
+    result = pipeline.run(resolved, RunContext(home=tmp_path))
+    row = result.row
+    assert row.valid_auc > 0.75  # the fake data's labels follow the history's topic
+    assert list(row.as_dict()) == COLUMNS
+    assert (row.encoder, row.reducer, row.model, row.seed, row.status) == ("shipped_fake", "pca", "attention_dnn", 7, "ok")
+    assert 1 <= row.best_epoch <= row.epochs <= 4
+    path = store.append_row(tmp_path / "lb", row, result.valid)
+    rows = store.read_rows(path)
     assert list(rows[0]) == COLUMNS and len(rows) == 1
-    assert float(rows[0]["valid_auc"]) == pytest.approx(row["valid_auc"], abs=1e-6)
+    assert float(rows[0]["valid_auc"]) == pytest.approx(row.valid_auc, abs=1e-6)
+    assert not path.with_suffix(".md").exists()  # the store writes the CSV only; rendering is the command's
+    render(tmp_path / "lb", row.dataset)
     assert "shipped_fake" in path.with_suffix(".md").read_text()
+
+
+def test_ok_and_failed_rows_have_the_same_columns(fake_registry):
+    resolved = pipeline.resolve(cfg(), fake_registry)
+    failed = Row.failed(resolved, "fake", "RuntimeError: boom\n" * 100)
+    assert list(failed.as_dict()) == COLUMNS and failed.status == "failed" and failed.valid_auc == ""
+    assert failed.config_hash == resolved.config_hash() and len(failed.error) <= 300
 
 
 def test_same_seed_same_auc(fake_registry, tmp_path):
     resolved = pipeline.resolve(cfg(train={"epochs": 1, "batch_size": 512, "seed": 3}), fake_registry)
-    a = pipeline.run(resolved, pipeline.RunContext(home=tmp_path / "a")).row["valid_auc"]
-    b = pipeline.run(resolved, pipeline.RunContext(home=tmp_path / "b")).row["valid_auc"]
+    a = pipeline.run(resolved, RunContext(home=tmp_path / "a")).row.valid_auc
+    b = pipeline.run(resolved, RunContext(home=tmp_path / "b")).row.valid_auc
     assert a == b
 
 
-def test_encoding_is_cached(fake_registry, tmp_path, monkeypatch):
-    resolved = pipeline.resolve(cfg(), fake_registry)
-    ctx = pipeline.RunContext(home=tmp_path)
-    data = pipeline.load_data(resolved, ctx)
-    first, hit1, _, _ = pipeline.encode_items(resolved, data, ctx)
+def test_valid_is_predicted_once_per_epoch_and_kept_from_the_best(fake_registry, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(resolved.encoder[0].factory, "encode", lambda self, items, ctx: calls.append(1))
-    second, hit2, _, _ = pipeline.encode_items(resolved, data, ctx)
-    assert (hit1, hit2, calls) == (False, True, [])
-    np.testing.assert_array_equal(first, second)
+    real = trainer.predict
+    monkeypatch.setattr(trainer, "predict", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resolved = pipeline.resolve(cfg(train={"epochs": 2, "batch_size": 512, "patience": 2}), fake_registry)
+    result = pipeline.run(resolved, RunContext(home=tmp_path))
+    assert len(calls) == result.result.epochs_run == 2
+    from mmbench.metrics import auc
+
+    assert auc(result.valid.labels, result.valid.probs) == pytest.approx(result.row.valid_auc, abs=1e-12)
+
+
+def test_encoding_is_cached_with_its_stats(fake_registry, tmp_path, monkeypatch):
+    shipped = fake_registry.get("encoder", "shipped_fake").factory
+    monkeypatch.setattr(shipped, "encode", lambda self, items, ctx: Encoded(items.load_shipped("", ""), {"missing_titles": 3}))
+    resolved = pipeline.resolve(cfg(), fake_registry)
+    ctx = RunContext(home=tmp_path)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    first = pipeline.encode_items(resolved, data, ctx)
+    calls = []
+    monkeypatch.setattr(shipped, "encode", lambda self, items, ctx: calls.append(1))
+    second = pipeline.encode_items(resolved, data, ctx)
+    assert (first.cache_hit, second.cache_hit, calls) == (False, True, [])
+    np.testing.assert_array_equal(first.vectors, second.vectors)
+    assert first.stats == second.stats == {"missing_titles": 3}  # the counts survive a cache hit
 
 
 def test_padding_row_zero_after_pca(fake_registry, tmp_path):
     resolved = pipeline.resolve(cfg(), fake_registry)
-    ctx = pipeline.RunContext(home=tmp_path)
-    data = pipeline.load_data(resolved, ctx)
-    vecs, _, _, inputs = pipeline.encode_items(resolved, data, ctx)
-    table = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.numpy()
+    ctx = RunContext(home=tmp_path)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    table = pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx).table
     assert table.shape == (data.items.n_items, 4)
     assert not table[0].any() and table[1:].any()
 
@@ -69,10 +97,10 @@ def test_config_hash_depends_on_every_section(fake_registry):
     assert base != pipeline.resolve(cfg(reducer={"name": "pca", "dim": 3}), fake_registry).config_hash()
 
 
-def test_model_defaults_come_from_its_folder(fake_registry):
+def test_model_defaults_come_from_its_params_and_train_defaults_from_its_folder(fake_registry):
     resolved = pipeline.resolve(cfg(model={"name": "attention_dnn"}, train={}), fake_registry)
-    assert resolved.model[1].num_heads == 4  # model_zoo/attention_dnn/config.yaml
-    assert resolved.train.batch_size == 1024
+    assert resolved.model.params.num_heads == 4  # AttentionDNNParams
+    assert resolved.train.batch_size == 1024 and resolved.train.grad_clip == 10.0  # attention_dnn/config.yaml
 
 
 def test_bad_model_key_names_file_and_key(fake_registry):
@@ -82,7 +110,111 @@ def test_bad_model_key_names_file_and_key(fake_registry):
 
 def test_encoder_with_wrong_shape_is_reported(fake_registry, tmp_path, monkeypatch):
     resolved = pipeline.resolve(cfg(), fake_registry)
-    monkeypatch.setattr(resolved.encoder[0].factory, "encode", lambda self, items, ctx: np.zeros((3, 2), np.float32))
-    ctx = pipeline.RunContext(home=tmp_path)
+    monkeypatch.setattr(resolved.encoder.component.factory, "encode", lambda self, items, ctx: np.zeros((3, 2), np.float32))
+    ctx = RunContext(home=tmp_path)
     with pytest.raises(PluginError, match=r"encoder 'shipped_fake' returned \(3, 2\); expected a float32 array of shape \(200, d\)"):
-        pipeline.encode_items(resolved, pipeline.load_data(resolved, ctx), ctx)
+        pipeline.encode_items(resolved, pipeline.load_data(resolved.dataset, ctx), ctx)
+
+
+def test_create_is_the_one_way_to_build_and_wraps_plugin_errors(fake_registry):
+    reducer = fake_registry.create("reducer", "pca", {"dim": 3})
+    assert reducer.params.dim == 3
+    with pytest.raises(ConfigError, match=r"reducer \(pca\)\.dim: expected int"):
+        fake_registry.create("reducer", "pca", {"dim": "three"})
+    spec_free = fake_registry.configure("model", "attention_dnn", {"num_heads": 2}, "m")
+    with pytest.raises(PluginError, match=r"model 'attention_dnn' \(.*\) failed to build: "):
+        spec_free.create(None)
+
+
+class Tracker:
+    """A plugin that only listens: what an experiment tracker (MLflow, ...) implements."""
+
+    def __init__(self):
+        self.events = []
+
+    @mmbench.hookimpl
+    def on_run_start(self, run):
+        self.events.append(("start", run.config_hash()))
+
+    @mmbench.hookimpl
+    def on_epoch_end(self, run, log):
+        self.events.append(("epoch", log.epoch, run.config_hash()))
+
+    @mmbench.hookimpl
+    def on_run_end(self, run, row, valid):
+        self.events.append(("end", row.status, row.valid_auc, None if valid is None else len(valid.probs)))
+
+
+def test_tracker_plugins_hear_the_run(tmp_path):
+    import mmbench_zoo.attention_dnn as attention_dnn
+    from fakes import registry_with_fakes
+
+    tracker = Tracker()
+    registry = registry_with_fakes(attention_dnn=attention_dnn, tracker=tracker)
+    resolved = pipeline.resolve(cfg(train={"epochs": 2, "batch_size": 512, "patience": 2}), registry)
+    result = pipeline.run(resolved, RunContext(home=tmp_path), PluginHooks(registry))
+    h = resolved.config_hash()
+    assert tracker.events == [("start", h), ("epoch", 1, h), ("epoch", 2, h),
+                              ("end", "ok", result.row.valid_auc, 600)]
+
+
+ZOO = {
+    "attention_dnn": {"name": "attention_dnn", "embedding_dim": 8, "num_heads": 2, "dnn_hidden": [16]},
+    "din": {"name": "din", "embedding_dim": 8, "attention_hidden": [16], "dnn_hidden": [16]},
+    "dcn": {"name": "dcn", "embedding_dim": 8, "attention_hidden": [16], "dnn_hidden": [16]},
+}
+
+
+@pytest.fixture(scope="module")
+def zoo_registry():
+    import mmbench_zoo.attention_dnn as attention_dnn
+    import mmbench_zoo.dcn as dcn
+    import mmbench_zoo.din as din
+    from fakes import registry_with_fakes
+
+    return registry_with_fakes(attention_dnn=attention_dnn, din=din, dcn=dcn)
+
+
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_every_zoo_model_embeds_a_reducers_codes(zoo_registry, tmp_path, model):
+    """A reducer that hands out codes only (the planted topic): the models see the items through them."""
+    resolved = pipeline.resolve(cfg(encoder={"name": "shipped_fake"}, reducer={"name": "topic_codes"},
+                                    model=ZOO[model], train={"epochs": 2, "batch_size": 256, "lr": 0.01,
+                                                              "threads": 1}), zoo_registry)
+    ctx = RunContext(home=tmp_path)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    reduction = pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx)
+    assert reduction.table.shape == (200, 0) and reduction.code_vocab == (6, 2)
+    assert reduction.codes.shape == (200, 2) and not reduction.codes[0].any()  # the padding item's code is 0
+    again = pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx)
+    assert again.cache_hit and np.array_equal(again.codes, reduction.codes) and again.code_vocab == (6, 2)
+    trained = pipeline.train_model(resolved, data, reduction)
+    items = trained.model.items
+    assert items.code_emb.num_embeddings == 8 and items.vec_proj is None
+    assert trained.result.valid["auc"] > 0.6
+    tensors = trainer.resident_tensors(data.valid, trainer.resolve_device("cpu"))
+    before = trainer.predict(trained.model, tensors, 4096)
+    items.features.codes.zero_()  # the same model without the codes' information
+    assert np.abs(trainer.predict(trained.model, tensors, 4096) - before).mean() > 1e-3
+
+
+def test_vectors_and_codes_together(zoo_registry, tmp_path):
+    resolved = pipeline.resolve(cfg(reducer={"name": "vectors_and_codes"}, model=ZOO["din"],
+                                    train={"epochs": 1, "batch_size": 256, "threads": 1}), zoo_registry)
+    result = pipeline.run(resolved, RunContext(home=tmp_path))
+    items = result.model.items
+    assert items.vec_proj.in_features == 5 and items.code_emb is not None
+    assert items.out_dim == 8 * 5  # id, tags, vector, levels, codes
+
+
+def test_codes_out_of_their_vocabulary_are_refused(zoo_registry, tmp_path, monkeypatch):
+    from fakes import TopicCodesReducer
+    from mmbench.components import Reduced
+
+    monkeypatch.setattr(TopicCodesReducer, "apply",
+                        lambda self, vecs: Reduced(codes=np.full((len(vecs), 1), 5), code_vocab=(5,)))
+    resolved = pipeline.resolve(cfg(reducer={"name": "topic_codes"}, model=ZOO["din"]), zoo_registry)
+    ctx = RunContext(home=tmp_path)
+    data = pipeline.load_data(resolved.dataset, ctx)
+    with pytest.raises(PluginError, match=r"reducer 'topic_codes' returned codes outside \[0, code_vocab\) = \(5,\)"):
+        pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx)

@@ -57,6 +57,6 @@ def test_sparse_attention_equals_the_published_dense_formula():
 
 
 def test_defaults_are_the_submitted_configuration():
-    p, t = QINParams(**QIN.DEFAULTS["params"]), QIN.DEFAULTS["train"]
+    p, t = QINParams(), QIN.TRAIN_DEFAULTS
     assert (p.embedding_dim, p.qnn_layers, p.num_row, p.net_dropout, p.batch_norm) == (128, 4, 4, 0.1, True)
     assert (t["batch_size"], t["lr"], t["embedding_reg"], t["patience"], t["plateau_lr_factor"]) == (8192, 2e-3, 2e-4, 8, 0.5)

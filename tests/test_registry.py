@@ -5,6 +5,7 @@ import sys
 import pytest
 
 import mmbench
+from mmbench.components import Encoder, Model
 from mmbench.errors import PluginError
 from mmbench.registry import build_registry, new_plugin_manager
 
@@ -31,15 +32,19 @@ def test_unknown_name_suggests(fake_registry):
 
 
 def test_duplicate_name_names_both_plugins():
+    class Same(Encoder):
+        def encode(self, items, ctx):
+            return None
+
     class A:
         @mmbench.hookimpl
         def register_encoders(self, register):
-            register("same", object)
+            register("same", Same)
 
     class B:
         @mmbench.hookimpl
         def register_encoders(self, register):
-            register("same", object)
+            register("same", Same)
 
     pm = new_plugin_manager()
     pm.register(A(), name="plugin_a")
@@ -57,7 +62,7 @@ def test_plugin_raising_while_registering_is_skipped():
     class Fine:
         @mmbench.hookimpl
         def register_models(self, register):
-            register("fine", object)
+            register("fine", Model)
 
     pm = new_plugin_manager()
     pm.register(Broken(), name="broken")
@@ -76,3 +81,42 @@ def test_plugins_json_cli():
         assert key in keyed, key
         assert keyed[key]["distribution"] == "mmbench"
         assert {"kind", "name", "distribution", "version"} <= set(keyed[key])
+
+
+def test_a_component_of_the_old_api_is_skipped_with_a_clear_line():
+    class OldEncoder:  # API 1: no base class
+        Params = None
+
+        def __init__(self, params):
+            pass
+
+    class Old:
+        MMBENCH_API_VERSION = 1
+
+        @mmbench.hookimpl
+        def register_encoders(self, register):
+            register("old", OldEncoder)
+
+    pm = new_plugin_manager()
+    pm.register(Old(), name="old_plugin")
+    registry = build_registry(pm, entry_points=False)
+    assert registry.names("encoder") == []
+    (failure,) = registry.failures
+    assert "is not a subclass of mmbench.components.Encoder" in failure.error
+    assert "declares MMBENCH_API_VERSION = 1, this mmbench speaks plugin API 2" in failure.error
+
+
+def test_list_filters_by_kind_and_pattern(fake_registry):
+    assert [c.name for c in fake_registry.list("encoder")] == ["random_fake", "shipped_fake"]
+    assert [c.name for c in fake_registry.list(pattern="*fake")] == ["random_fake", "shipped_fake", "fake"]
+    assert [f"{c.kind}:{c.name}" for c in fake_registry.list(pattern="reducer:p*")] == ["reducer:pca"]
+    assert [c.name for c in fake_registry.list(pattern="codes")] == ["topic_codes", "vectors_and_codes"]
+
+
+def test_plugins_cli_filters_by_pattern():
+    out = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins", "d?n", "--json"],
+                         capture_output=True, text=True, check=True)
+    assert sorted(r["name"] for r in json.loads(out.stdout)) == ["dcn", "din"]
+    missing = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins", "nothing-like-this"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no component matches 'nothing-like-this'" in missing.stderr

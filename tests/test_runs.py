@@ -18,8 +18,11 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 import mmbench
-from mmbench import checkpoint, cli, config, leaderboard, pipeline, submission
+from mmbench import checkpoint, cli, config, pipeline, submission
+from mmbench.components import RunContext, TrainableReducer
+from mmbench.leaderboard import store
 from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.row import Row
 from plugin_dists import EXAMPLE_SRC, install_example_plugin
 
 
@@ -51,7 +54,7 @@ def write_config(path, root, **train):
 def test_run_checkpoint_then_predict_submission(example_site, shuffled_root, tmp_path, capsys):
     cfg = write_config(tmp_path / "cfg.yaml", shuffled_root)
     assert cli.main(["run", str(cfg), "--leaderboard-dir", str(tmp_path / "lb")]) == 0
-    (row,) = leaderboard.read_rows(tmp_path / "lb" / "microlens_1m_synth-tiny-s0.csv")
+    (row,) = store.read_rows(tmp_path / "lb" / "microlens_1m_synth-tiny-s0.csv")
     run_dir = checkpoint.runs_root(mmbench.data.mmbench_home()) / row["config_hash"]
     info = checkpoint.read_run(run_dir)
     assert info["config"]["model"]["name"] == "mean_pool_lr" and info["config"]["train"]["epochs"] == 2
@@ -82,14 +85,8 @@ def test_run_checkpoint_then_predict_submission(example_site, shuffled_root, tmp
     assert (tmp_path / "t1" / "prediction.csv").read_text().splitlines()[0] == "ID,Task1"
 
 
-class TrainableReducer:
+class LinearReducer(TrainableReducer):
     """A learned linear map in front of the model, trained with it."""
-
-    Params = None
-    trainable = True
-
-    def __init__(self, params):
-        pass
 
     def module(self, in_dim):
         layer = torch.nn.Linear(in_dim, 4)
@@ -100,7 +97,7 @@ class TrainableReducer:
 class TrainablePlugin:
     @mmbench.hookimpl
     def register_reducers(self, register):
-        register("learned_fake", TrainableReducer)
+        register("learned_fake", LinearReducer)
 
 
 def test_trainable_reducer_weights_round_trip_through_the_checkpoint(tmp_path, monkeypatch):
@@ -117,9 +114,9 @@ def test_trainable_reducer_weights_round_trip_through_the_checkpoint(tmp_path, m
                             "model": {"name": "mean_pool_lr"},
                             "train": {"epochs": 1, "batch_size": 512, "device": "cpu"}})
     resolved = pipeline.resolve(cfg, registry)
-    ctx = pipeline.RunContext(home=tmp_path)
-    outcome = pipeline.run(resolved, ctx)
-    run_dir = checkpoint.save_run(tmp_path, resolved, outcome.model, outcome.row)
+    ctx = RunContext(home=tmp_path)
+    result = pipeline.run(resolved, ctx)
+    run_dir = checkpoint.save_run(tmp_path, resolved, result.model, result.row)
     assert "vectors.trainable.weight" in torch.load(run_dir / "model.pt", weights_only=True)
 
     _, data, model, warnings = submission.load_trained(run_dir, registry, ctx)
@@ -127,16 +124,15 @@ def test_trainable_reducer_weights_round_trip_through_the_checkpoint(tmp_path, m
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in data.valid.columns().items()}
     from mmbench.trainer import predict
 
-    np.testing.assert_allclose(predict(model, tensors, 4096), predict(outcome.model.cpu(), tensors, 4096), rtol=1e-6)
+    np.testing.assert_allclose(predict(model, tensors, 4096), predict(result.model.cpu(), tensors, 4096), rtol=1e-6)
 
 
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, shuffled_root):
     site = install_example_plugin(tmp_path / "site")
     cfg = write_config(tmp_path / "cfg.yaml", shuffled_root, epochs=500, patience=500)
     lb = tmp_path / "lb"
-    existing = {c: "" for c in leaderboard.COLUMNS} | {"dataset": "microlens_1m_synth-tiny-s0", "encoder": "earlier",
-                                                      "valid_auc": 0.7, "status": "ok"}
-    csv_file = leaderboard.append_row(lb, existing)
+    existing = Row(dataset="microlens_1m_synth-tiny-s0", encoder="earlier", valid_auc=0.7)
+    csv_file = store.append_row(lb, existing)
     before = {p.name: p.read_bytes() for p in lb.iterdir()}
     home = tmp_path / "home"
     env = {**os.environ, "MMBENCH_HOME": str(home), "PYTHONUNBUFFERED": "1",
@@ -156,5 +152,5 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, shuffled_
     assert proc.returncode == 130, err
     assert err.strip() == "interrupted: stopped by Ctrl-C; nothing partial was written"
     assert {p.name: p.read_bytes() for p in lb.iterdir()} == before  # no row, no temp file
-    assert len(leaderboard.read_rows(csv_file)) == 1
+    assert len(store.read_rows(csv_file)) == 1
     assert not (home / "runs").exists() or not any((home / "runs").iterdir())

@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 import sweep_fakes
-from mmbench import leaderboard, sweep
+from mmbench.components import RunContext
 from mmbench.errors import ConfigError
-from mmbench.pipeline import RunContext
+from mmbench.leaderboard import store
+from mmbench.sweep import run_sweep
+from mmbench.sweep.plan import expand, from_dict
 
 FAST_TRAIN = {"epochs": 1, "batch_size": 128, "lr": 0.01, "threads": 1, "max_train_rows": 600}
 
@@ -33,33 +35,33 @@ def csv_rows(directory: Path) -> list[dict]:
 
 
 def test_product_grid_and_dedupe(registry):
-    spec = sweep.from_dict(sweep_dict(
+    spec = from_dict(sweep_dict(
         encoder=["shipped_fake", "counting_fake"], reducer=["none", "pca", "learned"],
         model=["pool_fake", {"name": "dot_fake"}], seeds=[1, 2], grid={"reducer.dim": [2, 3], "train.lr": [0.01]}))
-    combos = sweep.expand(spec, registry)
+    combos = expand(spec, registry)
     # reducer.dim applies to pca and learned only: none + 2 x pca + 2 x learned = 5 reducer variants
     assert len(combos) == 2 * 5 * 2 * 2
     assert len({c.config_hash for c in combos}) == len(combos)
-    dims = {(c.resolved.reducer[0].name, getattr(c.resolved.reducer[1], "dim", None)) for c in combos}
+    dims = {(c.resolved.reducer.name, getattr(c.resolved.reducer.params, "dim", None)) for c in combos}
     assert dims == {("none", None), ("pca", 2), ("pca", 3), ("learned", 2), ("learned", 3)}
 
 
 def test_sweep_file_mistakes_name_the_key():
     with pytest.raises(ConfigError, match="did you mean 'seeds'"):
-        sweep.from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"], model=["pool_fake"], seed=[1]))
+        from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"], model=["pool_fake"], seed=[1]))
     with pytest.raises(ConfigError, match="sweep.grid key 'lr'"):
-        sweep.from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"], model=["pool_fake"], grid={"lr": [1]}))
+        from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"], model=["pool_fake"], grid={"lr": [1]}))
     with pytest.raises(ConfigError, match="a section 'model: {name: ...}' or a list 'sweep.model"):
-        sweep.from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"]))
+        from_dict(sweep_dict(encoder=["shipped_fake"], reducer=["none"]))
 
 
 def test_stages_run_once_resume_skips_and_failures_become_rows(registry, tmp_path, capsys):
-    spec = sweep.from_dict(sweep_dict(
+    spec = from_dict(sweep_dict(
         encoder=["shipped_fake", "counting_fake"], reducer=["none", {"name": "pca", "dim": 3}, {"name": "learned", "dim": 3}],
         model=["pool_fake", "broken_fake"], seeds=[1, 2]))
     lb = tmp_path / "lb"
     sweep_fakes.CountingEncoder.calls = 0
-    report = sweep.run_sweep(spec, registry, lb, ctx=RunContext())
+    report = run_sweep(spec, registry, lb, ctx=RunContext())
     assert (report.planned, report.ran, report.failed) == (24, 24, 12)
     assert sweep_fakes.CountingEncoder.calls == 1  # one encoding for its 12 combinations
     stages = [e.meta["inputs"]["stage"] for e in RunContext().cache.entries()]
@@ -75,14 +77,14 @@ def test_stages_run_once_resume_skips_and_failures_become_rows(registry, tmp_pat
     assert len(ok) == 12 and all(0.5 < float(r["valid_auc"]) <= 1 for r in ok)
     assert all((lb / "fake" / "preds" / f"{r['config_hash']}.npy").exists() for r in ok)
 
-    again = sweep.run_sweep(spec, registry, lb, ctx=RunContext())
+    again = run_sweep(spec, registry, lb, ctx=RunContext())
     assert (again.skipped, again.ran) == (24, 0) and sweep_fakes.CountingEncoder.calls == 1
-    retried = sweep.run_sweep(spec, registry, lb, ctx=RunContext(), retry_failed=True)
+    retried = run_sweep(spec, registry, lb, ctx=RunContext(), retry_failed=True)
     assert (retried.skipped, retried.ran, retried.failed) == (12, 12, 12)
     assert len(csv_rows(lb)) == 24  # failed rows were replaced, not duplicated
 
     capsys.readouterr()
-    sweep.run_sweep(spec, registry, tmp_path / "other_lb", ctx=RunContext(), dry_run=True)
+    run_sweep(spec, registry, tmp_path / "other_lb", ctx=RunContext(), dry_run=True)
     plan = capsys.readouterr().out
     assert "24 combinations, 0 already recorded, 24 to run" in plan
     assert "encoder counting_fake {}: embeddings cached" in plan
@@ -103,7 +105,7 @@ def test_sigkill_midway_then_resume_records_each_combination_once(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
-        if (lb / "fake.csv").exists() and len(leaderboard.read_rows(lb / "fake.csv")) >= 3:
+        if (lb / "fake.csv").exists() and len(store.read_rows(lb / "fake.csv")) >= 3:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)

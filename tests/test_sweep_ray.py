@@ -7,8 +7,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mmbench[ray]')")
 
 import sweep_fakes  # noqa: E402
-from mmbench import sweep  # noqa: E402
-from mmbench.pipeline import RunContext  # noqa: E402
+from mmbench.components import RunContext  # noqa: E402
+from mmbench.sweep import run_sweep  # noqa: E402
+from mmbench.sweep.plan import from_dict  # noqa: E402
 
 TESTS = str(Path(__file__).resolve().parent)
 
@@ -28,7 +29,7 @@ def rows(directory: Path) -> dict[str, dict]:
 
 
 def test_ray_executor_gives_the_local_rows(local_ray, tmp_path):
-    spec = sweep.from_dict({
+    spec = from_dict({
         "dataset": {"name": "fake"},
         "train": {"epochs": 1, "batch_size": 128, "lr": 0.01, "threads": 1, "max_train_rows": 600},
         "sweep": {"encoder": ["shipped_fake"], "reducer": ["none", {"name": "learned", "dim": 3}],
@@ -36,8 +37,8 @@ def test_ray_executor_gives_the_local_rows(local_ray, tmp_path):
         "executor": "ray", "ray": {"num_cpus": 1},
     })
     registry = sweep_fakes.make_registry()
-    on_ray = sweep.run_sweep(spec, registry, tmp_path / "ray", ctx=RunContext(home=tmp_path / "h1"))
-    local = sweep.run_sweep(spec, registry, tmp_path / "local", ctx=RunContext(home=tmp_path / "h2"), executor="local")
+    on_ray = run_sweep(spec, registry, tmp_path / "ray", ctx=RunContext(home=tmp_path / "h1"))
+    local = run_sweep(spec, registry, tmp_path / "local", ctx=RunContext(home=tmp_path / "h2"), executor="local")
     assert (on_ray.ran, on_ray.failed) == (local.ran, local.failed) == (4, 2)
     a, b = rows(tmp_path / "ray"), rows(tmp_path / "local")
     assert a.keys() == b.keys()

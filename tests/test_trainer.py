@@ -25,7 +25,7 @@ def tiny_din(data, seed=0):
 def test_early_stopping_restores_the_best_weights(data, monkeypatch):
     scripted = iter([0.60, 0.80, 0.70, 0.65, 0.9])
     monkeypatch.setattr(trainer, "evaluate_split",
-                        lambda *a: {"auc": next(scripted), "logloss": 0.5, "gauc": 0.5})
+                        lambda *a: ({"auc": next(scripted), "logloss": 0.5, "gauc": 0.5}, np.zeros(len(data.valid))))
     snapshots = {}
 
     class Snap(Callbacks):
@@ -42,7 +42,7 @@ def test_early_stopping_restores_the_best_weights(data, monkeypatch):
 
 def test_plateau_lowers_the_learning_rate(data, monkeypatch):
     scripted = iter([0.7, 0.6, 0.8])
-    monkeypatch.setattr(trainer, "evaluate_split", lambda *a: {"auc": next(scripted), "logloss": 0.5})
+    monkeypatch.setattr(trainer, "evaluate_split", lambda *a: ({"auc": next(scripted), "logloss": 0.5}, None))
     lrs = []
     real = trainer.make_optimizer
 
@@ -96,6 +96,6 @@ def test_gauc_matches_a_per_user_reference():
 
 
 def test_gauc_is_in_the_leaderboard_row():
-    from mmbench.leaderboard import COLUMNS
+    from mmbench.row import COLUMNS
 
     assert "valid_gauc" in COLUMNS

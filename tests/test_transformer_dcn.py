@@ -131,12 +131,11 @@ def tiny_params(**kw):
 
 
 def test_defaults_are_the_published_configuration():
-    d = TransformerDCN.DEFAULTS
-    p = TransformerDCNParams(**d["params"])
+    p = TransformerDCNParams()
     assert (p.embedding_dim, p.vector_dim, p.transformer_layers, p.num_heads, p.dim_feedforward) == (64, 128, 2, 1, 256)
     assert (p.transformer_dropout, p.first_k, p.max_pool, p.cross_layers, p.low_rank) == (0.2, 16, True, 3, 0)
     assert (p.dnn_hidden, p.mlp_hidden, p.net_dropout, p.batch_norm, p.mask) == ([1024, 512, 256], [64, 32], 0.2, False, "correct")
-    t = d["train"]
+    t = TransformerDCN.TRAIN_DEFAULTS
     assert (t["batch_size"], t["lr"], t["patience"], t["seed"]) == (128, 5e-4, 5, 20242025)
 
 

@@ -1,25 +1,16 @@
-"""``mmbench bench encode``: items/s of an encoder, split into cover decoding and model time.
+"""``mmbench bench encode``: items/s of an encoder over the first N items of a dataset.
 
-Four timed passes over the first N items of a dataset:
-1. decode: covers to model-ready pixels on the device, no model (``decode: pil``: JPEG draft decode in
-   the DataLoader workers, resize and crop there too or, with ``resize: device`` (auto on CUDA), on the
-   device; ``decode: device``: workers read the files, decode_jpeg — nvJPEG on CUDA — and the resize
-   run on the device);
-2. image model: the image tower alone on one decoded batch fed again and again;
-3. text: tokenisation and the text tower over length-bucketed titles;
-4. end to end: the encoder's own ``encode`` path (modality as configured), what a run pays.
-Random weights (``--random-weights``) measure the same speed as trained ones.
+An encoder that knows its parts times them itself (``Encoder.timings``): the content encoders (clip,
+openclip, text) report cover decoding, the image tower, tokenisation and the text tower apart, and the
+end-to-end pass split into them (plugins/encoders/tower_encoder.py). Any other encoder is timed end
+to end here. Random weights (``--random-weights``) measure the same speed as trained ones.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 
-import numpy as np
-
 from ..data.types import ItemTable
-from ..errors import ConfigError
 
 
 def head(items: ItemTable, n: int) -> ItemTable:
@@ -29,80 +20,25 @@ def head(items: ItemTable, n: int) -> ItemTable:
                      items.image_dir, None)
 
 
-def _sync(device):
-    if device.type == "cuda":
-        import torch
-
-        torch.cuda.synchronize(device)
-
-
-def bench_encode(encoder, items: ItemTable, ctx, warmup_batches: int = 2) -> dict:
-    """Timed passes of ``encoder`` (a clip/openclip/text encoder instance) over ``items``."""
-    import torch
-    from mmbench_plugins.encoders import common
-
-    params = encoder.params
-    device = common.pick_device(params.device)
-    t0 = time.perf_counter()
-    towers = encoder.towers(ctx, device)
-    load_s = time.perf_counter() - t0
-    n = items.n_items - 1
-    image_batch, text_batch = common.batch_sizes(params, device)
-    workers = common.num_workers(params.num_workers, device)
-    out = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "",
-           "items": n, "modality": params.modality, "image_batch": image_batch, "text_batch": text_batch,
-           "workers": workers, "precision": params.precision, "load_seconds": round(load_s, 2)}
-    has_image = towers.image_transform is not None and params.modality in ("image", "fused")
-    if has_image:
-        out["cover_route"] = common.cover_route(towers, params, device)
-    has_text = params.modality in ("text", "fused")
-
-    if has_image:
-        ids = np.arange(1, n + 1)
+def bench_encode(encoder, items: ItemTable, ctx) -> dict:
+    """The encoder's own timed passes (``Encoder.timings``: decode, towers, ... of a content encoder) or,
+    for an encoder without them, one end-to-end pass timed here."""
+    report = encoder.timings(items, ctx)
+    if report is None:
         t0 = time.perf_counter()
-        first = None
-        for pixels, _ in common.cover_batches(towers, items, ids, params, device):
-            first = pixels if first is None else first
-        _sync(device)
-        decode_s = time.perf_counter() - t0
-        out["decode_items_per_s"] = round(n / decode_s, 1)
-
-        pixels = first
-        n_batches = max(1, -(-n // image_batch))
-        with torch.inference_mode(), common.autocast(device, params.precision):
-            for _ in range(warmup_batches):
-                towers.encode_image(pixels)
-            _sync(device)
-            t0 = time.perf_counter()
-            for _ in range(n_batches):
-                towers.encode_image(pixels)
-            _sync(device)
-        out["image_model_items_per_s"] = round(n_batches * len(pixels) / (time.perf_counter() - t0), 1)
-
-    if has_text:
-        timing = common.Timing()
-        common.encode_titles(towers, items, params, device, ctx, timing)  # warm-up pass (kernels, caches)
-        timing = common.Timing()
-        common.encode_titles(towers, items, params, device, ctx, timing)
-        out["tokenize_items_per_s"] = round(timing.n_titles / max(timing.tokenize, 1e-9), 1)
-        out["text_model_items_per_s"] = round(timing.n_titles / max(timing.text_model, 1e-9), 1)
-
-    timing = common.Timing()
-    t0 = time.perf_counter()
-    common.encode_with_towers(towers, items, params, device, ctx, timing=timing)
-    total = time.perf_counter() - t0
-    out["end_to_end_items_per_s"] = round(n / total, 1)
-    out["end_to_end_seconds"] = round(total, 3)
-    out["end_to_end_split_seconds"] = {k: round(v, 3) for k, v in dataclasses.asdict(timing).items()
-                                       if not k.startswith("n_")}
-    return out
+        encoder.encode(items, ctx)
+        total = time.perf_counter() - t0
+        report = {"items": items.n_items - 1, "end_to_end_items_per_s": round((items.n_items - 1) / total, 1),
+                  "end_to_end_seconds": round(total, 3)}
+    return report
 
 
 def format_report(r: dict) -> str:
-    lines = [f"encode benchmark: {r['items']} items, modality {r['modality']}, device {r['device']} {r['gpu']}".rstrip(),
-             f"  batches: image {r['image_batch']}, text {r['text_batch']}; covers: {r.get('cover_route', '-')}, "
-             f"decode workers {r['workers']}; "
-             f"precision {r['precision']}; model load {r['load_seconds']}s"]
+    lines = [f"encode benchmark: {r['items']} items" + (f", modality {r['modality']}, device {r['device']} {r['gpu']}".rstrip()
+                                                        if "modality" in r else "")]
+    if "image_batch" in r:
+        lines.append(f"  batches: image {r['image_batch']}, text {r['text_batch']}; covers: {r.get('cover_route', '-')}, "
+                     f"decode workers {r['workers']}; precision {r['precision']}; model load {r['load_seconds']}s")
     for key, label in (("decode_items_per_s", "cover decode+resize (no model)"),
                        ("image_model_items_per_s", "image tower (decoded batch, model only)"),
                        ("tokenize_items_per_s", "title tokenisation"),
@@ -110,8 +46,9 @@ def format_report(r: dict) -> str:
                        ("end_to_end_items_per_s", "end to end (encode, as a run pays it)")):
         if key in r:
             lines.append(f"  {label:<42} {r[key]:>10,.1f} items/s")
-    split = r["end_to_end_split_seconds"]
-    lines.append("  end-to-end split: " + ", ".join(f"{k} {v:.2f}s" for k, v in split.items() if v))
+    split = r.get("end_to_end_split_seconds", {})
+    if split:
+        lines.append("  end-to-end split: " + ", ".join(f"{k} {v:.2f}s" for k, v in split.items() if v))
     return "\n".join(lines)
 
 
@@ -120,7 +57,8 @@ def cmd_encode(args) -> int:
 
     from .. import config as config_mod
     from .. import pipeline
-    from ..params import build_params, params_to_dict
+    from ..components import RunContext
+    from ..params import params_to_dict
     from ..registry import default_registry
 
     overrides = list(args.set)
@@ -129,19 +67,14 @@ def cmd_encode(args) -> int:
     if args.device:
         overrides.append(f"encoder.device={args.device}")
     cfg = config_mod.load(args.config, overrides)
-    registry = default_registry()
-    comp = registry.get("encoder", cfg.encoder["name"])
-    if not hasattr(comp.factory, "towers"):
-        raise ConfigError(f"bench encode: encoder '{comp.name}' has no towers to time (content encoders: clip, openclip, text)")
-    params = build_params(comp.params_cls, cfg.component_params("encoder"), f"{cfg.source}: encoder ({comp.name})")
-    dcomp = registry.get("dataset", cfg.dataset["name"])
-    dparams = build_params(dcomp.params_cls, cfg.component_params("dataset"), f"{cfg.source}: dataset")
-    ctx = pipeline.RunContext()
-    data = dcomp.factory().load(dparams, ctx)
+    resolved = pipeline.resolve(cfg, default_registry())
+    encoder = resolved.encoder
+    ctx = RunContext()
+    data = pipeline.load_data(resolved.dataset, ctx)
     items = head(data.items, args.limit) if args.limit else data.items
-    report = bench_encode(comp.factory(params), items, ctx)
-    report["encoder"] = comp.name
-    report["params"] = params_to_dict(params)
+    report = encoder.component.call("to be timed", bench_encode, encoder.create(), items, ctx)
+    report["encoder"] = encoder.name
+    report["params"] = params_to_dict(encoder.params)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
     else:

@@ -40,37 +40,34 @@ def _dataset_section(args) -> dict:
 def prepare(args, folder: Path) -> dict:
     """Load data + item vectors, resolve model/train params, save the workload; returns its meta."""
     from .. import pipeline
+    from ..components import RunContext
     from ..params import build_params, params_to_dict
     from ..registry import default_registry
     from ..trainer import TrainParams
     from . import workload
 
     registry = default_registry()
-    ctx = pipeline.RunContext()
+    ctx = RunContext()
     src = _dataset_section(args)
     if "config" in src:
         cfg = src["config"]
         resolved = pipeline.resolve(cfg, registry)
-        data = pipeline.load_data(resolved, ctx)
-        vecs, _, _, inputs = pipeline.encode_items(resolved, data, ctx)
-        vectors = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.numpy()
-        model_name, model_given, train_given = resolved.model[0].name, cfg.component_params("model"), dict(cfg.train)
-        vector_source = f"{resolved.encoder[0].name} -> {resolved.reducer[0].name}"
+        data = pipeline.load_data(resolved.dataset, ctx)
+        vectors = pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx).table
+        model_name, model_given, train_given = resolved.model.name, cfg.component_params("model"), dict(cfg.train)
+        vector_source = f"{resolved.encoder.name} -> {resolved.reducer.name}"
     else:
-        comp = registry.get("dataset", src["dataset"]["name"])
-        ds_params = build_params(comp.params_cls, {k: v for k, v in src["dataset"].items() if k != "name"},
-                                 f"--dataset {comp.name}")
-        data = comp.factory().load(ds_params, ctx)
+        section = {k: v for k, v in src["dataset"].items() if k != "name"}
+        dataset = registry.configure("dataset", src["dataset"]["name"], section, f"--dataset {src['dataset']['name']}")
+        data = pipeline.load_data(dataset, ctx)
         if data.items.load_shipped is None:
-            raise MMBenchError(f"dataset {comp.name} ships no item embeddings; pass a run config with an encoder")
+            raise MMBenchError(f"dataset {dataset.name} ships no item embeddings; pass a run config with an encoder")
         vectors = data.items.load_shipped("item_info.parquet", "item_emb_d128")  # what the baseline used
         model_name, model_given, train_given = args.model or default_model(args.vs), {}, {}
         vector_source = "shipped item_emb_d128"
-    model = registry.get("model", model_name)
-    defaults = pipeline.model_defaults(model.factory)
-    model_params = build_params(model.params_cls, {**defaults.get("params", {}), **model_given},
-                                f"model ({model_name})")
-    train_raw = {**defaults.get("train", {}), **train_given}
+    model = registry.configure("model", model_name, model_given, f"model ({model_name})")
+    model_params = model.params
+    train_raw = {**model.component.train_defaults, **train_given}
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("threads", args.threads),
                        ("device", args.device)):
         if value is not None:

@@ -17,7 +17,7 @@ def run(folder: Path) -> dict:
     from ..features import FeatureSpec, ItemVectors
     from ..params import build_params
     from ..registry import default_registry
-    from ..trainer import Callbacks, TrainParams, fit, resolve_device, seed_everything
+    from ..trainer import Callbacks, TrainParams, build_and_fit, resolve_device
 
     meta = workload.load_meta(folder)
     train, valid = workload.load_split(folder, "train"), workload.load_split(folder, "valid")
@@ -26,10 +26,8 @@ def run(folder: Path) -> dict:
                       [], None)
     data = MMCTRData("bench", folder, train, valid, None, table, meta["n_users"], meta["n_tags"])
     params = build_params(TrainParams, meta["train"], "bench train")
-    comp = default_registry().get("model", meta["model"])
-    model_params = build_params(comp.params_cls, meta["model_params"], f"bench model ({meta['model']})")
-    seed_everything(params.seed)
-    model = comp.factory(FeatureSpec.from_data(data, ItemVectors(items["item_vectors"])), model_params)
+    model = default_registry().configure("model", meta["model"], meta["model_params"], f"bench model ({meta['model']})")
+    spec = FeatureSpec.from_data(data, ItemVectors(items["item_vectors"]))
     device = resolve_device(params.device)
     n, bs = len(train), params.batch_size
     clock = workload.StepClock(meta["warmup_steps"], torch.cuda.synchronize if device.type == "cuda" else None)
@@ -44,7 +42,7 @@ def run(folder: Path) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    result = fit(model, train, valid, params, Timing())
+    _, result = build_and_fit(lambda: model.create(spec), train, valid, params, Timing())
     return {
         "side": "mmbench", "model": meta["model"], "device": str(device), "threads": torch.get_num_threads(),
         "samples_per_second": clock.samples_per_second(), "measured_steps": len(clock.durations),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..pipeline import RunContext
+from ..components import RunContext
 
 
 def cmd_list(args) -> int:

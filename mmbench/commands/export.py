@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from .. import config as config_mod
 from .. import pipeline
 from ..atomic import atomic_path
+from ..components import RunContext, TrainableReducer
 from ..data import schema
 from ..errors import ConfigError, DataError
 from ..registry import default_registry
@@ -53,21 +54,21 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
-    data = pipeline.load_data(resolved, ctx)
-    vecs, hit, seconds, inputs = pipeline.encode_items(resolved, data, ctx)
-    comp, params = resolved.reducer
-    if getattr(comp.factory(params), "trainable", False):
-        raise ConfigError(f"export-embeddings: reducer '{comp.name}' is trained with a CTR model, so it has no fixed "
-                          "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
-    reduced = pipeline.reduce_vectors(resolved, vecs, inputs, ctx).table.cpu().numpy()
+    if issubclass(resolved.reducer.component.factory, TrainableReducer):
+        raise ConfigError(f"export-embeddings: reducer '{resolved.reducer.name}' is trained with a CTR model, so it "
+                          "has no fixed item embedding to export; use a fixed reducer: --set reducer.name=pca "
+                          "--set reducer.dim=128")
+    data = pipeline.load_data(resolved.dataset, ctx)
+    encoding = pipeline.encode_items(resolved, data, ctx)
+    reduced = pipeline.reduce_items(resolved, encoding, ctx).table
     tags = source_item_tags(data)
     if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
         raise DataError(f"export-embeddings: item_tags of shape {tags.shape} do not match {data.items.n_items} items")
     table = item_info_table(reduced, tags)
     with atomic_path(out) as tmp:
         pq.write_table(table, tmp)
-    return {"path": str(out), "items": data.items.n_items, "encode_seconds": seconds, "cache_hit": hit,
-            "stats": dict(ctx.stats)}
+    return {"path": str(out), "items": data.items.n_items, "encode_seconds": encoding.seconds,
+            "cache_hit": encoding.cache_hit, "stats": encoding.stats}
 
 
 def cmd_export(args) -> int:
@@ -82,11 +83,11 @@ def cmd_export(args) -> int:
     if out.is_dir():
         out = out / "item_info.parquet"
     with make_progress(console) as progress:
-        ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
+        ctx = RunContext(device=resolved.train.device, progress=progress)
         info = export_embeddings(resolved, ctx, out)
     missing = {k: v for k, v in info["stats"].items() if k.startswith("missing_") and v}
     console.print(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
-                  f"{resolved.encoder[0].name} + reducer {resolved.reducer[0].name}"
+                  f"{resolved.encoder.name} + reducer {resolved.reducer.name}"
                   + (" (cached vectors)" if info["cache_hit"] else f" (encoded in {info['encode_seconds']:.1f}s)")
                   + (f"; missing content: {missing}" if missing else ""))
     console.print("Task 1: put it at MicroLens_1M_x1/item_info.parquet of the baseline's data folder, train the fixed DIN, "

@@ -10,39 +10,38 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .. import leaderboard
 from ..errors import MMBenchError
-
-SUMMARY_COLUMNS = ["combo", "encoder", "reducer", "model", "variant", "n_seeds", "seeds", "valid_auc_mean",
-                   "valid_auc_std", "ci95_low", "ci95_high", "delta_vs_reference", "p_value", "reference",
-                   "valid_gauc_mean", "valid_logloss_mean", "config_hashes"]
+from ..leaderboard import store
+from ..leaderboard.render import fmt, fmt_p, render, render_markdown
+from ..leaderboard.summary import RECORD_COLUMNS, summarise
 
 
 def _show(dataset: str, directory: Path, args) -> None:
-    path = leaderboard.csv_path(directory, dataset)
+    path = store.csv_path(directory, dataset)
     if not path.exists():
         known = ", ".join(p.stem for p in directory.glob("*.csv")) or "none"
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
-    rows = leaderboard.read_rows(path)
     if args.runs:  # the recorded runs themselves, as stored
         if args.format == "json":
-            print(json.dumps(rows, indent=2))
+            print(json.dumps(store.read_rows(path), indent=2))
         else:
             print(path.read_text(), end="")
         return
-    md_path = leaderboard.render(directory, dataset, args.reference)  # md + chart beside the CSV
+    if args.render:  # md + chart beside the CSV
+        summary, md_path = render(directory, dataset, args.reference)
+    else:
+        summary, md_path = summarise(store.read_rows(path), dataset, directory, args.reference), None
     if args.format == "md":
-        print(md_path.read_text(), end="")
+        print(render_markdown(summary), end="")
         return
-    summary = leaderboard.summarise(rows, dataset, directory, args.reference)
-    records = [c.summary() for c in summary.combos]
+    records = [c.record() for c in summary.combinations]
     if args.format == "json":
         print(json.dumps({"dataset": dataset, "reference": summary.reference.key if summary.reference else None,
                           "combinations": records, "failed": summary.failed,
-                          "published": leaderboard.load_published(directory)}, indent=2, default=str))
+                          "published": summary.published}, indent=2, default=str))
     elif args.format == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
@@ -50,20 +49,22 @@ def _show(dataset: str, directory: Path, args) -> None:
         table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
         for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
             table.add_column(col)
-        for c in summary.combos:
+        for c in summary.combinations:
             table.add_row(c.encoder, c.reducer_label, c.model, c.variant, str(len(c.runs)),
                           f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
                           f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
-                          "★" if c.is_reference else leaderboard._fmt(c.delta, "+.4f"),
-                          "" if c.is_reference else leaderboard._fmt_p(c.p_value), c.key)
+                          "★" if c.is_reference else fmt(c.delta, "+.4f"),
+                          "" if c.is_reference else fmt_p(c.p_value), c.key)
         console = Console(highlight=False)
         console.print(table)
         if summary.reference is not None:
             console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
+        md = md_path or path.with_suffix(".md")
         if summary.failed:
-            console.print(f"{len(summary.failed)} failed run(s): see {md_path}")
-        console.print(f"published results (not measured by mmbench): {md_path} (section 'Published results'); "
-                      f"chart: {md_path.with_suffix('.png')}")
+            console.print(f"{len(summary.failed)} failed run(s): `--format md` lists them")
+        console.print(f"published results (not measured by mmbench): `--format md`, section 'Published results'; "
+                      f"rendered files: {md} and {md.with_suffix('.png').name}"
+                      + ("" if md_path else " (written by run, sweep and `leaderboard --render`)"))
 
 
 def cmd_leaderboard(args) -> int:
@@ -77,12 +78,13 @@ def cmd_leaderboard(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("leaderboard", help="one row per combination, with CIs and paired tests; re-renders md + chart")
+    p = sub.add_parser("leaderboard", help="one row per combination, with CIs and paired tests (reads only)")
     p.add_argument("--dataset", help="dataset id (default: every leaderboard in the folder)")
     p.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     p.add_argument("--reference", metavar="CONFIG_HASH_OR_LABEL",
                    help="the row the others are tested against: a run's config hash, a combination key, or "
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")
     p.add_argument("--runs", action="store_true", help="print the recorded runs (the CSV) instead of the summary")
+    p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
     p.add_argument("--leaderboard-dir", default="leaderboards")
     p.set_defaults(func=cmd_leaderboard)

@@ -1,4 +1,5 @@
-"""``mmbench plugins [--json] [--check]``: every registered component with its distribution and version."""
+"""``mmbench plugins [PATTERN] [--kind KIND] [--json] [--check]``: registered components with their
+distribution and version; PATTERN (a glob, or a substring) filters by name or ``kind:name``."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..params import describe_params
+from ..errors import MMBenchError
 from ..registry import KINDS, default_registry
 
 
@@ -19,7 +21,7 @@ def warn_failures(registry, console: Console) -> None:
 
 def cmd_check(registry, console: Console) -> int:
     from ..health import check_plugins
-    from ..hookspecs import API_VERSION
+    from ..components import API_VERSION
 
     health = check_plugins(registry)
     table = Table(title=f"mmbench plugin health (plugin API {API_VERSION})")
@@ -43,26 +45,28 @@ def cmd_plugins(args) -> int:
     if args.check:
         return cmd_check(registry, console)
     warn_failures(registry, Console(stderr=True, highlight=False))
+    found = registry.list(args.kind, args.pattern)
+    if args.pattern and not found:
+        raise MMBenchError(f"no {args.kind or 'component'} matches {args.pattern!r}; `mmbench plugins` lists them all")
     if args.json:
-        rows = []
-        for kind in KINDS:
-            for name in registry.names(kind):
-                comp = registry.components[kind][name]
-                rows.append({"kind": kind, "name": name, "distribution": comp.distribution,
-                             "version": comp.version, "params": describe_params(comp.params_cls)})
+        rows = [{"kind": c.kind, "name": c.name, "distribution": c.distribution, "version": c.version,
+                 "description": c.metadata.get("description", ""), "params": describe_params(c.params_cls)}
+                for c in found]
         print(json.dumps(rows, indent=2, default=str))
         return 0
-    table = Table(title="mmbench plugins")
-    for col in ("kind", "name", "distribution", "version"):
+    table = Table(title="mmbench plugins" + (f" matching {args.pattern!r}" if args.pattern else ""))
+    for col in ("kind", "name", "distribution", "version", "description"):
         table.add_column(col)
-    for row in registry.rows():
-        table.add_row(row["kind"], row["name"], row["distribution"], row["version"])
+    for c in found:
+        table.add_row(c.kind, c.name, c.distribution, c.version, str(c.metadata.get("description", "")))
     console.print(table)
     return 0
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("plugins", help="list registered encoders, reducers, models and datasets")
+    p.add_argument("pattern", nargs="?", help="only names matching this glob or substring, e.g. 'din*' or clip")
+    p.add_argument("--kind", choices=KINDS, help="only this kind of component")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--check", action="store_true",
                    help="import every plugin, report its health and API version; exit 1 if any is broken")

@@ -9,14 +9,14 @@ from rich.markup import escape
 
 def cmd_predict(args) -> int:
     from .. import checkpoint, submission
-    from ..pipeline import RunContext
+    from ..components import RunContext
     from ..registry import default_registry
     from .plugins import warn_failures
 
     console, err = Console(highlight=False), Console(stderr=True, highlight=False)
     registry = default_registry()
     warn_failures(registry, err)
-    ctx = RunContext(console=console)
+    ctx = RunContext()
     run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set)
     pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
     for line in pred.warnings:

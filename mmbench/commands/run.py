@@ -7,14 +7,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .. import checkpoint, pipeline
 from .. import config as config_mod
-from .. import checkpoint, leaderboard, pipeline
+from ..callbacks import CallbackList, PluginHooks, RunCallbacks
+from ..components import RunContext
+from ..leaderboard import store
+from ..leaderboard.render import render
 from ..registry import default_registry
-from ..trainer import Callbacks, EpochLog
+from ..row import Row
+from ..trainer import EpochLog
 from .plugins import warn_failures
 
 
-class RichCallbacks(Callbacks):
+class RichCallbacks(RunCallbacks):
     def __init__(self, progress: Progress, console: Console):
         self.progress, self.console, self.task = progress, console, None
 
@@ -41,25 +46,25 @@ def make_progress(console: Console) -> Progress:
     )
 
 
-def summary_table(row: dict, cache_hit: bool) -> Table:
+def summary_table(row: Row, cache_hit: bool) -> Table:
     table = Table(title="mmbench run", show_header=False)
     for key in ("dataset", "encoder", "reducer", "model", "seed"):
-        table.add_row(key, str(row[key]))
-    table.add_row("valid AUC", f"{row['valid_auc']:.4f}")
-    if row.get("oracle_auc") not in ("", None):
-        oracle = float(row["oracle_auc"])
-        lift = (row["valid_auc"] - 0.5) / (oracle - 0.5)
-        table.add_row("oracle AUC", f"{oracle:.4f}  (run reaches {lift:.0%} of the oracle's lift over chance)")
-    table.add_row("valid logloss", f"{row['valid_logloss']:.4f}")
-    table.add_row("valid gAUC", f"{row['valid_gauc']:.4f}")
-    table.add_row("epochs (best)", f"{row['epochs']} ({row['best_epoch']})")
-    table.add_row("encode", f"{row['encode_seconds']:.1f}s" + (" (cache hit)" if cache_hit else ""))
-    missing = [f"{row[k]} {k.split('_')[1]}" for k in ("missing_images", "missing_titles") if row.get(k) not in ("", None, 0)]
+        table.add_row(key, str(getattr(row, key)))
+    table.add_row("valid AUC", f"{row.valid_auc:.4f}")
+    if row.oracle_auc != "":
+        lift = (row.valid_auc - 0.5) / (row.oracle_auc - 0.5)
+        table.add_row("oracle AUC", f"{row.oracle_auc:.4f}  (run reaches {lift:.0%} of the oracle's lift over chance)")
+    table.add_row("valid logloss", f"{row.valid_logloss:.4f}")
+    table.add_row("valid gAUC", f"{row.valid_gauc:.4f}")
+    table.add_row("epochs (best)", f"{row.epochs} ({row.best_epoch})")
+    table.add_row("encode", f"{row.encode_seconds:.1f}s" + (" (cache hit)" if cache_hit else ""))
+    missing = [f"{n} {what}" for n, what in ((row.missing_images, "images"), (row.missing_titles, "titles"))
+               if n not in ("", 0)]
     if missing:
         table.add_row("missing content", ", ".join(missing) + " (encoded as the configured fallback)")
-    table.add_row("train", f"{row['train_seconds']:.1f}s, {row['samples_per_second']:.0f} samples/s on {row['device']}")
-    table.add_row("parameters", f"{row['params']:,}")
-    table.add_row("config hash", row["config_hash"])
+    table.add_row("train", f"{row.train_seconds:.1f}s, {row.samples_per_second:.0f} samples/s on {row.device}")
+    table.add_row("parameters", f"{row.params:,}")
+    table.add_row("config hash", row.config_hash)
     return table
 
 
@@ -70,13 +75,13 @@ def cmd_run(args) -> int:
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
     with make_progress(console) as progress:
-        ctx = pipeline.RunContext(device=resolved.train.device, console=console, progress=progress)
-        outcome = pipeline.run(resolved, ctx, RichCallbacks(progress, console))
+        ctx = RunContext(device=resolved.train.device, progress=progress)
+        result = pipeline.run(resolved, ctx, CallbackList(RichCallbacks(progress, console), PluginHooks(registry)))
     # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
-    run_dir = checkpoint.save_run(ctx.home, resolved, outcome.model, outcome.row)
-    path = leaderboard.append_row(Path(args.leaderboard_dir), outcome.row, outcome.valid_probs, outcome.valid_labels)
-    leaderboard.render(Path(args.leaderboard_dir), outcome.row["dataset"])  # md + chart with CIs
-    console.print(summary_table(outcome.row, outcome.encode_cache_hit))
+    run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
+    path = store.append_row(Path(args.leaderboard_dir), result.row, result.valid)
+    render(Path(args.leaderboard_dir), result.row.dataset)  # md + chart with CIs
+    console.print(summary_table(result.row, result.encoding.cache_hit))
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
     return 0

@@ -5,19 +5,22 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .. import sweep as sweep_mod
-from ..pipeline import RunContext
+from ..callbacks import PluginHooks
+from ..components import RunContext
 from ..registry import default_registry
+from ..sweep import run_sweep
+from ..sweep.plan import EXECUTORS, load
 
 
 def cmd_sweep(args) -> int:
     console = Console(highlight=False)
-    spec = sweep_mod.load(args.config, args.set)
+    spec = load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"
-    report = sweep_mod.run_sweep(
-        spec, default_registry(), Path(args.leaderboard_dir), ctx=RunContext(), executor=args.executor,
-        address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed,
+    registry = default_registry()
+    report = run_sweep(
+        spec, registry, Path(args.leaderboard_dir), ctx=RunContext(), executor=args.executor,
+        address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed, callbacks=PluginHooks(registry),
         log=lambda msg: console.print(msg, soft_wrap=True),
     )
     if args.dry_run:
@@ -38,7 +41,7 @@ def add_parser(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value, e.g. --set train.epochs=1 or --set sweep.seeds=[1]")
     p.add_argument("--dry-run", action="store_true", help="print the plan (what is cached, what would run)")
-    p.add_argument("--executor", choices=sweep_mod.EXECUTORS, help="override the file's executor (default local)")
+    p.add_argument("--executor", choices=EXECUTORS, help="override the file's executor (default local)")
     p.add_argument("--address", help="Ray cluster address (implies --executor ray), e.g. auto or ray://host:10001")
     p.add_argument("--retry-failed", action="store_true", help="run failed combinations again (their row is replaced)")
     p.add_argument("--leaderboard-dir", default="leaderboards", help="where the CSV/markdown/chart go")

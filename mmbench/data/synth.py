@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataError
+from ..metrics import auc
 from . import schema
 from .synth_covers import CoverWriter
 from .synth_titles import N_TOPICS, make_titles
@@ -248,24 +249,6 @@ def calibrate_bias(logit: np.ndarray, rate: float) -> float:
     return (lo + hi) / 2
 
 
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Rank AUC with ties averaged."""
-    labels = labels.astype(bool)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores))
-    # average rank of each run of equal scores
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(scores)]])
-    avg = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(avg, ends - starts)
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _split_users(sc: Scale, users: Users, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(user, cutoff) for each split. ~92 % of users have train rows, ~3-4 each, near the end of their
     sequence; valid/test rows see the whole sequence and 95 % of them belong to users seen in train."""
@@ -475,9 +458,9 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
     covers.wait()
 
     facts = {
-        "valid_auc": auc(split_rows["valid"].prob, split_rows["valid"].label),
-        "test_auc": auc(split_rows["test"].prob, split_rows["test"].label),
-        "train_auc": auc(split_rows["train"].prob, split_rows["train"].label),
+        "valid_auc": auc(split_rows["valid"].label, split_rows["valid"].prob),
+        "test_auc": auc(split_rows["test"].label, split_rows["test"].prob),
+        "train_auc": auc(split_rows["train"].label, split_rows["train"].prob),
         "positive_rate": {name: float(r.label.mean()) for name, r in split_rows.items()},
         "rows": {name: len(r) for name, r in split_rows.items()},
         "n_items": sc.n_items + 1,

@@ -41,6 +41,12 @@ class Split:
             cols["label"] = self.label
         return cols
 
+    def history_fingerprint(self) -> str:
+        """Content hash of the histories (``item_seq``): part of the cache key of what learns from them."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.ascontiguousarray(self.item_seq).tobytes())
+        return h.hexdigest()
+
     def take(self, rows: np.ndarray | slice) -> "Split":
         return Split(
             self.name,

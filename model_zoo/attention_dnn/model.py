@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.config import load_defaults
+from mmbench.components import train_defaults
 
-from ..layers import ItemEncoder, mlp
+from ..layers import ItemFeatureEmbedding, RowInputsModel, mlp
 
 
 @dataclass
@@ -53,22 +53,19 @@ class SelfAttentionBlock(nn.Module):
         return self.norm(x + self.out(attn.transpose(1, 2).reshape(b, n, d)))
 
 
-class AttentionDNN(nn.Module):
+class AttentionDNN(RowInputsModel):
     Params = AttentionDNNParams
-    DEFAULTS = load_defaults(__file__)
+    TRAIN_DEFAULTS = train_defaults(__file__)
 
     def __init__(self, spec, params: AttentionDNNParams):
         super().__init__()
         e, a = params.embedding_dim, params.attention_dim
-        self.items = ItemEncoder(spec, e)
+        self.items = ItemFeatureEmbedding(spec, e)
         self.to_tokens = nn.Linear(self.items.out_dim, a)
         self.pos_emb = nn.Parameter(torch.zeros(spec.seq_len, a))
         self.blocks = nn.ModuleList(SelfAttentionBlock(a, params.num_heads)
                                     for _ in range(params.attention_layers))
-        self.user_emb = nn.Embedding(spec.n_users, e) if params.use_user_id else None
-        self.level_emb = nn.Embedding(spec.n_levels * 2, e)
-        self.n_levels = spec.n_levels
-        in_dim = 3 * a + 2 * e + (e if params.use_user_id else 0)
+        in_dim = 3 * a + self.init_row_inputs(spec, e, params.use_user_id, items_first=True)
         self.dnn, out = mlp(in_dim, params.dnn_hidden, params.dropout, params.batch_norm)
         self.head = nn.Linear(out, 1)
 
@@ -88,9 +85,4 @@ class AttentionDNN(nn.Module):
         keep = (~pad).unsqueeze(-1).to(hist.dtype)
         interest = (hist * keep).sum(1) / keep.sum(1).clamp(min=1)
         target = self.to_tokens(self.items(batch["item_id"]))
-        parts = [target, interest, target * interest,
-                 self.level_emb(batch["likes_level"].long()),
-                 self.level_emb(batch["views_level"].long() + self.n_levels)]
-        if self.user_emb is not None:
-            parts.append(self.user_emb(batch["user_id"].long()))
-        return self.head(self.dnn(torch.cat(parts, dim=-1))).squeeze(-1)
+        return self.head(self.dnn(self.row_inputs(batch, target, interest, target * interest))).squeeze(-1)

@@ -11,10 +11,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from mmbench.config import load_defaults
+from mmbench.components import train_defaults
 
-from ..din.model import encode_batch_items
-from ..layers import CrossNet, ItemEncoder, RowInputsModel, TargetAttention, baseline_init, mlp
+from ..layers import (CrossNet, ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init,
+                      encode_batch_items, mlp)
 
 
 @dataclass
@@ -39,13 +39,13 @@ class DCNParams:
 
 class DCN(RowInputsModel):
     Params = DCNParams
-    DEFAULTS = load_defaults(__file__)
+    TRAIN_DEFAULTS = train_defaults(__file__)
 
     def __init__(self, spec, params: DCNParams):
         super().__init__()
         e = params.embedding_dim
         self.params = params
-        self.items = ItemEncoder(spec, e)
+        self.items = ItemFeatureEmbedding(spec, e)
         d = self.items.out_dim
         self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
                                          params.attention_dropout) if params.history == "attention" else None

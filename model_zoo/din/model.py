@@ -1,9 +1,9 @@
 """Deep Interest Network with the semantics of the MMCTR challenge's official baseline, and the options
 the challenge's DIN variants added.
 
-Target and history items share one ``ItemEncoder`` (id, pooled tags, projected multimodal vector,
-likes/views levels). Each distinct item of a batch is encoded once; the local activation unit runs on
-the non-padded history positions only (``TargetAttention``); the pooled interest joins the target and
+Target and history items share one ``ItemFeatureEmbedding`` (id, pooled tags, projected multimodal
+vector, likes/views levels, the reducer's codes if any). Each distinct item of a batch is encoded
+once; the local activation unit runs on the non-padded history positions only (``TargetAttention``); the pooled interest joins the target and
 the row's features in a DNN.
 
 Options, each off by default: a multi-head softmax target attention beside the local activation unit
@@ -19,10 +19,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from mmbench.config import load_defaults
+from mmbench.components import train_defaults
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
-from ..layers import ItemEncoder, RowInputsModel, TargetAttention, baseline_init, mlp, pack_history
+from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
 
 
 @dataclass
@@ -61,28 +61,14 @@ class DINParams:
                              f"must be 0 or embedding_dim={self.embedding_dim}")
 
 
-def encode_batch_items(items: ItemEncoder, target: torch.Tensor, item_seq: torch.Tensor):
-    """Encode every distinct item of the batch once.
-
-    Returns (target vectors (B, D), distinct-item vectors (U, D), per valid history position: its
-    index into the distinct items and its batch row).
-    """
-    row, hist_ids = pack_history(item_seq)
-    ids = torch.cat([target.long(), hist_ids.long()])
-    uniq, inverse = torch.unique(ids, return_inverse=True)
-    reps = items.represent(uniq)  # already distinct: skip the encoder's own dedup
-    n = target.shape[0]
-    return reps.index_select(0, inverse[:n]), reps, inverse[n:], row
-
-
 class DIN(RowInputsModel):
     Params = DINParams
-    DEFAULTS = load_defaults(__file__)
+    TRAIN_DEFAULTS = train_defaults(__file__)
 
     def __init__(self, spec, params: DINParams):
         super().__init__()
         e, p = params.embedding_dim, params
-        self.items = ItemEncoder(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e)
+        self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e)
         d = self.items.out_dim
         self.attention = TargetAttention(d, p.attention_hidden, p.attention_activation, p.attention_dropout,
                                          p.use_softmax)

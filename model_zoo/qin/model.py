@@ -17,10 +17,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.config import load_defaults
+from mmbench.components import train_defaults
 
-from ..din.model import encode_batch_items
-from ..layers import ItemEncoder, RowInputsModel, baseline_init
+from ..layers import ItemFeatureEmbedding, RowInputsModel, baseline_init, encode_batch_items
 
 
 @dataclass
@@ -97,12 +96,12 @@ class QuadraticNetwork(nn.Module):
 
 class QIN(RowInputsModel):
     Params = QINParams
-    DEFAULTS = load_defaults(__file__)
+    TRAIN_DEFAULTS = train_defaults(__file__)
 
     def __init__(self, spec, params: QINParams):
         super().__init__()
         e = params.embedding_dim
-        self.items = ItemEncoder(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
+        self.items = ItemFeatureEmbedding(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
                                  vector_bias=False)
         d = self.items.out_dim
         self.attention = SparseTargetAttention(d, params.attention_dim or 2 * d, params.attention_scale)

@@ -27,9 +27,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.config import load_defaults
+from mmbench.components import train_defaults
 
-from ..layers import CrossNet, ItemEncoder, RowInputsModel, baseline_init, mlp
+from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
 
 
 @dataclass
@@ -186,13 +186,13 @@ class TargetAwareTransformer(nn.Module):
 
 class TransformerDCN(RowInputsModel):
     Params = TransformerDCNParams
-    DEFAULTS = load_defaults(__file__)
+    TRAIN_DEFAULTS = train_defaults(__file__)
 
     def __init__(self, spec, params: TransformerDCNParams):
         super().__init__()
         e = params.embedding_dim
         self.mask = params.mask
-        self.items = ItemEncoder(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
+        self.items = ItemFeatureEmbedding(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
                                  vector_bias=False)
         d = self.items.out_dim
         self.sequence = TargetAwareTransformer(d, params.transformer_layers, params.num_heads,

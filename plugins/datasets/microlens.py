@@ -6,22 +6,24 @@ from pathlib import Path
 from typing import Literal
 
 import mmbench
+from mmbench.components import Dataset
 from mmbench.data import MMCTRData
 from mmbench.data.reader import load_mmctr
 from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
 
-MMBENCH_API_VERSION = 1
+MMBENCH_API_VERSION = 2
 
 
-class MicroLens1M:
+class MicroLens1M(Dataset):
     """The real MicroLens-1M (MMCTR layout), read from ``data_root``."""
 
     @dataclass
     class Params:
         data_root: str = ""
 
-    def load(self, params: "MicroLens1M.Params", ctx) -> MMCTRData:
+    def load(self, ctx) -> MMCTRData:
+        params = self.params
         if not params.data_root:
             raise DataError(
                 "dataset microlens_1m needs its folder: set dataset.data_root in the config or pass "
@@ -30,7 +32,7 @@ class MicroLens1M:
         return load_mmctr(Path(params.data_root), "microlens_1m")
 
 
-class MicroLens1MSynth:
+class MicroLens1MSynth(Dataset):
     """Synthetic MicroLens-1M with a planted signal; generated once into ``$MMBENCH_HOME/data``."""
 
     @dataclass
@@ -39,9 +41,10 @@ class MicroLens1MSynth:
         seed: int = 0
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/microlens_1m_synth-<scale>-s<seed>
 
-    def load(self, params: "MicroLens1MSynth.Params", ctx) -> MMCTRData:
+    def load(self, ctx) -> MMCTRData:
         from filelock import FileLock
 
+        params = self.params
         from mmbench.data.synth import generate
 
         dataset_id = f"microlens_1m_synth-{params.scale}-s{params.seed}"

@@ -545,7 +545,7 @@ class Timing:
     n_titles: int = 0
 
 
-def _sync(device) -> None:
+def sync(device) -> None:
     if device.type == "cuda":
         import torch
 
@@ -553,11 +553,13 @@ def _sync(device) -> None:
 
 
 def encode_titles(towers: Towers, items: ItemTable, params: ContentParams, device, ctx,
-                  timing: Timing | None = None) -> np.ndarray:
+                  timing: Timing | None = None, stats: dict | None = None) -> np.ndarray:
+    """Title vectors (n_items, text_dim), row 0 zero; ``stats`` gets ``missing_titles``."""
     import torch
 
     titles, empty = titles_with_fallback(items, params.title_fallback)
-    ctx.stats["missing_titles"] = int(empty.sum())
+    if stats is not None:
+        stats["missing_titles"] = int(empty.sum())
     _, text_batch = batch_sizes(params, device)
     out = np.zeros((items.n_items, towers.text_dim), dtype=np.float32)
     timing = timing or Timing()
@@ -577,10 +579,12 @@ def encode_titles(towers: Towers, items: ItemTable, params: ContentParams, devic
 
 
 def encode_covers(towers: Towers, items: ItemTable, params: ContentParams, device, ctx,
-                  timing: Timing | None = None, limit: int | None = None) -> np.ndarray:
+                  timing: Timing | None = None, stats: dict | None = None) -> np.ndarray:
+    """Cover vectors (n_items, image_dim), row 0 zero; ``stats`` gets ``missing_images`` (missing or
+    corrupt covers) and ``corrupt_images``."""
     import torch
 
-    item_ids = np.arange(1, items.n_items if limit is None else min(items.n_items, limit + 1))
+    item_ids = np.arange(1, items.n_items)
     out = np.zeros((items.n_items, towers.image_dim), dtype=np.float32)
     status = np.zeros(len(item_ids), dtype=np.int8)
     timing = timing or Timing()
@@ -604,19 +608,20 @@ def encode_covers(towers: Towers, items: ItemTable, params: ContentParams, devic
     bad = status != STATUS_OK
     if params.image_fallback == "zeros":
         out[item_ids[bad]] = 0.0
-    ctx.stats["missing_images"] = int(bad.sum())
-    ctx.stats["corrupt_images"] = int((status == STATUS_CORRUPT).sum())
+    if stats is not None:
+        stats["missing_images"] = int(bad.sum())
+        stats["corrupt_images"] = int((status == STATUS_CORRUPT).sum())
     return out
 
 
 def encode_with_towers(towers: Towers, items: ItemTable, params: ContentParams, device, ctx,
-                       normalize: bool = True, timing: Timing | None = None) -> np.ndarray:
+                       normalize: bool = True, timing: Timing | None = None, stats: dict | None = None) -> np.ndarray:
     """(n_items, d) float32, row 0 zero: text, image or the fusion of both, per ``params.modality``."""
     text = image = None
     if params.modality in ("text", "fused"):
-        text = encode_titles(towers, items, params, device, ctx, timing)
+        text = encode_titles(towers, items, params, device, ctx, timing, stats)
     if params.modality in ("image", "fused"):
-        image = encode_covers(towers, items, params, device, ctx, timing)
+        image = encode_covers(towers, items, params, device, ctx, timing, stats)
     if text is not None and image is not None:
         out = fuse(text, image, params.fusion)
     else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import mmbench
+from mmbench.components import Encoder
 from mmbench.data.types import ItemTable
 
 
@@ -24,12 +25,9 @@ class RandomParams:
             raise ValueError("dim must be >= 1")
 
 
-class RandomEncoder:
+class RandomEncoder(Encoder):
     Params = RandomParams
     VERSION = 1
-
-    def __init__(self, params: RandomParams):
-        self.params = params
 
     def encode(self, items: ItemTable, ctx) -> np.ndarray:
         rng = np.random.default_rng(self.params.seed)

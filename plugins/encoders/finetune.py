@@ -3,7 +3,8 @@
 InfoNCE (symmetric, in-batch negatives) on two kinds of positive pairs:
 - ``title_cover``: an item's title and its cover (needs both towers);
 - ``coclick``: two items adjacent in a user's training history (behaviour-aware embeddings), compared
-  in the encoder's configured modality. Needs the training split: ``ctx.data`` (set by the pipeline).
+  in the encoder's configured modality. Needs the training split, which mmbench passes to ``encode``
+  (``train=``) because the encoder's ``uses_interactions()`` says so.
 
 Fine-tuned weights are cached under ``$MMBENCH_HOME/cache/finetune/<key>/`` where the key hashes the
 backbone, every ``finetune_*`` setting, the items and (for co-click pairs) the training histories.
@@ -11,7 +12,6 @@ backbone, every ``finetune_*`` setting, the items and (for co-click pairs) the t
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import time
@@ -53,17 +53,6 @@ def finetune_settings(params) -> dict:
 
 def uses_coclick(params) -> bool:
     return params.finetune_steps > 0 and params.finetune_pairs in ("coclick", "both")
-
-
-def train_fingerprint(data) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(np.ascontiguousarray(data.train.item_seq).tobytes())
-    return h.hexdigest()
-
-
-def cache_inputs_for(params, data) -> dict:
-    """Extra cache-key inputs: co-click fine-tuning reads the training histories, not just the items."""
-    return {"train_histories": train_fingerprint(data)} if uses_coclick(params) else {}
 
 
 def coclick_pairs(item_seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -125,8 +114,9 @@ def _trainable(towers, which: str, modality_towers: set[str]) -> dict:
     return {name: p for name, p in towers.module.named_parameters() if id(p) in ids}
 
 
-def maybe_finetune(towers, items, params, device, ctx) -> dict | None:
-    """Fine-tune ``towers.module`` in place (or load cached fine-tuned weights). Returns its report."""
+def maybe_finetune(towers, items, params, device, ctx, train=None) -> dict | None:
+    """Fine-tune ``towers.module`` in place (or load cached fine-tuned weights). Returns its report.
+    ``train``: the training split, whose histories give the co-click pairs."""
     if params.finetune_steps == 0:
         return None
     import torch
@@ -137,13 +127,12 @@ def maybe_finetune(towers, items, params, device, ctx) -> dict | None:
     if params.finetune_pairs in ("title_cover", "both") and has != {"text", "image"}:
         raise ConfigError("encoder.finetune_pairs: title_cover needs a text and an image tower; "
                           "use finetune_pairs: coclick with this encoder")
-    data = getattr(ctx, "data", None)
-    if uses_coclick(params) and data is None:
+    if uses_coclick(params) and train is None:
         raise ConfigError("encoder.finetune_pairs: coclick needs the training histories, but this run gave the "
-                          "encoder no data (ctx.data); run it through `mmbench run`")
+                          "encoder no training split; run it through `mmbench run`")
     key_inputs = {"towers": towers.identity(), "finetune": finetune_settings(params), "items": items.fingerprint(),
                   "modality": params.modality if uses_coclick(params) else None,
-                  **(cache_inputs_for(params, data) if uses_coclick(params) else {})}
+                  **({"train_histories": train.history_fingerprint()} if uses_coclick(params) else {})}
     key = content_key(key_inputs)
     folder = Path(ctx.home) / "cache" / "finetune" / key
     named = _trainable(towers, params.finetune_towers, has)
@@ -156,7 +145,6 @@ def maybe_finetune(towers, items, params, device, ctx) -> dict | None:
                         p.copy_(state[name])
                 report = json.loads((folder / "meta.json").read_text())
                 report["cache_hit"] = True
-                ctx.stats["finetune"] = report
                 return report
         except Exception:
             pass  # damaged entry: train again and overwrite it
@@ -175,7 +163,7 @@ def maybe_finetune(towers, items, params, device, ctx) -> dict | None:
                               f"{len(pair_ids)}")
     coclick = None
     if uses_coclick(params):
-        coclick = coclick_pairs(data.train.item_seq, rng)
+        coclick = coclick_pairs(train.item_seq, rng)
         if len(coclick) < 2:
             raise ConfigError("encoder.finetune_pairs: coclick found no adjacent item pairs in the training histories")
 
@@ -222,5 +210,4 @@ def maybe_finetune(towers, items, params, device, ctx) -> dict | None:
     with atomic_dir(folder) as tmp:
         torch.save({name: p.detach().cpu() for name, p in named.items()}, tmp / "weights.pt")
         (tmp / "meta.json").write_text(json.dumps({**report, "inputs": key_inputs}, indent=1, default=str))
-    ctx.stats["finetune"] = report
     return report

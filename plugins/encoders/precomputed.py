@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import mmbench
+from mmbench.components import Encoder
 from mmbench.data.types import ItemTable
 from mmbench.errors import DataError
 from mmbench.params import did_you_mean
@@ -46,12 +47,9 @@ class PrecomputedParams:
             raise ValueError(f"columns lists a column twice: {self.columns}")
 
 
-class PrecomputedEncoder:
+class PrecomputedEncoder(Encoder):
     Params = PrecomputedParams
     VERSION = 1
-
-    def __init__(self, params: PrecomputedParams):
-        self.params = params
 
     def encode(self, items: ItemTable, ctx) -> np.ndarray:
         if items.load_shipped is None:

@@ -6,20 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import mmbench
+from mmbench.components import FixedReducer
 
 
-class NoneReducer:
+class NoneReducer(FixedReducer):
     """Pass the encoder's vectors through unchanged."""
-
-    Params = None
-    VERSION = 1
-    trainable = False
-
-    def __init__(self, params=None):
-        pass
-
-    def fit(self, vecs: np.ndarray) -> "NoneReducer":
-        return self
 
     def apply(self, vecs: np.ndarray) -> np.ndarray:
         return vecs
@@ -36,25 +27,22 @@ class PcaParams:
             raise ValueError("dim must be >= 1")
 
 
-class PcaReducer:
+class PcaReducer(FixedReducer):
     """Principal components; randomized SVD so 91,718 x 1,024 takes seconds."""
 
     Params = PcaParams
-    VERSION = 1
-    trainable = False
 
     def __init__(self, params: PcaParams):
-        self.params = params
+        super().__init__(params)
         self.pca = None
 
-    def fit(self, vecs: np.ndarray) -> "PcaReducer":
+    def fit(self, vecs: np.ndarray) -> None:
         from sklearn.decomposition import PCA
 
         dim = min(self.params.dim, vecs.shape[1], vecs.shape[0])
         self.pca = PCA(n_components=dim, whiten=self.params.whiten, svd_solver="randomized",
                        random_state=self.params.seed)
         self.pca.fit(vecs)
-        return self
 
     def apply(self, vecs: np.ndarray) -> np.ndarray:
         out = self.pca.transform(vecs).astype(np.float32)

@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 import mmbench
+from mmbench.components import TrainableReducer
 
 
 @dataclass
@@ -37,22 +38,20 @@ def _projection(in_dim: int, out_dim: int, weight: np.ndarray | None, bias: np.n
     return layer
 
 
-class LearnedReducer:
-    """``fit`` (optional for trainable reducers) prepares the PCA initialisation once per item table;
-    ``module`` gives a fresh trainable layer for every model built on it."""
+class LearnedReducer(TrainableReducer):
+    """``fit`` prepares the PCA initialisation once per item table; ``module`` gives a fresh trainable
+    layer for every model built on it."""
 
     Params = LearnedParams
-    VERSION = 1
-    trainable = True
 
     def __init__(self, params: LearnedParams):
-        self.params = params
+        super().__init__(params)
         self.weight: np.ndarray | None = None  # (out_dim, in_dim)
         self.bias: np.ndarray | None = None
 
-    def fit(self, vecs: np.ndarray) -> "LearnedReducer":
+    def fit(self, vecs: np.ndarray) -> None:
         if self.params.init != "pca":
-            return self
+            return
         from sklearn.decomposition import PCA
 
         dim = min(self.params.dim, vecs.shape[1], vecs.shape[0])
@@ -61,7 +60,6 @@ class LearnedReducer:
         weight[:dim] = pca.components_  # rows beyond the rank of the data start at zero
         self.weight = weight
         self.bias = (-weight @ pca.mean_.astype(np.float32)).astype(np.float32)  # x W^T + b = (x - mean) W^T
-        return self
 
     def module(self, in_dim: int):
         if self.params.init == "pca" and self.weight is None:

@@ -4,9 +4,9 @@ import mmbench
 from .encoder import HashedBowEncoder
 from .model import MeanPoolLR
 
-#: The plugin API this release was written for (mmbench.hookspecs.API_VERSION); checked by
+#: The plugin API this release was written for (mmbench.components.API_VERSION); checked by
 #: `mmbench plugins --check`.
-MMBENCH_API_VERSION = 1
+MMBENCH_API_VERSION = 2
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmbench.components import Encoder
+
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -20,12 +22,9 @@ class HashedBowParams:
             raise ValueError("dim must be >= 2")
 
 
-class HashedBowEncoder:
+class HashedBowEncoder(Encoder):
     Params = HashedBowParams
     VERSION = 1  # bump when the output for the same params changes: it is part of the cache key
-
-    def __init__(self, params: HashedBowParams):
-        self.params = params
 
     def encode(self, items, ctx) -> np.ndarray:
         dim = self.params.dim

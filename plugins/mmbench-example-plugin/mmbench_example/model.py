@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mmbench.config import load_defaults
+from mmbench.components import Model, train_defaults
 
 
 @dataclass
@@ -25,9 +25,9 @@ class MeanPoolLRParams:
             raise ValueError("dim must be >= 1")
 
 
-class MeanPoolLR(nn.Module):
-    Params = MeanPoolLRParams
-    DEFAULTS = load_defaults(__file__)  # params/train sections of the config.yaml beside this file
+class MeanPoolLR(Model):
+    Params = MeanPoolLRParams  # its defaults are the model's defaults
+    TRAIN_DEFAULTS = train_defaults(__file__)  # the train: section of the config.yaml beside this file
 
     def __init__(self, spec, params: MeanPoolLRParams):
         super().__init__()

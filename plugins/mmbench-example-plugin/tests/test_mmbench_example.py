@@ -4,6 +4,7 @@ import pytest
 
 import mmbench_example
 from mmbench import config, pipeline
+from mmbench.components import RunContext
 from mmbench.data.types import ItemTable
 from mmbench.registry import build_registry, new_plugin_manager
 
@@ -38,5 +39,5 @@ def test_end_to_end_on_tiny_synthetic(registry, tmp_path):
         "model": {"name": "mean_pool_lr"},
         "train": {"epochs": 2, "device": "cpu"},
     })
-    outcome = pipeline.run(pipeline.resolve(cfg, registry), pipeline.RunContext(home=tmp_path))
-    assert outcome.row["valid_auc"] > 0.6  # titles carry the topic, the topic drives clicks
+    result = pipeline.run(pipeline.resolve(cfg, registry), RunContext(home=tmp_path))
+    assert result.row.valid_auc > 0.6  # titles carry the topic, the topic drives clicks

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 
-def _is_synthetic(dataset: str) -> bool:
-    return "synth" in dataset or dataset == "fake"
-
-
-def write_chart(path: Path, summary, published: list[dict], oracle_auc: float | None = None) -> Path:
+def write_chart(path: Path, summary) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    combos = list(reversed(summary.combos))  # best on top
-    shown_published = [p for p in published if p.get("valid_auc")] if not _is_synthetic(summary.dataset) else []
+    combos = list(reversed(summary.combinations))  # best on top
+    oracle_auc = summary.oracle_auc
+    shown_published = [p for p in summary.published if p.get("valid_auc")] if not summary.synthetic else []
     n_rows = max(len(combos), 3)
     heights = [n_rows, max(len(shown_published), 1)] if shown_published else [n_rows]
     labels = [("★ " if c.is_reference else "") + c.label for c in combos]
@@ -45,7 +42,7 @@ def write_chart(path: Path, summary, published: list[dict], oracle_auc: float | 
         ax.legend(loc="lower right", fontsize=7)
     ax.grid(axis="x", alpha=0.3)
     title = f"{summary.dataset}: valid AUC (mean over seeds, 95 % DeLong CI; dots = seeds)"
-    if _is_synthetic(summary.dataset):
+    if summary.synthetic:
         title += "\npublished results (real MicroLens-1M) not shown: not comparable with synthetic data"
     fig.suptitle(title, fontsize=9)
     if not shown_published:

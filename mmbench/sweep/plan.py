@@ -1,10 +1,5 @@
-"""Sweeps: every encoder x reducer x model x grid point x seed, each combination recorded exactly once.
-
-Stages are shared: each encoder's vectors are computed once (and cached on disk), each (encoder,
-reducer) reduction once, whatever the number of models trained on them. Resuming is by config hash:
-a combination whose hash already has a row in the leaderboard CSV is skipped, so a sweep killed at any
-moment (SIGKILL included) and started again runs only the rest. The CSV is only ever replaced whole
-(temp file + rename, under a file lock), so a kill never leaves a damaged line.
+"""A sweep file and its plan: the file parsed, every run it asks for (encoder x reducer x model x grid
+point x seed, validated, without duplicates), grouped by the stages they share.
 
 Sweep file = a run config (the base) + ``sweep:`` lists + optional ``executor:`` and ``ray:``; see
 docs/sweeps.md.
@@ -15,20 +10,17 @@ import copy
 import dataclasses
 import itertools
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from . import __version__
-from . import config as config_mod
-from . import leaderboard, pipeline
-from .cache import content_key
-from .errors import ConfigError, MMBenchError
-from .params import build_params, check_keys, params_to_dict
-from .registry import Registry
+from .. import config as config_mod
+from .. import pipeline
+from ..cache import content_key
+from ..components import RunContext, TrainableReducer
+from ..errors import ConfigError
+from ..params import build_params, check_keys, params_to_dict
+from ..registry import Registry
 
 TOP_KEYS = config_mod.SECTIONS + ("sweep", "executor", "ray")
 SWEEP_KEYS = ("encoder", "reducer", "model", "seeds", "grid")
@@ -59,16 +51,19 @@ class SweepSpec:
 
 
 @dataclass
-class Combination:
+class PlannedRun:
+    """One run of the sweep: a resolved config (a seed included) and its hash, the leaderboard's key."""
+
     resolved: pipeline.Resolved
     config_hash: str
 
     @property
     def label(self) -> str:
         r = self.resolved
-        return f"{r.encoder[0].name}/{r.reducer[0].name}/{r.model[0].name} seed={r.train.seed}"
+        return f"{r.encoder.name}/{r.reducer.name}/{r.model.name} seed={r.train.seed}"
 
     def stage_key(self, *sections: str) -> str:
+        """The part of the config that ``sections`` read: runs with equal keys share that stage."""
         d = self.resolved.as_dict()
         return json.dumps([d[s] for s in sections], sort_keys=True, default=str)
 
@@ -168,9 +163,9 @@ def _grid_applies(key: str, raw: dict, registry: Registry) -> bool:
     return params_cls is not None and field_name in {f.name for f in dataclasses.fields(params_cls)}
 
 
-def expand(spec: SweepSpec, registry: Registry) -> list[Combination]:
-    """Every combination, validated against its plugins (a wrong key stops the sweep before it starts),
-    without duplicates (two grid points that resolve to the same config are one combination)."""
+def expand(spec: SweepSpec, registry: Registry) -> list[PlannedRun]:
+    """Every run, validated against its plugins (a wrong key stops the sweep before it starts), without
+    duplicates (two grid points that resolve to the same config are one run)."""
     keys = list(spec.grid)
     points = [dict(zip(keys, values)) for values in itertools.product(*(spec.grid[k] for k in keys))]
     seeds = spec.seeds if spec.seeds is not None else [None]
@@ -189,176 +184,36 @@ def expand(spec: SweepSpec, registry: Registry) -> list[Combination]:
         h = resolved.config_hash()
         if h not in seen:
             seen.add(h)
-            combos.append(Combination(resolved, h))
+            combos.append(PlannedRun(resolved, h))
     return combos
 
 
-# ------------------------------------------------------------------------------------- the stages
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    msg = text[0] if text else ""
-    return msg if isinstance(exc, MMBenchError) else f"{type(exc).__name__}: {msg}".rstrip(": ")
-
-
-@dataclass
-class Prepared:
-    """What every model of one (encoder, reducer) pair trains on, or why that pair failed."""
-
-    reduction: pipeline.Reduction | None
-    encode_seconds: float = 0.0
-    stats: dict = field(default_factory=dict)
-    error: str | None = None
-
-
-def _ordered_groups(combos: list[Combination], *sections: str) -> list[list[Combination]]:
-    groups: dict[str, list[Combination]] = {}
-    for c in combos:
-        groups.setdefault(c.stage_key(*sections), []).append(c)
+def grouped(runs: list[PlannedRun], *sections: str) -> list[list[PlannedRun]]:
+    """``runs`` grouped by their config ``sections`` (the stages they share), in first-seen order."""
+    groups: dict[str, list[PlannedRun]] = {}
+    for r in runs:
+        groups.setdefault(r.stage_key(*sections), []).append(r)
     return list(groups.values())
 
 
-def prepared_stages(todo: list[Combination], data, ctx: pipeline.RunContext, log: Callable[[str], None]):
-    """Yield (combinations, Prepared) per (encoder, reducer) pair, one encoder's vectors in memory at a time."""
-    for enc_group in _ordered_groups(todo, "encoder"):
-        first = enc_group[0].resolved
-        ctx.stats.clear()
-        try:
-            vecs, hit, seconds, inputs = pipeline.encode_items(first, data, ctx)
-            log(f"encoder {first.encoder[0].name}: {vecs.shape[1]}-d vectors "
-                f"({'cache hit' if hit else f'computed in {seconds:.1f}s'})")
-            error = None
-        except Exception as exc:  # any plugin failure becomes failed rows; Ctrl-C still stops the sweep
-            error = f"encoder {first.encoder[0].name}: {first_line(exc)}"
-            log(error)
-        stats = dict(ctx.stats)
-        for red_group in _ordered_groups(enc_group, "encoder", "reducer"):
-            if error:
-                yield red_group, Prepared(None, error=error)
-                continue
-            red = red_group[0].resolved
-            try:
-                reduction = pipeline.prepare_reduction(red, vecs, inputs, ctx)
-            except Exception as exc:
-                msg = f"reducer {red.reducer[0].name}: {first_line(exc)}"
-                log(msg)
-                yield red_group, Prepared(None, error=msg)
-                continue
-            yield red_group, Prepared(reduction, seconds, stats)
-        vecs = None  # noqa: F841  (release before the next encoder's vectors arrive)
-
-
-def failed_row(resolved: pipeline.Resolved, dataset_id: str, error: str) -> dict:
-    row = {c: "" for c in leaderboard.COLUMNS}
-    row.update({
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "dataset": dataset_id,
-        "encoder": resolved.encoder[0].name, "reducer": resolved.reducer[0].name, "model": resolved.model[0].name,
-        "seed": resolved.train.seed, "status": "failed", "error": error[:300],
-        "config_hash": resolved.config_hash(), "config": json.dumps(resolved.as_dict(), sort_keys=True, default=str),
-        "mmbench_version": __version__, "git_sha": pipeline.git_sha(),
-    })
-    return row
-
-
-def run_combination(resolved: pipeline.Resolved, data, prep: Prepared) -> tuple[dict, np.ndarray | None]:
-    """Train one combination; never raises for a failure of the combination itself (returns a failed row)."""
-    if prep.error:
-        return failed_row(resolved, data.dataset_id, prep.error), None
-    try:
-        _, result, probs = pipeline.train_on(resolved, data, prep.reduction)
-        ctx = pipeline.RunContext(stats=dict(prep.stats))
-        return pipeline.make_row(resolved, data, result, prep.encode_seconds, ctx), probs
-    except Exception as exc:
-        return failed_row(resolved, data.dataset_id, first_line(exc)), None
-
-
-# -------------------------------------------------------------------------------------- the sweep
-
-
-@dataclass
-class SweepReport:
-    planned: int = 0
-    skipped: int = 0  # already recorded
-    ran: int = 0
-    failed: int = 0
-    datasets: list[str] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)  # rows recorded by this invocation
-
-
-def _describe_plan(todo, done_count, data, ctx, log) -> None:
+def describe_plan(todo: list[PlannedRun], done_count: int, data, ctx: RunContext, log: Callable[[str], None]) -> None:
+    """What a dry run prints: per encoder and reducer, whether its stage is cached, and the runs on it."""
     log(f"dataset {data.dataset_id}: {len(todo) + done_count} combinations, {done_count} already recorded, "
         f"{len(todo)} to run")
-    for enc_group in _ordered_groups(todo, "encoder"):
+    for enc_group in grouped(todo, "encoder"):
         r = enc_group[0].resolved
         enc_inputs = pipeline.encode_inputs(r, data)
         enc_state = "cached" if ctx.cache.has(content_key(enc_inputs)) else "to compute"
-        log(f"  encoder {r.encoder[0].name} {json.dumps(params_to_dict(r.encoder[1]), default=str)}: "
+        log(f"  encoder {r.encoder.name} {json.dumps(params_to_dict(r.encoder.params), default=str)}: "
             f"embeddings {enc_state}")
-        for red_group in _ordered_groups(enc_group, "encoder", "reducer"):
+        for red_group in grouped(enc_group, "encoder", "reducer"):
             rr = red_group[0].resolved
-            if getattr(rr.reducer[0].factory, "trainable", False):
+            if issubclass(rr.reducer.component.factory, TrainableReducer):
                 red_state = "trainable (trained inside each model)"
             else:
                 red_key = content_key(pipeline.reduce_inputs(rr, enc_inputs))
                 red_state = "cached" if ctx.cache.has(red_key) else "to compute"
-            log(f"    reducer {rr.reducer[0].name} {json.dumps(params_to_dict(rr.reducer[1]), default=str)}: "
+            log(f"    reducer {rr.reducer.name} {json.dumps(params_to_dict(rr.reducer.params), default=str)}: "
                 f"{red_state}; {len(red_group)} run(s)")
             for c in red_group:
                 log(f"      {c.config_hash}  {c.label}")
-
-
-def run_sweep(
-    spec: SweepSpec,
-    registry: Registry,
-    leaderboard_dir: str | Path,
-    *,
-    ctx: pipeline.RunContext | None = None,
-    executor: str | None = None,
-    address: str | None = None,
-    dry_run: bool = False,
-    retry_failed: bool = False,
-    log: Callable[[str], None] = print,
-) -> SweepReport:
-    directory = Path(leaderboard_dir)
-    ctx = ctx or pipeline.RunContext()
-    executor = executor or spec.executor
-    if executor not in EXECUTORS:
-        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    combos = expand(spec, registry)
-    report = SweepReport(planned=len(combos))
-    for ds_group in _ordered_groups(combos, "dataset"):
-        data = pipeline.load_data(ds_group[0].resolved, ctx)
-        report.datasets.append(data.dataset_id)
-        recorded = leaderboard.recorded_status(directory, data.dataset_id)
-        todo = [c for c in ds_group if c.config_hash not in recorded
-                or (retry_failed and recorded[c.config_hash] == "failed")]
-        report.skipped += len(ds_group) - len(todo)
-        if dry_run:
-            _describe_plan(todo, len(ds_group) - len(todo), data, ctx, log)
-            continue
-        labels = data.valid.label
-
-        def record(combo: Combination, row: dict, probs) -> None:
-            written = leaderboard.record_row(directory, row, probs, labels)
-            if written:
-                report.rows.append(row)
-                report.ran += 1
-                report.failed += row["status"] == "failed"
-            outcome = f"AUC {row['valid_auc']:.4f}" if row["status"] == "ok" else f"FAILED: {row['error']}"
-            log(f"[{report.skipped + report.ran}/{report.planned}] {combo.config_hash} {combo.label}: {outcome}"
-                + ("" if written else " (already recorded by another writer; kept that row)"))
-
-        stages = prepared_stages(todo, data, ctx, log)
-        if executor == "ray":
-            from .sweep_ray import run_on_ray
-
-            run_on_ray(stages, data, spec.ray, address, record)
-        else:
-            for group, prep in stages:
-                for combo in group:
-                    row, probs = run_combination(combo.resolved, data, prep)
-                    record(combo, row, probs)
-        if todo:
-            leaderboard.render(directory, data.dataset_id)
-    return report

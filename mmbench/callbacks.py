@@ -1,0 +1,64 @@
+"""Who hears about a run as it happens: the CLI's progress display and the plugins' tracking hooks.
+
+``RunCallbacks`` adds a run's start and end to the trainer's epoch and step events. ``PluginHooks``
+relays them to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end`` hooks of every installed plugin
+(an experiment tracker is such a plugin); ``CallbackList`` hands each event to several listeners.
+"""
+from __future__ import annotations
+
+from .trainer import Callbacks, EpochLog
+
+
+class RunCallbacks(Callbacks):
+    def on_run_start(self, run) -> None:
+        """``run``: the ``pipeline.Resolved`` about to run."""
+
+    def on_run_end(self, run, row, valid) -> None:
+        """``row``: its ``row.Row`` (ok or failed); ``valid``: ``components.ValidPredictions`` or None."""
+
+
+class PluginHooks(RunCallbacks):
+    """Relays run events to the plugin hooks of ``registry`` (its pluggy ``hook`` relay)."""
+
+    def __init__(self, registry):
+        self.hook = registry.pm.hook
+        self.run = None
+
+    def on_run_start(self, run) -> None:
+        self.run = run
+        self.hook.on_run_start(run=run)
+
+    def on_epoch_end(self, log: EpochLog) -> None:
+        self.hook.on_epoch_end(run=self.run, log=log)
+
+    def on_run_end(self, run, row, valid) -> None:
+        self.hook.on_run_end(run=run, row=row, valid=valid)
+
+
+class CallbackList(RunCallbacks):
+    """Every event to each listener, in order."""
+
+    def __init__(self, *listeners: RunCallbacks | None):
+        self.listeners = [cb for cb in listeners if cb is not None]
+
+    def _each(self, method: str, *args) -> None:
+        for cb in self.listeners:
+            getattr(cb, method)(*args)
+
+    def on_run_start(self, run) -> None:
+        self._each("on_run_start", run)
+
+    def on_epoch_start(self, epoch: int, n_steps: int) -> None:
+        self._each("on_epoch_start", epoch, n_steps)
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        self._each("on_step", epoch, step, loss)
+
+    def on_optimizer_step(self, epoch: int, step: int) -> None:
+        self._each("on_optimizer_step", epoch, step)
+
+    def on_epoch_end(self, log: EpochLog) -> None:
+        self._each("on_epoch_end", log)
+
+    def on_run_end(self, run, row, valid) -> None:
+        self._each("on_run_end", run, row, valid)

@@ -1,0 +1,89 @@
+"""``<dataset>.md`` and ``<dataset>.png`` beside the CSV, rendered from a summary once per command
+(``mmbench run``, ``mmbench sweep``, ``mmbench leaderboard --render``)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..atomic import atomic_write_text
+from . import store
+from .chart import write_chart
+from .summary import Summary, num, summarise
+
+
+def fmt(value, spec: str = ".4f", empty: str = "—") -> str:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return empty
+    return format(float(value), spec)
+
+
+def fmt_p(p) -> str:
+    if p is None:
+        return "—"
+    return "< 1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def render_markdown(summary: Summary) -> str:
+    dataset = summary.dataset
+    lines = [f"# Leaderboard: {dataset}", "",
+             f"Measured by mmbench, rendered from `{dataset}.csv` (the source of truth). One row per combination "
+             "(encoder × reducer × model × hyper-parameters): valid AUC as mean ± std over its seeds; "
+             "95 % CI: DeLong, of that seed-mean, from the valid predictions in "
+             f"`{dataset}/preds/`; Δ and p: paired DeLong test against the reference (★) on the same valid rows.",
+             "", f"![valid AUC per combination, 95 % CI]({dataset}.png)", ""]
+    if summary.reference is not None:
+        lines += [f"Reference ★: {summary.reference.label} — {summary.reference_reason}.", ""]
+    lines += ["| # | encoder | reducer | model | variant | seeds | valid AUC (mean ± std) | 95 % CI | Δ vs ★ | p | "
+              "gAUC | logloss | combination |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for i, c in enumerate(summary.combinations, 1):
+        std = f" ± {c.std:.4f}" if len(c.runs) > 1 else ""
+        ci = f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—"
+        delta = "★" if c.is_reference else fmt(c.delta, "+.4f")
+        lines.append(f"| {i} | {c.encoder} | {c.reducer_label} | {c.model} | {c.variant or ''} | {len(c.runs)} "
+                     f"| {c.mean:.4f}{std} | {ci} | {delta} | {'' if c.is_reference else fmt_p(c.p_value)} "
+                     f"| {fmt(c.mean_of('valid_gauc'))} | {fmt(c.mean_of('valid_logloss'))} | `{c.key}` |")
+    if summary.combinations and not summary.has_stats:
+        lines += ["", "CIs and p-values need the runs' saved valid predictions; none were found for these rows."]
+    if summary.oracle_auc is not None:
+        lines += ["", f"Oracle valid AUC of this synthetic dataset (true click probabilities): {summary.oracle_auc:.4f}."]
+    if summary.runs:
+        lines += ["", "## Runs", "", "| encoder | reducer | model | seed | valid AUC | logloss | gAUC | epochs "
+                  "| train s | config |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in summary.runs:
+            lines.append(
+                f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {num(r['valid_auc']):.4f} "
+                f"| {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} | {r.get('epochs', '')} "
+                f"| {fmt(num(r.get('train_seconds')), '.1f')} | `{r['config_hash']}` |")
+    if summary.failed:
+        lines += ["", "## Failed runs", "", "| encoder | reducer | model | seed | error | config |",
+                  "|---|---|---|---|---|---|"]
+        for r in summary.failed:
+            error = str(r.get("error", "")).replace("|", "\\|")
+            lines.append(f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {error} "
+                         f"| `{r.get('config_hash', '')}` |")
+    if summary.published:
+        lines += ["", "## Published results (not measured by mmbench)", "",
+                  "Reported by their authors on the real MicroLens-1M; "
+                  + ("not comparable with synthetic data." if summary.synthetic
+                     else "shown for reference, apart from the measured rows."), "",
+                  "| system | what it is | valid AUC | test AUC | source | mmbench config |",
+                  "|---|---|---|---|---|---|"]
+        for p in summary.published:
+            config = f"`{p['config']}`" if p.get("config") else "—"
+            lines.append(
+                f"| {p['system']} *(published)* | {p['description']} | {p.get('valid_auc') or '—'} "
+                f"| {p.get('test_auc') or '—'} | {p['source']} | {config} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render(directory: Path, dataset: str, reference: str | None = None) -> tuple[Summary, Path]:
+    """Summarise the CSV and write ``<dataset>.md`` and ``<dataset>.png`` beside it (under the lock, so
+    that an older summary never overwrites a newer one). Returns the summary and the md path."""
+    directory = Path(directory)
+    with store.locked(directory, dataset) as path:
+        summary = summarise(store.read_rows(path), dataset, directory, reference)
+        write_chart(path.with_suffix(".png"), summary)
+        atomic_write_text(path.with_suffix(".md"), render_markdown(summary))
+    return summary, path.with_suffix(".md")

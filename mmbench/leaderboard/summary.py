@@ -1,0 +1,247 @@
+"""One entry per combination (encoder x reducer x model x hyper-parameters) over its seeds: mean ± std
+of the valid AUC, DeLong CI of that mean from the saved valid predictions, paired test against a
+reference. Reads the store, writes nothing."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..cache import content_key
+from ..errors import MMBenchError
+from ..stats import delong, paired_test, weighted_ci
+from . import store
+
+#: The official challenge baseline's setting as mmbench reproduces it (configs/baseline_din.yaml).
+BASELINE = ("precomputed", "pca", "din")
+
+
+def num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _round(value, digits: int = 6):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return round(float(value), digits)
+
+
+def combination_key(config_json: str) -> str:
+    """Hash of a run's config without its seed: the runs of one combination share it."""
+    try:
+        cfg = json.loads(config_json)
+    except (TypeError, ValueError):
+        return ""
+    cfg.get("train", {}).pop("seed", None)
+    return content_key(cfg)[:12]
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = json.dumps(v, default=str) if isinstance(v, (list, tuple)) else v
+    return out
+
+
+@dataclass
+class Combination:
+    """One combination (encoder x reducer x model x hyper-parameters) over its seeds."""
+
+    key: str
+    encoder: str
+    reducer: str
+    model: str
+    flat: dict
+    runs: list[dict]
+    variant: str = ""
+    ci: tuple[float, float] | None = None
+    delta: float | None = None
+    p_value: float | None = None
+    is_reference: bool = False
+
+    @property
+    def aucs(self) -> np.ndarray:
+        return np.array([num(r["valid_auc"]) for r in self.runs])
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.aucs))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.aucs, ddof=1)) if len(self.runs) > 1 else float("nan")
+
+    def mean_of(self, column: str) -> float:
+        return float(np.mean([num(r.get(column)) for r in self.runs]))
+
+    @property
+    def seeds(self) -> list[str]:
+        return [str(r["seed"]) for r in self.runs]
+
+    @property
+    def reducer_label(self) -> str:
+        dim = self.flat.get("reducer.dim")
+        return f"{self.reducer}-{dim}" if dim not in (None, "") else self.reducer
+
+    @property
+    def label(self) -> str:
+        base = f"{self.encoder} / {self.reducer_label} / {self.model}"
+        return f"{base} [{self.variant}]" if self.variant else base
+
+    def record(self) -> dict:
+        """The combination as one flat record (``mmbench leaderboard --format csv/json``)."""
+        return {
+            "combo": self.key, "encoder": self.encoder, "reducer": self.reducer_label, "model": self.model,
+            "variant": self.variant, "n_seeds": len(self.runs), "seeds": " ".join(self.seeds),
+            "valid_auc_mean": round(self.mean, 6), "valid_auc_std": _round(self.std),
+            "ci95_low": _round(self.ci[0]) if self.ci else "", "ci95_high": _round(self.ci[1]) if self.ci else "",
+            "delta_vs_reference": _round(self.delta), "p_value": _round(self.p_value, 8),
+            "reference": self.is_reference,
+            "valid_gauc_mean": _round(self.mean_of("valid_gauc")),
+            "valid_logloss_mean": _round(self.mean_of("valid_logloss")),
+            "config_hashes": " ".join(r["config_hash"] for r in self.runs),
+        }
+
+
+RECORD_COLUMNS = ["combo", "encoder", "reducer", "model", "variant", "n_seeds", "seeds", "valid_auc_mean",
+                  "valid_auc_std", "ci95_low", "ci95_high", "delta_vs_reference", "p_value", "reference",
+                  "valid_gauc_mean", "valid_logloss_mean", "config_hashes"]
+
+
+@dataclass
+class Summary:
+    dataset: str
+    combinations: list[Combination]
+    reference: Combination | None
+    reference_reason: str
+    runs: list[dict]  # the latest ok row of each config hash, best first
+    failed: list[dict]
+    has_stats: bool
+    oracle_auc: float | None = None  # synthetic data only (rows carry the oracle of their data)
+    published: list[dict] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """Synthetic data has a known oracle; published (real-data) numbers are not comparable with it."""
+        return self.oracle_auc is not None
+
+
+def latest_ok_per_hash(rows: list[dict]) -> list[dict]:
+    latest: dict[str, dict] = {}
+    for r in rows:  # the CSV is in recording order: the last ok row of a hash wins
+        if store.is_ok(r) and not math.isnan(num(r.get("valid_auc"))):
+            latest[r["config_hash"]] = r
+    return list(latest.values())
+
+
+def _variants(combinations: list[Combination]) -> None:
+    """Tell apart combinations with the same component names by the parameters where they differ."""
+    by_names: dict[tuple, list[Combination]] = {}
+    for c in combinations:
+        by_names.setdefault((c.encoder, c.reducer_label, c.model), []).append(c)
+    for group in by_names.values():
+        if len(group) < 2:
+            continue
+        keys = sorted({k for c in group for k in c.flat})
+        differing = [k for k in keys if len({json.dumps(c.flat.get(k), default=str) for c in group}) > 1]
+        for c in group:
+            c.variant = ", ".join(f"{k}={c.flat.get(k)}" for k in differing)
+
+
+def find_combination(combinations: list[Combination], ref: str) -> Combination | None:
+    ref_l = ref.strip().lower()
+    for c in combinations:
+        if c.key == ref_l or any(r["config_hash"] == ref_l for r in c.runs):
+            return c
+    for c in combinations:
+        names = {c.label.lower(), f"{c.encoder}/{c.reducer}/{c.model}".lower(),
+                 f"{c.encoder}/{c.reducer_label}/{c.model}".lower(), c.label.lower().replace(" ", "")}
+        if ref_l in names or ref_l.replace(" ", "") in {n.replace(" ", "") for n in names}:
+            return c
+    return None
+
+
+def load_published(directory: Path) -> list[dict]:
+    path = Path(directory) / "published.yaml"
+    if not path.exists():
+        return []
+    return yaml.safe_load(path.read_text(encoding="utf-8")).get("results", [])
+
+
+def _group(runs: list[dict]) -> list[Combination]:
+    combinations: dict[str, Combination] = {}
+    for r in runs:
+        key = combination_key(r.get("config", ""))
+        if key not in combinations:
+            try:
+                cfg = json.loads(r["config"])
+                cfg.get("train", {}).pop("seed", None)
+            except (TypeError, ValueError):
+                cfg = {}
+            combinations[key] = Combination(key, r["encoder"], r["reducer"], r["model"], _flat(cfg), [])
+        combinations[key].runs.append(r)
+    ordered = sorted(combinations.values(), key=lambda c: -c.mean)
+    for c in ordered:
+        c.runs.sort(key=lambda r: num(r["seed"]))
+    _variants(ordered)
+    return ordered
+
+
+def _pick_reference(ordered: list[Combination], dataset: str, reference: str | None):
+    if reference:
+        ref = find_combination(ordered, reference)
+        if ref is None:
+            raise MMBenchError(f"--reference {reference!r} matches no combination of {dataset}; give a config "
+                               f"hash, a combination key or 'encoder/reducer/model' from the table")
+        return ref, f"chosen with --reference {reference}"
+    ref = next((c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE), None)
+    if ref is not None:
+        return ref, "the official challenge baseline's setting (precomputed / pca / din)"
+    if ordered:
+        return ordered[0], "the best measured combination (no baseline row precomputed / pca / din yet)"
+    return None, ""
+
+
+def _add_statistics(usable: list[Combination], ref: Combination | None, labels, preds) -> None:
+    """DeLong CI of each combination's seed-mean, and the paired test against the reference."""
+    index = {r["config_hash"]: i for i, r in enumerate(r for c in usable for r in c.runs)}
+    aucs, cov = delong(labels, np.stack([preds[h] for h in index]))
+
+    def weights(c: Combination) -> np.ndarray:
+        w = np.zeros(len(index))
+        for r in c.runs:
+            w[index[r["config_hash"]]] = 1.0 / len(c.runs)
+        return w
+
+    for c in usable:
+        _, lo, hi = weighted_ci(aucs, cov, weights(c))
+        c.ci = (lo, hi)
+        if ref is not None and ref in usable and c is not ref:
+            c.delta, c.p_value = paired_test(aucs, cov, weights(c) - weights(ref))
+
+
+def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | None = None) -> Summary:
+    runs = latest_ok_per_hash(rows)
+    ordered = _group(runs)
+    ref, reason = _pick_reference(ordered, dataset, reference)
+    if ref is not None:
+        ref.is_reference = True
+    labels, preds = store.load_predictions(directory, dataset, [r["config_hash"] for r in runs])
+    usable = [c for c in ordered if all(r["config_hash"] in preds for r in c.runs)]
+    has_stats = labels is not None and bool(usable) and 0 < labels.sum() < len(labels) - 1
+    if has_stats:
+        _add_statistics(usable, ref, labels, preds)
+    oracle = next((num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
+    return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
+                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory))

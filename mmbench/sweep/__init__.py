@@ -1,0 +1,89 @@
+"""Sweeps: every encoder x reducer x model x grid point x seed, each run recorded exactly once.
+
+    plan        the sweep file, the planned runs, the dry-run plan
+    stages      shared encoding and reduction, one model per planned run (failures become rows)
+    executors   local or Ray; both take the stages and hand rows back to ``run_sweep``'s recorder
+
+Resuming is by config hash: a run whose hash already has a row in the leaderboard CSV is skipped, so
+a sweep killed at any moment (SIGKILL included) and started again runs only the rest. The CSV is only
+ever replaced whole (temp file + rename, under a file lock), so a kill never leaves a damaged line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .. import pipeline
+from ..callbacks import RunCallbacks
+from ..components import RunContext
+from ..errors import ConfigError
+from ..leaderboard import store
+from ..leaderboard.render import render
+from ..registry import Registry
+from .executors import run_local, run_on_ray
+from .plan import EXECUTORS, SweepSpec, describe_plan, expand, grouped
+from .stages import prepared_stages
+
+
+@dataclass
+class SweepReport:
+    planned: int = 0
+    skipped: int = 0  # already recorded
+    ran: int = 0
+    failed: int = 0
+    datasets: list[str] = field(default_factory=list)
+    rows: list = field(default_factory=list)  # the Rows recorded by this invocation
+
+
+def run_sweep(
+    spec: SweepSpec,
+    registry: Registry,
+    leaderboard_dir: str | Path,
+    *,
+    ctx: RunContext | None = None,
+    executor: str | None = None,
+    address: str | None = None,
+    dry_run: bool = False,
+    retry_failed: bool = False,
+    callbacks: RunCallbacks | None = None,
+    log: Callable[[str], None] = print,
+) -> SweepReport:
+    directory = Path(leaderboard_dir)
+    ctx = ctx or RunContext()
+    callbacks = callbacks or RunCallbacks()
+    executor = executor or spec.executor
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    runs = expand(spec, registry)
+    report = SweepReport(planned=len(runs))
+    for ds_group in grouped(runs, "dataset"):
+        data = pipeline.load_data(ds_group[0].resolved.dataset, ctx)
+        report.datasets.append(data.dataset_id)
+        recorded = store.recorded_status(directory, data.dataset_id)
+        todo = [r for r in ds_group if r.config_hash not in recorded
+                or (retry_failed and recorded[r.config_hash] == "failed")]
+        report.skipped += len(ds_group) - len(todo)
+        if dry_run:
+            describe_plan(todo, len(ds_group) - len(todo), data, ctx, log)
+            continue
+
+        def record(run, row, valid) -> None:
+            written = store.record_row(directory, row, valid)
+            if written:
+                report.rows.append(row)
+                report.ran += 1
+                report.failed += not row.ok
+            callbacks.on_run_end(run.resolved, row, valid)
+            outcome = f"AUC {row.valid_auc:.4f}" if row.ok else f"FAILED: {row.error}"
+            log(f"[{report.skipped + report.ran}/{report.planned}] {run.config_hash} {run.label}: {outcome}"
+                + ("" if written else " (already recorded by another writer; kept that row)"))
+
+        stages = prepared_stages(todo, data, ctx, log)
+        if executor == "ray":
+            run_on_ray(stages, data, spec.ray, address, record, callbacks)
+        else:
+            run_local(stages, data, record, callbacks)
+        if todo:
+            render(directory, data.dataset_id)
+    return report
