@@ -33,6 +33,10 @@ class TrainParams:
     grad_clip: float = 0.0  # max grad norm; 0 = off
     patience: int = 2  # epochs without improvement of `monitor` before stopping
     plateau_lr_factor: float = 1.0  # multiply lr by this after an epoch without improvement (FuxiCTR: 0.1)
+    min_lr: float = 0.0  # floor of the plateau reductions and the end of a cosine decay (FuxiCTR: 1e-6)
+    schedule: Literal["constant", "cosine"] = "constant"  # cosine: decay to min_lr over all epochs' steps
+    warmup_steps: int = 0  # optimizer steps of linear warm-up from lr / warmup_steps to lr
+    accumulation_steps: int = 1  # batches whose gradients are summed (loss / k) before one optimizer step
     monitor: Literal["auc", "logloss", "gauc"] = "auc"
     seed: int = 2024
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -49,6 +53,10 @@ class TrainParams:
             raise ValueError("batch_size must be >= 1")
         if not 0 < self.plateau_lr_factor <= 1:
             raise ValueError("plateau_lr_factor must be in (0, 1]")
+        if not 0 <= self.min_lr <= self.lr:
+            raise ValueError(f"min_lr must be in [0, lr={self.lr}]")
+        if self.warmup_steps < 0 or self.accumulation_steps < 1:
+            raise ValueError("warmup_steps must be >= 0 and accumulation_steps >= 1")
 
 
 @dataclass
@@ -79,7 +87,8 @@ class Callbacks:
         """Every 20 steps and at an epoch's end, with the current loss (a host sync on CUDA)."""
 
     def on_optimizer_step(self, epoch: int, step: int) -> None:
-        """After every optimizer step, without a sync (benchmarks time steps through this)."""
+        """After every batch (and its optimizer step when one is due), without a sync (benchmarks time
+        steps through this)."""
 
     def on_epoch_end(self, log: EpochLog) -> None: ...
 
@@ -197,6 +206,28 @@ def _better(metric: str, new: float, best: float | None) -> bool:
     return new < best if metric == "logloss" else new > best
 
 
+class LrSchedule:
+    """The learning rate of every optimizer step: linear warm-up, then constant or cosine decay to
+    ``min_lr``; a plateau multiplies the peak by ``plateau_lr_factor`` (never below ``min_lr``)."""
+
+    def __init__(self, params: TrainParams, total_steps: int):
+        self.p, self.total = params, total_steps
+        self.peak = params.lr
+
+    def plateau(self) -> None:
+        self.peak = max(self.peak * self.p.plateau_lr_factor, self.p.min_lr)
+
+    def at(self, step: int) -> float:
+        """lr of optimizer step ``step`` (0-based, counted over the whole run)."""
+        p = self.p
+        if step < p.warmup_steps:
+            return self.peak * (step + 1) / p.warmup_steps
+        if p.schedule == "cosine":
+            progress = min(1.0, (step - p.warmup_steps) / max(1, self.total - p.warmup_steps))
+            return p.min_lr + (self.peak - p.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.peak
+
+
 def build_and_fit(
     build: Callable[[], nn.Module],
     train: Split,
@@ -244,6 +275,9 @@ def _train(model: nn.Module, train: Split, valid: Split, params: TrainParams, ca
     gen = torch.Generator(device="cpu").manual_seed(params.seed)
     n = len(train)
     n_steps = math.ceil(n / params.batch_size)
+    accumulate = params.accumulation_steps
+    schedule = LrSchedule(params, params.epochs * math.ceil(n_steps / accumulate))
+    updates = 0  # optimizer steps so far
 
     best_metric, best_state, best_epoch, bad_epochs, best_probs = None, None, 0, 0, None
     history: list[EpochLog] = []
@@ -261,11 +295,16 @@ def _train(model: nn.Module, train: Split, valid: Split, params: TrainParams, ca
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.amp and device.type == "cuda"):
                 logits = step_model(batch)
             loss = loss_fn(logits.float(), label)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if params.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), params.grad_clip)
-            optimizer.step()
+            (loss / accumulate if accumulate > 1 else loss).backward()
+            if (step + 1) % accumulate == 0 or step == n_steps - 1:  # an epoch's last batches step too
+                if params.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), params.grad_clip)
+                lr = schedule.at(updates)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                updates += 1
             callbacks.on_optimizer_step(epoch, step + 1)
             loss_sum += loss.detach()
             if step % 20 == 0 or step == n_steps - 1:
@@ -291,8 +330,7 @@ def _train(model: nn.Module, train: Split, valid: Split, params: TrainParams, ca
             bad_epochs += 1
             if bad_epochs >= params.patience:
                 break
-            for group in optimizer.param_groups:
-                group["lr"] *= params.plateau_lr_factor
+            schedule.plateau()
 
     if best_state is not None:
         model.load_state_dict(best_state)
