@@ -31,13 +31,7 @@ TINY = {
 ALL = list(TINY)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # two intra-op threads on a shared 2-core machine spend most of their time in barriers
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

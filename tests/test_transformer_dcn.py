@@ -12,12 +12,7 @@ from mmbench_zoo.transformer_dcn.model import (
 ITEM_DIM, HEADS, FF, LAYERS, FIRST_K = 6, 2, 10, 2, 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def hand_built_batch():
