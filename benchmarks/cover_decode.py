@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from gpu_encode import _import_plugins, write_items
 
     _import_plugins()
-    from mmbench_plugins.encoders import common
+    from mmbench_plugins.encoders import covers
     from mmbench_plugins.encoders.clip import clip_image_transform
 
     torch.set_num_threads(1)
@@ -45,9 +45,9 @@ def main(argv=None) -> int:
         items = write_items(Path(tmp), args.n, args.size)
         ids = np.arange(1, args.n + 1)
         paths = {
-            "resize: workers": common.CoverDataset(items, ids, common.CoverPixels(transform).worker_transform, crop),
-            "resize: device": common.CoverDataset(items, ids, common.hwc_uint8, crop),
-            "decode: device": common.CoverFileBytes(items, ids),
+            "resize: workers": covers.CoverDataset(items, ids, covers.CoverPixels(transform).worker_transform, crop),
+            "resize: device": covers.CoverDataset(items, ids, covers.hwc_uint8, crop),
+            "decode: device": covers.CoverFileBytes(items, ids),
         }
         for name, dataset in paths.items():
             rates = []

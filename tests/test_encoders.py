@@ -24,6 +24,9 @@ from mmbench.leaderboard.summary import summarise
 from mmbench.params import build_params
 from mmbench.registry import build_registry
 from mmbench_plugins.encoders import common
+from mmbench_plugins.encoders.covers import CoverGeometry, CoverPixels, cover_batches, open_cover, resize_on_device
+from mmbench_plugins.encoders.fusion import fuse, l2_normalize
+from mmbench_plugins.encoders.titles import length_buckets
 from mmbench_plugins.encoders.clip import ClipEncoder
 from mmbench_plugins.encoders.openclip import OpenClipEncoder
 from mmbench_plugins.encoders.precomputed import PrecomputedEncoder
@@ -154,7 +157,7 @@ def test_dataloader_workers_give_the_same_vectors(shared, tiny, home):
 
 def test_length_buckets_cover_every_title_once_sorted_by_length():
     titles = ["a" * k for k in (5, 1, 9, 3, 7, 2, 8)]
-    batches = list(common.length_buckets(titles, 3))
+    batches = list(length_buckets(titles, 3))
     assert [len(b) for b in batches] == [3, 3, 1]
     flat = np.concatenate(batches)
     assert sorted(flat.tolist()) == list(range(7))
@@ -163,7 +166,7 @@ def test_length_buckets_cover_every_title_once_sorted_by_length():
 
 def test_mean_fusion_needs_equal_widths():
     with pytest.raises(ConfigError, match="fusion: concat"):
-        common.fuse(np.ones((3, 4), np.float32), np.ones((3, 5), np.float32), "mean")
+        fuse(np.ones((3, 4), np.float32), np.ones((3, 5), np.float32), "mean")
 
 
 def test_bad_params_are_config_errors():
@@ -374,7 +377,7 @@ def test_text_embedding_carries_the_planted_topic(tiny, home):
     labels = topic.reindex(range(1, tiny.items.n_items)).to_numpy()
 
     def nn_accuracy(vecs):
-        v = common.l2_normalize(vecs[1:])
+        v = l2_normalize(vecs[1:])
         sim = v @ v.T
         np.fill_diagonal(sim, -np.inf)
         return float((labels[sim.argmax(1)] == labels).mean())
@@ -429,10 +432,10 @@ def test_uint8_cover_batches_equal_the_backbones_own_transform(tiny):
     from mmbench_plugins.encoders.clip import clip_image_transform
 
     rng = np.random.default_rng(0)
-    images = [common.open_cover(str(tiny.items.image_path(i)))[0] for i in (1, 2)]
+    images = [open_cover(str(tiny.items.image_path(i)))[0] for i in (1, 2)]
     images.append(Image.fromarray(rng.integers(0, 255, (640, 480, 3), dtype=np.uint8)))
     for transform in (clip_image_transform(None)[0], open_clip.image_transform(224, is_train=False)):
-        covers = common.CoverPixels(transform)
+        covers = CoverPixels(transform)
         assert covers.uint8
         batch = torch.stack([covers.worker_transform(img) for img in images])
         assert batch.dtype == torch.uint8 and batch.shape == (3, 224, 224, 3)
@@ -440,7 +443,7 @@ def test_uint8_cover_batches_equal_the_backbones_own_transform(tiny):
         got = covers.to_model(batch, torch.device("cpu"))
         assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
     plain = T.Compose([T.Resize(8), T.CenterCrop(8), T.ToTensor()])
-    covers = common.CoverPixels(plain)
+    covers = CoverPixels(plain)
     assert not covers.uint8 and covers.worker_transform is plain
 
 
@@ -474,7 +477,7 @@ def test_device_decode_and_resize_match_pil_and_handle_bad_covers(mode, shared, 
     transform = clip_image_transform(None)[0]
     std255 = torch.tensor(transform.transforms[-1].std).view(1, 3, 1, 1) * 255
     for items, ids in ((tiny.items, np.arange(1, 41)), (_photo_covers(tmp_path / "photos"), np.arange(1, 7))):
-        pil_px, dev_px = (torch.cat([p for p, _ in common.cover_batches(
+        pil_px, dev_px = (torch.cat([p for p, _ in cover_batches(
             _Towers(transform), items, ids, _params(**kw), torch.device("cpu"))]) for kw in ({}, {**mode, "batch_size": 5}))
         # decode: device decodes at full size, so it reproduces the backbone's own transform of the whole
         # image; resize: device decodes as the PIL path does (draft mode), so it reproduces that path
@@ -486,7 +489,7 @@ def test_device_decode_and_resize_match_pil_and_handle_bad_covers(mode, shared, 
     model = str(shared["clip"])
     pil, _ = encode(ClipEncoder, {"model": model, "modality": "image"}, tiny.items, home)
     dev, _ = encode(ClipEncoder, {"model": model, "modality": "image", **mode}, tiny.items, home)
-    cos = (common.l2_normalize(pil[1:]) * common.l2_normalize(dev[1:])).sum(1)
+    cos = (l2_normalize(pil[1:]) * l2_normalize(dev[1:])).sum(1)
     assert cos.min() > 0.99, cos.min()
 
     items = broken_items(tiny, tmp_path)
@@ -496,7 +499,7 @@ def test_device_decode_and_resize_match_pil_and_handle_bad_covers(mode, shared, 
         vecs, stats = encode(ClipEncoder, {"model": model, "modality": "image", **kw}, items, home)
         assert stats == {"missing_images": 2, "corrupt_images": 1}, (kw, stats)
         np.testing.assert_allclose(vecs[3], vecs[4], atol=1e-5)  # missing and corrupt: the same grey cover
-        assert (common.l2_normalize(vecs[5:6]) * common.l2_normalize(pil[5:6])).sum() > 0.99
+        assert (l2_normalize(vecs[5:6]) * l2_normalize(pil[5:6])).sum() > 0.99
 
 
 class _Towers(common.Towers):
@@ -514,11 +517,11 @@ def test_device_decode_refuses_a_transform_it_cannot_reproduce():
     from torchvision import transforms as T
 
     with pytest.raises(ConfigError, match="decode: pil"):
-        common.CoverGeometry.from_transform(T.Compose([T.Resize((224, 224)), T.ToTensor()]))
-    g = common.CoverGeometry.from_transform(T.Compose([
+        CoverGeometry.from_transform(T.Compose([T.Resize((224, 224)), T.ToTensor()]))
+    g = CoverGeometry.from_transform(T.Compose([
         T.Resize(256, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), T.ToTensor(),
         T.Normalize([0.5] * 3, [0.25] * 3)]))
-    assert g == common.CoverGeometry(256, (224, 224), (0.5,) * 3, (0.25,) * 3)
+    assert g == CoverGeometry(256, (224, 224), (0.5,) * 3, (0.25,) * 3)
 
 
 def test_resize_auto_moves_to_the_device_only_on_cuda():
@@ -529,9 +532,9 @@ def test_resize_auto_moves_to_the_device_only_on_cuda():
 
     clip, odd = _Towers(clip_image_transform(None)[0]), _Towers(T.Compose([T.Resize((224, 224)), T.ToTensor()]))
     cuda, cpu = torch.device("cuda"), torch.device("cpu")  # a device object; nothing is allocated on it
-    assert common.resize_on_device(clip, _params(), cuda) and not common.resize_on_device(clip, _params(), cpu)
-    assert not common.resize_on_device(odd, _params(), cuda)  # a transform the device resize cannot reproduce
-    assert common.resize_on_device(clip, _params(resize="device"), cpu)
-    assert not common.resize_on_device(clip, _params(resize="workers"), cuda)
+    assert resize_on_device(clip, _params(), cuda) and not resize_on_device(clip, _params(), cpu)
+    assert not resize_on_device(odd, _params(), cuda)  # a transform the device resize cannot reproduce
+    assert resize_on_device(clip, _params(resize="device"), cpu)
+    assert not resize_on_device(clip, _params(resize="workers"), cuda)
     with pytest.raises(ConfigError, match="resize: workers needs decode: pil"):
         build_params(ClipEncoder.Params, {"decode": "device", "resize": "workers"}, "test")

@@ -26,7 +26,10 @@ from mmbench.atomic import atomic_dir
 from mmbench.cache import content_key
 from mmbench.errors import ConfigError
 
-from .common import Meter, autocast, num_workers, open_cover, titles_with_fallback
+from .covers import open_cover
+from .device import autocast, num_workers
+from .progress import Meter
+from .titles import titles_with_fallback
 
 #: rows of the training split mined for co-clicked pairs: plenty for any sensible number of steps
 MAX_COCLICK_ROWS = 200_000

@@ -17,7 +17,7 @@ from mmbench.data.types import ItemTable
 from mmbench.errors import DataError
 from mmbench.params import did_you_mean
 
-from .common import l2_normalize
+from .fusion import l2_normalize
 
 #: column → the file of the MicroLens-1M download that holds it
 SHIPPED_COLUMNS = {

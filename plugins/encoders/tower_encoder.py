@@ -20,8 +20,11 @@ import numpy as np
 from mmbench.components import Encoded, Encoder
 from mmbench.data.types import ItemTable, Split
 
-from . import common
-from .common import Timing, Towers, encode_with_towers, pick_device
+from .common import Towers, encode_with_towers
+from .covers import cover_batches, cover_route
+from .device import autocast, batch_sizes, num_workers, pick_device, sync
+from .progress import Timing
+from .titles import encode_titles
 from .finetune import maybe_finetune, uses_coclick
 
 
@@ -56,18 +59,18 @@ class TowerEncoder(Encoder):
         towers = self.towers(ctx, device)
         load_s = time.perf_counter() - t0
         n = items.n_items - 1
-        image_batch, text_batch = common.batch_sizes(params, device)
+        image_batch, text_batch = batch_sizes(params, device)
         out = {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "",
                "items": n, "modality": params.modality, "image_batch": image_batch, "text_batch": text_batch,
-               "workers": common.num_workers(params.num_workers, device), "precision": params.precision,
+               "workers": num_workers(params.num_workers, device), "precision": params.precision,
                "load_seconds": round(load_s, 2)}
         if towers.image_transform is not None and params.modality in ("image", "fused"):
-            out["cover_route"] = common.cover_route(towers, params, device)
+            out["cover_route"] = cover_route(towers, params, device)
             out.update(self._image_rates(towers, items, device, image_batch, warmup_batches))
         if params.modality in ("text", "fused"):
-            common.encode_titles(towers, items, params, device, ctx, Timing())  # warm-up pass (kernels, caches)
+            encode_titles(towers, items, params, device, ctx, Timing())  # warm-up pass (kernels, caches)
             timing = Timing()
-            common.encode_titles(towers, items, params, device, ctx, timing)
+            encode_titles(towers, items, params, device, ctx, timing)
             out["tokenize_items_per_s"] = round(timing.n_titles / max(timing.tokenize, 1e-9), 1)
             out["text_model_items_per_s"] = round(timing.n_titles / max(timing.text_model, 1e-9), 1)
         timing = Timing()
@@ -87,18 +90,18 @@ class TowerEncoder(Encoder):
         n = items.n_items - 1
         t0 = time.perf_counter()
         first = None
-        for pixels, _ in common.cover_batches(towers, items, np.arange(1, n + 1), self.params, device):
+        for pixels, _ in cover_batches(towers, items, np.arange(1, n + 1), self.params, device):
             first = pixels if first is None else first
-        common.sync(device)
+        sync(device)
         decode_s = time.perf_counter() - t0
         n_batches = max(1, -(-n // image_batch))
-        with torch.inference_mode(), common.autocast(device, self.params.precision):
+        with torch.inference_mode(), autocast(device, self.params.precision):
             for _ in range(warmup_batches):
                 towers.encode_image(first)
-            common.sync(device)
+            sync(device)
             t0 = time.perf_counter()
             for _ in range(n_batches):
                 towers.encode_image(first)
-            common.sync(device)
+            sync(device)
         return {"decode_items_per_s": round(n / decode_s, 1),
                 "image_model_items_per_s": round(n_batches * len(first) / (time.perf_counter() - t0), 1)}
