@@ -179,11 +179,11 @@ def test_plugin_api_version_mismatch_is_reported(run_cli, site):
 
 def test_unknown_component_mentions_the_broken_plugin(run_cli, site, tmp_path, tiny_root):
     make_dist(site, "broken-plugin", {"broken": "errplug_broken2"}, {"errplug_broken2": BROKEN_ON_IMPORT})
-    rc, _, err = run_cli("run", write_config(tmp_path, tiny_root, model={"name": "qin"}), "--leaderboard-dir", tmp_path / "lb")
+    rc, _, err = run_cli("run", write_config(tmp_path, tiny_root, model={"name": "xdeepfm"}), "--leaderboard-dir", tmp_path / "lb")
     assert rc == 2
     lines = err.strip().splitlines()
     assert lines[0].startswith("warning:") and len(lines) == 2
-    assert "unknown model 'qin'" in lines[1] and "Plugin 'broken' (broken-plugin) failed to load" in lines[1]
+    assert "unknown model 'xdeepfm'" in lines[1] and "Plugin 'broken' (broken-plugin) failed to load" in lines[1]
 
 
 def test_nan_loss_stops_with_the_epoch(run_cli, site, tmp_path, tiny_root):

@@ -74,11 +74,13 @@ def render_markdown(summary: Summary) -> str:
                   "Reported by their authors on the real MicroLens-1M; "
                   + ("not comparable with synthetic data." if summary.synthetic
                      else "shown for reference, apart from the measured rows."), "",
-                  "| system | what it is | valid AUC | test AUC | source |", "|---|---|---|---|---|"]
+                  "| system | what it is | valid AUC | test AUC | source | mmbench config |",
+                  "|---|---|---|---|---|---|"]
         for p in summary.published:
+            config = f"`{p['config']}`" if p.get("config") else "—"
             lines.append(
-                f"| {cell(p['system'])} *(published)* | {cell(p['description'], 300)} | {p['valid_auc'] or '—'} "
-                f"| {p['test_auc'] or '—'} | {cell(p['source'], 300)} |"
+                f"| {cell(p['system'])} *(published)* | {cell(p['description'], 300)} | {p.get('valid_auc') or '—'} "
+                f"| {p.get('test_auc') or '—'} | {cell(p['source'], 300)} | {config} |"
             )
     return "\n".join(lines) + "\n"
 
