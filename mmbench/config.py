@@ -40,7 +40,7 @@ class RunConfig:
 def _parse_scalar(text: str):
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: an int past Python's digit limit
         return text
 
 
@@ -111,7 +111,7 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: section '{name}' must be a mapping, got {short(repr(value))}")
         if name in COMPONENT_SECTIONS and value.get("name") is not None and not isinstance(value["name"], str):
-            raise ConfigError(f"{source}: {name}.name must be the name of a {name} plugin (a string), "
+            raise ConfigError(f"{source}: {name}.name must name the {name} plugin to use (a string), "
                               f"got {short(repr(value['name']))}")
         if name in COMPONENT_SECTIONS and not value.get("name"):
             raise ConfigError(f"{source}: section '{name}' needs a 'name' (which {name} plugin to use)")
@@ -169,6 +169,12 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
         where = f" line {line}" if line is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: not valid YAML ({short(problem, 120)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply for a config; "
+                          f"sections hold mappings of plain values)") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ConfigError(f"{path}: a value cannot be read ({short(str(exc), 120)}); "
+                          f"write numbers of sensible size") from None
     finally:
         if loader is not None:
             loader.dispose()

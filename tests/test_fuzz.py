@@ -269,10 +269,6 @@ def _row_problems(case: fz.Case, ws: Workspace) -> list[str]:
 #: cases that break the promise today, each with who must fix what (strict: a fix makes them XPASS,
 #: which fails, so the entry is removed with the fix)
 KNOWN = {
-    "yaml/deep-nesting": "harden: 5,000 nested brackets: RecursionError in the YAML composer is an internal error (exit 1)",
-    "yaml/huge-int": "harden: a 5,000-digit int in YAML: int() digit limit ValueError is an internal error (exit 1)",
-    "set/train.seed=99999999999999999999999999999": "harden: --set with a 5,000-digit int: config._parse_scalar "
-                                                     "lets ValueError through (exit 1)",
     "value/dataset:microlens_1m_synth.scale=choice-small": "dataset plugin: with data_root the row is labelled with "
                                                            "the configured scale, not the data's",
     "value/dataset:microlens_1m_synth.scale=choice-full": "dataset plugin: as scale=small",
