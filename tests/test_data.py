@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from mmbench.data import mmbench_home, schema, synth
+from mmbench.data import mmbench_home, schema, synth, synth_layout
 from mmbench.data.reader import load_mmctr
 from mmbench.data.types import SEQ_LEN
 from mmbench.errors import DataError
@@ -185,7 +185,7 @@ def test_generate_refuses_to_overwrite_and_leaves_nothing_half_written(tiny_root
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(synth, "_write_item_seq", boom)
+    monkeypatch.setattr(synth_layout, "write_item_seq", boom)
     with pytest.raises(RuntimeError):
         synth.generate(tmp_path / "broken", "tiny")
     assert list(tmp_path.iterdir()) == []
