@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import data_reports
+
 
 def cmd_synth(args) -> int:
     from ..data.synth import main_synth
@@ -20,3 +22,4 @@ def add_parser(sub) -> None:
     s.add_argument("--scale", choices=["tiny", "small", "full"], default="small")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_synth)
+    data_reports.add_parsers(dsub)
