@@ -100,3 +100,23 @@ def test_report_formats_a_root_without_item_seq(protocol_root, tmp_path):
     m = compute(root)
     assert m["item_seq"] is None and m["splits"]["train"]["rows_matching_item_seq"] is None
     assert "item_seq.parquet: absent" in format_report(m)
+
+
+def test_a_generated_world2_root_follows_the_protocol(tmp_path):
+    """World 2 of the synthetic data, measured by the same command as the real data."""
+    from mmbench.data import synth_world2
+
+    synth_world2.generate(tmp_path / "w2", "tiny", seed=0)
+    m = compute(tmp_path / "w2")
+    sc = synth_world2.SCALES["tiny"]
+    for name, users in (("train", sc.n_train), ("valid", sc.n_valid), ("test", sc.n_test)):
+        split = m["splits"][name]
+        assert split["users"] == users and split["rows_per_user"] == {4: users}
+        assert split["users_with_differing_histories"] == 0 and split["candidate_in_its_history"] == 0
+        assert split["rows_matching_item_seq"] == split["rows"]
+        assert split["history_length"]["min"] >= 4
+    for name in ("train", "valid"):
+        assert m["splits"][name]["positives_per_user"] == {1: m["splits"][name]["users"]}
+    assert not any(m["users_shared_by_splits"].values())
+    assert m["item_seq"]["users"] == sc.n_users and m["item_seq"]["users_in_no_split"] == sc.n_other
+    assert 0.5 < m["train_sample"]["item_share"] < 1.0  # popularity-drawn negatives miss part of the tail
