@@ -15,7 +15,6 @@ Every term is observable (history, content, levels), so a good sequence model ca
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -335,22 +334,4 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
         "scale_config": asdict(sc),
     }
     (root / schema.ORACLE_FILE).write_text(json.dumps(facts, indent=2) + "\n")
-    return facts
-
-
-def main_synth(out: Path | str, scale: str = "small", seed: int = 0, overwrite: bool = False) -> dict:
-    """``mmbench data synth``: generate and print a short summary."""
-    from rich.console import Console
-
-    start = time.perf_counter()
-    facts = generate(Path(out), scale, seed, overwrite=overwrite)
-    seconds = time.perf_counter() - start
-    rows = facts["rows"]
-    Console().print(
-        f"[bold]synthetic MicroLens-1M[/] ({scale}, seed {seed}) -> {Path(out)}\n"
-        f"  rows: train {rows['train']:,}  valid {rows['valid']:,}  test {rows['test']:,}   "
-        f"items {facts['n_items']:,}  users {facts['n_users']:,}\n"
-        f"  positives {facts['positive_rate']['train']:.1%}   oracle valid AUC {facts['valid_auc']:.4f}   "
-        f"{seconds:.1f} s"
-    )
     return facts

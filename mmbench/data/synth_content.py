@@ -56,12 +56,13 @@ def project(parts: list[np.ndarray], dim: int, noise: float, rng: np.random.Gene
 
 
 class TopicSampler:
-    """Draws items of given topics in proportion to ``weights`` (vectorised inverse CDF)."""
+    """Draws items of given topics (or any grouping of ``n_groups``) in proportion to ``weights``
+    (vectorised inverse CDF)."""
 
-    def __init__(self, topic: np.ndarray, weights: np.ndarray):
+    def __init__(self, topic: np.ndarray, weights: np.ndarray, n_groups: int = N_TOPICS):
         self.order = np.argsort(topic, kind="stable")
         self.cum = np.cumsum(weights[self.order])
-        bounds = np.searchsorted(topic[self.order], np.arange(N_TOPICS + 1))
+        bounds = np.searchsorted(topic[self.order], np.arange(n_groups + 1))
         self.lo = np.where(bounds[:-1] > 0, self.cum[np.maximum(bounds[:-1] - 1, 0)], 0.0)
         self.hi = self.cum[np.maximum(bounds[1:] - 1, 0)]
         self.empty = bounds[1:] == bounds[:-1]
