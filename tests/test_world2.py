@@ -113,7 +113,7 @@ def test_the_named_mechanisms_leave_their_traces(data, root):
     last = v.item_seq[:, -1]
     series = successor[last] == v.item_id
     assert series[pos].mean() > 0.05 and series[~pos].mean() < 0.01  # series are watched in order
-    assert facts["references"]["last_item_coclick"] > 0.55  # co-click with the last click
+    assert facts["references"]["last_item_coclick"] > 0.55  # co-clicked with the last click
     assert facts["references"]["content"] > 0.52  # topics of history and candidate (0.65 on small)
     assert facts["valid_auc"] > max(facts["references"].values()) + 0.15  # the oracle uses all of them
     topic = np.concatenate([[-1], truth["topic"].to_numpy()])
@@ -135,12 +135,11 @@ def test_the_positive_rate_and_facts_in_oracle_json(root):
 
 def _hand_world() -> tuple[NextClick, Negatives]:
     """4 items of one topic and one interest, attractiveness 1 each; series 1 -> 2; co-click
-    neighbours 1: (3, 3), 2: (1, 4), 3: (4, 4), 4: (1, 1); clicks (0, 2, 0, 2) so q = (1, 3, 1, 3) / 8."""
+    communities {1, 4} and {2, 3}; clicks (0, 2, 0, 2) so q = (1, 3, 1, 3) / 8."""
     world = ItemWorld(
-        topic=np.zeros(4, np.int64), interest=np.zeros(4, np.int64), n_interests=1, weight=np.ones(4),
-        successor=np.array([0, 2, 0, 0, 0]),
-        neighbours=np.array([[0, 0], [3, 3], [1, 4], [4, 4], [1, 1]]),
-        fresh=np.zeros(5, bool),
+        topic=np.zeros(4, np.int64), interest=np.zeros(4, np.int64), n_interests=1,
+        community=np.array([0, 1, 1, 0]), n_communities=2, weight=np.ones(4),
+        successor=np.array([0, 2, 0, 0, 0]), fresh=np.zeros(5, bool),
     )
     strengths = with_strengths(series=0.5, coclick=0.25, taste=0.25, popular=0.0, recency_decay=0.5)
     return NextClick(world, strengths), Negatives(np.array([0, 0, 2, 0, 2]), power=1.0)
@@ -155,17 +154,18 @@ def _hand_user() -> tuple[UserState, np.ndarray, np.ndarray]:
 
 
 def test_oracle_formula_on_a_hand_checkable_world():
-    """By hand: recency weights of 1 and 3 are 2/3 and 1/3, so P_mix = (1/16, 1/2 + 1/16, 1/6 + 1/16,
-    1/12 + 1/16) for items 1..4. Items 1 and 3 are the history, so P(2) = 27/34 and P(4) = 7/34. A
+    """By hand: the last click 1 (recency weight 2/3) co-clicks {1, 4}, the click before, 3 (weight
+    1/3), co-clicks {2, 3}; series 1 -> 2; taste spreads 1/4 over all. So P_mix = (7, 29, 5, 7) / 48
+    for items 1..4. Items 1 and 3 are the history (mass 12/48), so P(2) = 29/36 and P(4) = 7/36. A
     negative avoids the history and the positive: it is 4 when the positive is 2 and 2 when it is 4,
-    so Q(2) = 7/34, Q(4) = 27/34, and P(positive | candidate) = P / (P + 3Q) = 27/48 and 7/88."""
+    so Q(2) = 7/36, Q(4) = 29/36, and P(positive | candidate) = P / (P + 3Q) = 29/50 and 7/94."""
     model, neg = _hand_world()
     state, history, hist_len = _hand_user()
     p_mix = model.mix_prob(state, np.array([1, 2, 3, 4]), np.zeros(4, np.int64))
-    assert p_mix == pytest.approx([1 / 16, 9 / 16, 1 / 6 + 1 / 16, 1 / 12 + 1 / 16])
-    assert model.forbidden_mass(state, history, hist_len) == pytest.approx([1 / 16 + 1 / 6 + 1 / 16])
+    assert p_mix == pytest.approx(np.array([7, 29, 5, 7]) / 48)
+    assert model.forbidden_mass(state, history, hist_len) == pytest.approx([12 / 48])
     probs = Oracle(model, neg).probabilities(state, history, hist_len, np.array([[2, 4]]))
-    assert probs[0] == pytest.approx([27 / 48, 7 / 88], rel=1e-12)
+    assert probs[0] == pytest.approx([29 / 50, 7 / 94], rel=1e-12)
 
 
 def test_the_sampler_draws_what_the_probabilities_say():

@@ -5,9 +5,10 @@ A user's next click is drawn from one of four mechanisms, each with its own stre
 * **series** — creators publish series whose items are watched in order: the next item of the
   series the last click belongs to (``successor``). Its order is visible through ids and sequences
   only; the items of a series share a topic, so content tells "same topic", never "next one".
-* **co-click** — a hidden item-to-item graph (each item has ``coclick_degree`` out-neighbours drawn
-  by attractiveness, regardless of content): a neighbour of one of the last ``RECENCY_WINDOW``
-  clicks, the r-th last chosen with weight ``recency_decay ** (r - 1)`` (**recency**).
+* **co-click** — a hidden item-to-item graph: items fall into ``coclick_communities`` communities
+  drawn regardless of content, and the next click is an item (by attractiveness) of the community of
+  one of the last ``RECENCY_WINDOW`` clicks, the r-th last chosen with weight
+  ``recency_decay ** (r - 1)`` (**recency**). Only ids and sequences reveal who is co-clicked with whom.
 * **taste** — long-term taste: one of the user's 1-3 interests (by its weight), then an item of that
   interest by attractiveness. An interest is a niche of a topic (``niches_per_topic`` per topic):
   content names the topic, only ids and sequences tell the niche. The interests **drift**: before
@@ -40,20 +41,20 @@ class Strengths:
     """Every mechanism's strength; see docs/synthetic.md for why each value was chosen."""
 
     series: float = 0.20  # mixture weight: next item of the last click's series
-    coclick: float = 0.40  # mixture weight: a co-click neighbour of a recent click
+    coclick: float = 0.40  # mixture weight: an item co-clicked with a recent click
     taste: float = 0.37  # mixture weight: an item of one of the user's current interests
     popular: float = 0.03  # mixture weight: any item by attractiveness (history cannot explain it)
     recency_decay: float = 0.5  # weight ratio of the r-th to the (r-1)-th last click as co-click source
     drift: float = 0.05  # per click: probability that one taste interest is replaced
     niches_per_topic: int = 8  # interests per topic: how much finer taste is than what content names
-    pop_spread: float = 1.55  # sd of latent log exposure: the item long tail (calibrated, docs/synthetic.md)
+    pop_spread: float = 1.7  # sd of latent log exposure: the item long tail (calibrated, docs/synthetic.md)
     quality_weight: float = 0.5  # log-attractiveness per sd of quality (quality also drives likes)
     appeal_visual: float = 0.35  # log-attractiveness per sd of cover appeal
     appeal_text: float = 0.35  # log-attractiveness per sd of title appeal
     fresh_share: float = 0.05  # items released after the train users' period (cold in train)
     series_share: float = 0.5  # share of items that belong to a series
     series_length: float = 5.0  # mean items per series
-    coclick_degree: int = 10  # out-neighbours per item in the co-click graph
+    coclick_communities: int = 256  # co-click communities (independent of topic)
     negative_power: float = 1.0  # negatives ~ (clicks + 1) ** power: plain popularity sampling
 
     def mixture(self) -> np.ndarray:
@@ -65,6 +66,22 @@ def with_strengths(**changes) -> Strengths:
     return replace(Strengths(), **changes)
 
 
+class Grouping:
+    """Items split into ``n`` groups (interests, co-click communities): the group of an item id, an
+    item's share of its group's attractiveness, and a sampler of a group's items by attractiveness."""
+
+    def __init__(self, group: np.ndarray, n: int, weight: np.ndarray):
+        self.group, self.n = group, n
+        self.sampler = TopicSampler(group, weight, n)
+        self.mass = np.bincount(group, weights=weight, minlength=n)
+        self.id = np.concatenate([[-1], group])  # id-aligned; padding in no group
+        self.share_id = np.concatenate([[0.0], weight / self.mass[group]])  # g_j / G_group(j), id-aligned
+
+    def mass_of(self, items: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Per group: the share of its attractiveness held by ``items`` (0-based indices)."""
+        return np.bincount(self.group[items], weights=weight[items], minlength=self.n) / self.mass
+
+
 @dataclass
 class ItemWorld:
     """The latent item side. Arrays marked id-aligned have a padding row 0; the others hold item 1
@@ -73,18 +90,21 @@ class ItemWorld:
     topic: np.ndarray  # (N,) what content shows
     interest: np.ndarray  # (N,) topic * niches_per_topic + niche: what taste acts on
     n_interests: int
+    community: np.ndarray  # (N,) co-click community
+    n_communities: int
     weight: np.ndarray  # (N,) attractiveness g
     successor: np.ndarray  # (N + 1,) id-aligned; 0 = no next item in a series
-    neighbours: np.ndarray  # (N + 1, K) id-aligned co-click out-neighbours (with repeats)
     fresh: np.ndarray  # (N + 1,) id-aligned bool; padding False
 
     def __post_init__(self):
-        self.sampler = TopicSampler(self.interest, self.weight, self.n_interests)
-        self.interest_mass = np.bincount(self.interest, weights=self.weight, minlength=self.n_interests)
+        self.interests = Grouping(self.interest, self.n_interests, self.weight)
+        self.communities = Grouping(self.community, self.n_communities, self.weight)
         self.total = float(self.weight.sum())
-        # id-aligned copies for lookups by item id (padding: interest -1, weight 0)
-        self.interest_id = np.concatenate([[-1], self.interest])
         self.weight_id = np.concatenate([[0.0], self.weight])
+
+    @property
+    def sampler(self) -> TopicSampler:  # any item by attractiveness: TopicSampler.popular
+        return self.interests.sampler
 
     @property
     def n_items(self) -> int:
@@ -103,14 +123,6 @@ def make_series(interest: np.ndarray, share: float, mean_length: float, rng: np.
     follows = np.flatnonzero(~starts[1:]) + 1  # members[i] follows members[i - 1]
     successor[members[follows - 1] + 1] = members[follows] + 1
     return successor
-
-
-def make_neighbours(world_weight: np.ndarray, degree: int, rng: np.random.Generator) -> np.ndarray:
-    """(N + 1, K) id-aligned co-click neighbours, drawn by attractiveness, independent of content."""
-    cum = np.cumsum(world_weight)
-    u = rng.random((len(world_weight), degree)) * cum[-1]
-    nb = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1).astype(np.int32) + 1
-    return np.concatenate([np.zeros((1, degree), np.int32), nb])
 
 
 @dataclass
@@ -140,7 +152,6 @@ class NextClick:
 
     def __init__(self, world: ItemWorld, strengths: Strengths):
         self.world, self.s = world, strengths
-        self.degree = world.neighbours.shape[1]
 
     def component_weights(self, state: UserState) -> np.ndarray:
         """(n, 4) weights of series, co-click, taste, popular for each user (unavailable -> taste)."""
@@ -160,7 +171,7 @@ class NextClick:
         n = len(state.n_hist)
         pi = self.component_weights(state)
         comp = (rng.random(n)[:, None] > np.cumsum(pi, axis=1)[:, :3]).sum(axis=1)
-        u_source, u_neighbour, u_slot = rng.random(n), rng.random(n), rng.random(n)
+        u_source, u_slot = rng.random(n), rng.random(n)
         out = np.empty(n, np.int64)
 
         sel = comp == 0
@@ -169,13 +180,13 @@ class NextClick:
         sel = np.flatnonzero(comp == 1)
         cum = np.cumsum(recency_weights(state.n_hist[sel], self.s.recency_decay), axis=1)
         source = np.minimum((u_source[sel, None] > cum).sum(axis=1), RECENCY_WINDOW - 1)
-        k = np.minimum((u_neighbour[sel] * self.degree).astype(np.int64), self.degree - 1)
-        out[sel] = self.world.neighbours[state.recent[sel, source], k]
+        communities = self.world.communities
+        out[sel] = communities.sampler.by_topic(communities.id[state.recent[sel, source]], rng)
 
         sel = np.flatnonzero(comp == 2)
         cum = np.cumsum(state.slot_weight[sel], axis=1)
         slot = np.minimum((u_slot[sel, None] > cum[:, :-1]).sum(axis=1), N_SLOTS - 1)
-        out[sel] = self.world.sampler.by_topic(state.slots[sel, slot], rng)
+        out[sel] = self.world.interests.sampler.by_topic(state.slots[sel, slot], rng)
 
         sel = comp == 3
         out[sel] = self.world.sampler.popular(int(sel.sum()), rng)
@@ -196,12 +207,12 @@ class NextClick:
         w = self.world
         pi = self.component_weights(st)
         series = w.successor[st.recent[:, 0]] == c
-        hits = (w.neighbours[st.recent] == c[:, None, None]).sum(axis=2)  # (n, W)
-        coclick = (recency_weights(st.n_hist, self.s.recency_decay) * hits).sum(axis=1) / self.degree
-        interest, weight = w.interest_id[c], w.weight_id[c]
-        theta = (st.slot_weight * (st.slots == interest[:, None])).sum(axis=1)
-        taste = theta * weight / w.interest_mass[np.maximum(interest, 0)]
-        popular = weight / w.total
+        cc = w.communities
+        same = cc.id[st.recent] == cc.id[c][:, None]  # (n, W); padding is in no community
+        coclick = (recency_weights(st.n_hist, self.s.recency_decay) * same).sum(axis=1) * cc.share_id[c]
+        theta = (st.slot_weight * (st.slots == w.interests.id[c][:, None])).sum(axis=1)
+        taste = theta * w.interests.share_id[c]
+        popular = w.weight_id[c] / w.total
         return pi[:, 0] * series + pi[:, 1] * coclick + pi[:, 2] * taste + pi[:, 3] * popular
 
     def forbidden_mass(self, state: UserState, history: np.ndarray, hist_len: np.ndarray) -> np.ndarray:
@@ -217,12 +228,11 @@ class NextClick:
     def fresh_mass(self, state: UserState) -> np.ndarray:
         """``P_mix`` of the fresh items for each user (fresh items are never in an early history)."""
         w = self.world
-        fresh = w.fresh[1:]
+        fresh = np.flatnonzero(w.fresh[1:])
         pi = self.component_weights(state)
         series = w.fresh[w.successor[state.recent[:, 0]]]
-        hits = w.fresh[w.neighbours[state.recent]].sum(axis=2)
-        coclick = (recency_weights(state.n_hist, self.s.recency_decay) * hits).sum(axis=1) / self.degree
-        fresh_share = np.bincount(w.interest[fresh], weights=w.weight[fresh], minlength=w.n_interests) / w.interest_mass
-        taste = (state.slot_weight * fresh_share[state.slots]).sum(axis=1)
+        cc_fresh = np.concatenate([w.communities.mass_of(fresh, w.weight), [0.0]])  # [-1]: padding
+        coclick = (recency_weights(state.n_hist, self.s.recency_decay) * cc_fresh[w.communities.id[state.recent]]).sum(axis=1)
+        taste = (state.slot_weight * w.interests.mass_of(fresh, w.weight)[state.slots]).sum(axis=1)
         popular = w.weight[fresh].sum() / w.total
         return pi[:, 0] * series + pi[:, 1] * coclick + pi[:, 2] * taste + pi[:, 3] * popular

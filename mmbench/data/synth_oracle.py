@@ -47,11 +47,13 @@ class Oracle:
         w = model.world
         q = neg.q[1:]
         self.q_max = float(q.max())
-        # moments M[z, m] = sum_{j in z} g_j / G_z * q_j^m over interests z (last row: all items, by g / G)
-        self.n_groups = w.n_interests + 1
-        share = np.concatenate([w.weight / w.interest_mass[w.interest], w.weight / w.total])
-        group = np.concatenate([w.interest, np.full(len(q), w.n_interests)])
-        self._share, self._group, self._q = share, group, np.concatenate([q, q])
+        # moments M[z, m] = sum_{j in z} g_j / G_z * q_j^m over the groups z: every interest, every
+        # co-click community, and one group of all items (by g / G)
+        ni, nc = w.n_interests, w.n_communities
+        self.n_groups = ni + nc + 1
+        share = np.concatenate([w.interests.share_id[1:], w.communities.share_id[1:], w.weight / w.total])
+        group = np.concatenate([w.interest, ni + w.community, np.full(len(q), ni + nc)])
+        self._share, self._group, self._q = share, group, np.concatenate([q, q, q])
 
     def _moments(self, n_terms: int) -> np.ndarray:
         out = np.empty((self.n_groups, n_terms))
@@ -99,7 +101,7 @@ class Oracle:
         theta_sum = (state.slot_weight * np.take_along_axis(per_group, state.slots, axis=1)).sum(axis=1)
         succ = w.successor[state.recent[:, 0]]
         series = np.where(succ > 0, 1.0 / (d - q[succ]), 0.0)
-        nb = w.neighbours[state.recent]  # (n, W, K)
+        source = np.maximum(w.communities.id[state.recent], 0) + w.n_interests  # padding: weight 0 below
         coclick = (recency_weights(state.n_hist, model.s.recency_decay)
-                   * (1.0 / (d[:, None, None] - q[nb])).mean(axis=2)).sum(axis=1)
+                   * np.take_along_axis(per_group, source, axis=1)).sum(axis=1)
         return pi[:, 0] * series + pi[:, 1] * coclick + pi[:, 2] * theta_sum + pi[:, 3] * per_group[:, -1]

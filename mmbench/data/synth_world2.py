@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from ..errors import DataError
 from ..metrics import auc
 from . import schema, synth_layout as layout
-from .synth_behaviour import N_SLOTS, RECENCY_WINDOW, ItemWorld, NextClick, Strengths, UserState, make_neighbours, make_series
+from .synth_behaviour import N_SLOTS, RECENCY_WINDOW, ItemWorld, NextClick, Strengths, UserState, make_series
 from .synth_content import column, make_tags, project, topic_blocks
 from .synth_covers import CoverWriter
 from .synth_oracle import Negatives, Oracle
@@ -94,9 +94,9 @@ def make_items(sc: Scale, s: Strengths, rng: np.random.Generator) -> tuple[ItemL
                     + s.appeal_visual * appeal_visual + s.appeal_text * appeal_text)
     interest = topic * s.niches_per_topic + rng.integers(0, s.niches_per_topic, n)
     world = ItemWorld(
-        topic=topic, interest=interest, n_interests=N_TOPICS * s.niches_per_topic, weight=weight,
+        topic=topic, interest=interest, n_interests=N_TOPICS * s.niches_per_topic,
+        community=rng.integers(0, s.coclick_communities, n), n_communities=s.coclick_communities, weight=weight,
         successor=make_series(interest, s.series_share, s.series_length, rng),
-        neighbours=make_neighbours(weight, s.coclick_degree, rng),
         fresh=np.concatenate([[False], fresh]),
     )
     return ItemLatents(topic, exposure, quality, appeal_visual, appeal_text, fresh), world
@@ -158,7 +158,7 @@ class Users:
 
 def _draw_interests(world: ItemWorld, n: int, rng: np.random.Generator) -> np.ndarray:
     """Interests drawn by their attractiveness mass (with repeats)."""
-    cum = np.cumsum(world.interest_mass) / world.interest_mass.sum()
+    cum = np.cumsum(world.interests.mass) / world.interests.mass.sum()
     return np.minimum(np.searchsorted(cum, rng.random(n)), world.n_interests - 1)
 
 
@@ -305,7 +305,7 @@ def references(groups: Groups, users: Users, topic: np.ndarray, world: ItemWorld
         "popularity": clicks[cand].astype(np.float64),
         "item_prior": (train_pos[cand] + 1.0) / (train_rows[cand] + 4.0),
         "content": share,
-        "last_item_coclick": (world.neighbours[last][:, None, :] == cand[:, :, None]).sum(axis=2).astype(np.float64),
+        "last_item_coclick": (world.communities.id[last][:, None] == world.communities.id[cand]).astype(np.float64),
     }
     return {name: groups.in_written_order(v) for name, v in scores.items()}
 
@@ -319,7 +319,7 @@ def _write_truth(root: Path, it: ItemLatents, world: ItemWorld, valid: dict, tes
     n = len(it.topic)
     pq.write_table(pa.table({
         "item_id": np.arange(1, n + 1, dtype=np.int64), "topic": it.topic.astype(np.int64),
-        "interest": world.interest.astype(np.int64),
+        "interest": world.interest.astype(np.int64), "community": world.community.astype(np.int64),
         "quality": it.quality, "appeal_visual": it.appeal_visual, "appeal_text": it.appeal_text,
         "log_pop": np.log(world.weight), "fresh": it.fresh, "successor": world.successor[1:].astype(np.int64),
     }), root / layout.TRUTH_DIR / "items.parquet")
