@@ -105,6 +105,13 @@ def write_item_seq(root: Path, seq_start: np.ndarray, seq_flat: np.ndarray) -> N
     })
 
 
+def identity_facts(n_items: int, n_users: int, n_tags: int, n_topics: int, scale: str, seed: int,
+                   generator: str, version: str) -> dict:
+    """The part of ``oracle.json`` that says what was generated (sizes, scale, seed, generator)."""
+    return {"n_items": n_items, "n_users": n_users, "n_tags": n_tags, "n_topics": n_topics, "scale": scale,
+            "seed": seed, "generator": generator, "generator_version": version}
+
+
 def build_atomically(out_dir: Path, overwrite: bool, fill: Callable[[Path], dict]) -> dict:
     """Run ``fill(tmp)`` on a fresh temporary folder beside ``out_dir`` and rename it into place, so
     ``out_dir`` either does not exist or holds a complete dataset. Returns what ``fill`` returns."""
