@@ -315,7 +315,7 @@ def test_cache_list_and_clear_commands(home, capsys):
 def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     out = tmp_path / "task1" / "item_info.parquet"
     cfg = tmp_path / "export.yaml"
-    cfg.write_text("dataset: {name: microlens_1m_synth, scale: tiny}\nencoder: {name: precomputed, columns: "
+    cfg.write_text("dataset: {name: microlens_1m_synth, scale: tiny, world: 1}\nencoder: {name: precomputed, columns: "
                    "[txt_emb_BERT, img_emb_CLIPRN50]}\nreducer: {name: pca, dim: 128}\nmodel: {name: attention_dnn}\n")
     assert main(["export-embeddings", str(cfg), "--out", str(out)]) == 0
     table = pq.read_table(out)
@@ -325,10 +325,12 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     src = pq.read_table(tiny.root / schema.ITEM_INFO.path)
     assert table.column("item_tags").equals(src.column("item_tags"))
     assert table.column("item_id").to_pylist() == list(range(tiny.items.n_items))
-    with pytest.raises(ConfigError, match="reducer.dim=128"):
-        from mmbench.commands.export import item_info_table
+    from mmbench.commands.export import check_export_width
 
-        item_info_table(np.zeros((3, 64), np.float32), np.zeros((3, 5), np.int64))
+    with pytest.raises(ConfigError, match="reducer.dim=128"):
+        check_export_width("pca", 64, 64, 1792)
+    with pytest.raises(ConfigError, match="asked for 128 dims but gives 64 .* at least 128 dims"):
+        check_export_width("pca", 128, 64, 64)  # never advise the dim the user already set
     assert main(["export-embeddings", str(cfg), "--out", str(out), "--set", "reducer.dim=64"]) == 2
 
 
@@ -336,8 +338,8 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
 
 def test_bench_encode_reports_decode_and_model_rates(shared, home, capsys):
     assert main(["bench", "encode", str(ROOT / "configs" / "clip_pca_attn.yaml"), "--set", "dataset.name=microlens_1m_synth",
-                 "--set", "dataset.scale=tiny", "--set", f"encoder.model={shared['clip']}", "--set", "encoder.num_workers=0",
-                 "--random-weights", "--device", "cpu", "--limit", "40", "--json"]) == 0
+                 "--set", "dataset.scale=tiny", "--set", "dataset.world=1", "--set", f"encoder.model={shared['clip']}",
+                 "--set", "encoder.num_workers=0", "--random-weights", "--device", "cpu", "--limit", "40", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["items"] == 40 and report["params"]["random_weights"] is True
     for key in ("decode_items_per_s", "image_model_items_per_s", "tokenize_items_per_s", "text_model_items_per_s",
@@ -358,9 +360,11 @@ def _registered(name: str) -> bool:
 def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, home, tmp_path):
     path = ROOT / "configs" / config
     model = config_mod.load(path).model["name"]
-    overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "encoder.device=cpu"]
-    if encoder_key:
-        overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0"]
+    overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "dataset.world=1",
+                 "--set", "encoder.device=cpu"]
+    if encoder_key:  # the tiny test towers give 32-d fused vectors: PCA to the configs' 128 would be refused
+        overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0",
+                      "--set", "reducer.dim=16"]
     assert _registered(model)
     board = tmp_path / "boards"
     assert main(["run", str(path), *overrides, *FAST_TRAIN, "--leaderboard-dir", str(board)]) == 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from .. import paths
 from ..components import RunContext
 
 
 def cmd_list(args) -> int:
+    paths.home_dir()
     cache = RunContext().cache
     entries = cache.entries()
     table = Table(title=f"mmbench cache ({cache.root})")
@@ -23,6 +25,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_clear(args) -> int:
+    paths.home_dir()
     reclaimed = RunContext().cache.clear()
     print(f"cache cleared: {reclaimed / 2**20:.1f} MiB reclaimed")
     return 0

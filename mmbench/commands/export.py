@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import config as config_mod
-from .. import pipeline
+from .. import paths, pipeline
 from ..atomic import atomic_path
 from ..components import RunContext, TrainableReducer
 from ..data import schema
@@ -34,11 +34,21 @@ def source_item_tags(data) -> np.ndarray:
     return np.asarray(data.items.item_tags, dtype=np.int64)
 
 
+def check_export_width(reducer: str, asked: int | None, width: int, encoder_width: int | None = None) -> None:
+    """Task 1 needs 128-d vectors; say which setting to change to get them."""
+    if width == schema.EMB_DIM:
+        return
+    if asked == schema.EMB_DIM:
+        fix = (f"reducer '{reducer}' was asked for {asked} dims but gives {width} (the encoder gives {encoder_width}-d "
+               f"vectors); use an encoder with at least {schema.EMB_DIM} dims")
+    else:
+        fix = f"use a reducer with dim {schema.EMB_DIM}: --set reducer.name=pca --set reducer.dim={schema.EMB_DIM}"
+    raise ConfigError(f"export-embeddings: reducer '{reducer}' gives {width}-d vectors; Task 1 needs "
+                      f"{schema.EMB_DIM}. {fix}")
+
+
 def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
     n, dim = vectors.shape
-    if dim != schema.EMB_DIM:
-        raise ConfigError(f"export-embeddings: the reducer gives {dim}-d vectors; Task 1 needs {schema.EMB_DIM}. "
-                          f"Use a reducer with dim 128: --set reducer.name=pca --set reducer.dim=128")
     vecs = np.asarray(vectors, dtype=np.float64).copy()
     vecs[0] = 0.0  # padding row stays zero
     tags_type = schema.ITEM_INFO.column("item_tags").type
@@ -53,14 +63,24 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
                                                            pa.field("item_emb_d128", emb_type)]))
 
 
+def check_exportable(resolved) -> None:
+    """What can be told from the config alone, before any encoding: a fixed reducer asked for 128 dims."""
+    red = resolved.reducer
+    if issubclass(red.component.factory, TrainableReducer):
+        raise ConfigError(f"export-embeddings: reducer '{red.name}' is trained with a CTR model, so it has no fixed "
+                          "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
+    asked = getattr(red.params, "dim", None)
+    if isinstance(asked, int):
+        check_export_width(red.name, asked, asked)
+
+
 def export_embeddings(resolved, ctx, out: Path) -> dict:
-    if issubclass(resolved.reducer.component.factory, TrainableReducer):
-        raise ConfigError(f"export-embeddings: reducer '{resolved.reducer.name}' is trained with a CTR model, so it "
-                          "has no fixed item embedding to export; use a fixed reducer: --set reducer.name=pca "
-                          "--set reducer.dim=128")
+    check_exportable(resolved)
     data = pipeline.load_data(resolved.dataset, ctx)
     encoding = pipeline.encode_items(resolved, data, ctx)
     reduced = pipeline.reduce_items(resolved, encoding, ctx).table
+    check_export_width(resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
+                       encoding.vectors.shape[1])
     tags = source_item_tags(data)
     if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
         raise DataError(f"export-embeddings: item_tags of shape {tags.shape} do not match {data.items.n_items} items")
@@ -77,11 +97,13 @@ def cmd_export(args) -> int:
     from .run import make_progress
 
     console = Console(highlight=False)
+    out = Path(args.out).expanduser()
+    if out.is_dir() or args.out.endswith(("/", "\\")):
+        out = out / "item_info.parquet"
+    paths.writable_file(out, "--out")
+    paths.home_dir()
     cfg = config_mod.load(args.config, args.set)
     resolved = pipeline.resolve(cfg, default_registry())
-    out = Path(args.out)
-    if out.is_dir():
-        out = out / "item_info.parquet"
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
         info = export_embeddings(resolved, ctx, out)

@@ -19,13 +19,13 @@ from ..leaderboard.summary import RECORD_COLUMNS, summarise
 def _show(dataset: str, directory: Path, args) -> None:
     path = store.csv_path(directory, dataset)
     if not path.exists():
-        known = ", ".join(p.stem for p in directory.glob("*.csv")) or "none"
+        known = ", ".join(p.stem for p in directory.glob("*.csv") if p.is_file()) or "none"
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
     if args.runs:  # the recorded runs themselves, as stored
         if args.format == "json":
             print(json.dumps(store.read_rows(path), indent=2))
         else:
-            print(path.read_text(), end="")
+            print(path.read_bytes().decode("utf-8", "replace"), end="")
         return
     if args.render:  # md + chart beside the CSV
         summary, md_path = render(directory, dataset, args.reference)
@@ -82,7 +82,7 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
 
 def cmd_leaderboard(args) -> int:
     directory = Path(args.leaderboard_dir)
-    datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv"))
+    datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
     if not datasets:
         raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
     if args.format == "html":

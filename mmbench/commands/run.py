@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import checkpoint, pipeline
+from .. import checkpoint, paths, pipeline
 from .. import config as config_mod
 from ..callbacks import CallbackList, PluginHooks, RunCallbacks
 from ..components import RunContext
@@ -15,7 +15,7 @@ from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from ..trainer import EpochLog
+from ..trainer import EpochLog, resolve_device
 from .plugins import warn_failures
 
 
@@ -70,10 +70,13 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
 
 def cmd_run(args) -> int:
     console = Console(highlight=False)
+    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
+    paths.home_dir()
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
+    resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
         result = pipeline.run(resolved, ctx, CallbackList(RichCallbacks(progress, console), PluginHooks(registry)))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .. import paths
 from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..registry import default_registry
@@ -14,6 +15,8 @@ from ..sweep.plan import EXECUTORS, load
 
 def cmd_sweep(args) -> int:
     console = Console(highlight=False)
+    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
+    paths.home_dir()
     spec = load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"

@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from ..cache import content_key
-from ..errors import MMBenchError
+from ..errors import MMBenchError, note, short
 from ..stats import delong, paired_test, weighted_ci
 from . import store
 from .trials import TrialNote, trial_view
@@ -34,14 +34,24 @@ def _round(value, digits: int = 6):
     return round(float(value), digits)
 
 
-def combination_key(config_json: str) -> str:
-    """Hash of a run's config without its seed: the runs of one combination share it."""
+def _config_without_seed(config_json) -> dict | None:
+    """A row's config (JSON) without ``train.seed``; None when the column holds no config object."""
     try:
         cfg = json.loads(config_json)
-    except (TypeError, ValueError):
-        return ""
-    cfg.get("train", {}).pop("seed", None)
-    return content_key(cfg)[:12]
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    if isinstance(cfg.get("train"), dict):
+        cfg["train"].pop("seed", None)
+    return cfg
+
+
+def combination_key(row: dict) -> str:
+    """What the runs of one combination share: the hash of their config without its seed (a row
+    without a config object is a combination alone, under its config hash)."""
+    cfg = _config_without_seed(row.get("config"))
+    return content_key(cfg)[:12] if cfg is not None else row["config_hash"]
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -175,12 +185,29 @@ class Summary:
         return self.oracle_auc is not None
 
 
+#: what a row needs to be summarised (a hand-edited or foreign row may lack any of it)
+NAMES = ("config_hash", "encoder", "reducer", "model")
+
+
+def usable(row: dict) -> bool:
+    """An ok row the summary can use: named, hashed, with a valid AUC in [0, 1]."""
+    auc = num(row.get("valid_auc"))
+    return all(isinstance(row.get(k), str) and row[k] for k in NAMES) and 0.0 <= auc <= 1.0
+
+
 def latest_ok_per_hash(rows: list[dict]) -> list[dict]:
     latest: dict[str, dict] = {}
     for r in rows:  # the CSV is in recording order: the last ok row of a hash wins
-        if store.is_ok(r) and not math.isnan(num(r.get("valid_auc"))):
+        if store.is_ok(r) and usable(r):
             latest[r["config_hash"]] = r
     return list(latest.values())
+
+
+def _note_unusable(rows: list[dict], dataset: str) -> None:
+    bad = [i for i, r in enumerate(rows, 1) if store.is_ok(r) and not usable(r)]
+    if bad:
+        note(f"leaderboard {dataset}: {len(bad)} row(s) marked ok lack {'/'.join(NAMES)} or a valid_auc in [0, 1] "
+             f"(row(s) {short(', '.join(map(str, bad)), 60)} after the header) and are left out of the summary")
 
 
 def _variants(combinations: list[Combination]) -> None:
@@ -210,24 +237,50 @@ def find_combination(combinations: list[Combination], ref: str) -> Combination |
     return None
 
 
+#: the fields of a published result; ``system`` and ``source`` are required (a number without its
+#: source is not shown)
+PUBLISHED_FIELDS = ("system", "description", "valid_auc", "test_auc", "source")
+
+
+def _published_entry(entry) -> dict | None:
+    if not isinstance(entry, dict) or not entry.get("system") or not entry.get("source"):
+        return None
+    out = {k: short(str(entry.get(k) if entry.get(k) is not None else ""), 200) for k in PUBLISHED_FIELDS}
+    for k in ("valid_auc", "test_auc"):  # a number in [0, 1] or nothing
+        out[k] = entry.get(k) if 0.0 <= num(entry.get(k)) <= 1.0 else ""
+    return out
+
+
 def load_published(directory: Path) -> list[dict]:
+    """``published.yaml``'s results. It is written by people: what cannot be read is left out with a
+    note, never a failure of the command that renders the leaderboard."""
     path = Path(directory) / "published.yaml"
     if not path.exists():
         return []
-    return yaml.safe_load(path.read_text(encoding="utf-8")).get("results", [])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        why = f"line {mark.line + 1}: {exc.problem}" if mark is not None else getattr(exc, "strerror", None) or exc
+        note(f"{path} cannot be read ({short(str(why), 120)}); published results are left out")
+        return []
+    results = raw.get("results") if isinstance(raw, dict) else None
+    if not isinstance(results, list):
+        note(f"{path} has no list 'results:'; published results are left out")
+        return []
+    entries = [_published_entry(e) for e in results]
+    if None in entries:
+        note(f"{path}: {entries.count(None)} of {len(entries)} result(s) lack 'system' or 'source' and are left out")
+    return [e for e in entries if e is not None]
 
 
 def _group(runs: list[dict]) -> list[Combination]:
     combinations: dict[str, Combination] = {}
     for r in runs:
-        key = combination_key(r.get("config", ""))
+        key = combination_key(r)
         if key not in combinations:
-            try:
-                cfg = json.loads(r["config"])
-                cfg.get("train", {}).pop("seed", None)
-            except (TypeError, ValueError):
-                cfg = {}
-            combinations[key] = Combination(key, r["encoder"], r["reducer"], r["model"], _flat(cfg), [])
+            cfg = _config_without_seed(r.get("config"))
+            combinations[key] = Combination(key, r["encoder"], r["reducer"], r["model"], _flat(cfg or {}), [])
         combinations[key].runs.append(r)
     ordered = sorted(combinations.values(), key=lambda c: -c.mean)
     for c in ordered:
@@ -273,8 +326,8 @@ def _add_statistics(usable: list[Combination], ref: Combination | None, labels, 
 def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | None = None,
               all_trials: bool = False) -> Summary:
     """``all_trials``: every trial of a tuning study as a combination, not only each study's best."""
-    rows, notes = trial_view(rows, combination_key, best_only=not all_trials)
-    runs = latest_ok_per_hash(rows)
+    _note_unusable(rows, dataset)
+    runs, notes = trial_view(latest_ok_per_hash(rows), combination_key, best_only=not all_trials)
     ordered = _group(runs)
     for c in ordered:
         c.trial = notes.get(c.key)
@@ -285,6 +338,6 @@ def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | 
     usable = [c for c in ordered if all(r["config_hash"] in preds for r in c.runs)]
     has_stats = labels is not None and bool(usable) and 0 < labels.sum() < len(labels) - 1
     paired = _add_statistics(usable, ref, labels, preds) if has_stats else None
-    oracle = next((num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
+    oracle = next((num(r["oracle_auc"]) for r in runs if 0.0 < num(r.get("oracle_auc")) <= 1.0), None)
     return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
                    [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory), paired)

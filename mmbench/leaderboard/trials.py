@@ -38,13 +38,13 @@ def _ok_auc(row: dict) -> float:
         return float("nan")
 
 
-def _groups(rows: list[dict], key: Callable[[str], str]) -> dict[tuple, dict[str, list[dict]]]:
+def _groups(rows: list[dict], key: Callable[[dict], str]) -> dict[tuple, dict[str, list[dict]]]:
     """(study, encoder, reducer, model) -> {combination key: its trial rows}."""
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
         if r.get("study"):
             group = groups.setdefault((r["study"], r.get("encoder"), r.get("reducer"), r.get("model")), {})
-            group.setdefault(key(r.get("config", "")), []).append(r)
+            group.setdefault(key(r), []).append(r)
     return groups
 
 
@@ -53,11 +53,10 @@ def _trial_number(row: dict) -> int:
     return int(text) if text.lstrip("-").isdigit() else -1
 
 
-def trial_view(rows: list[dict], key: Callable[[str], str],
+def trial_view(rows: list[dict], key: Callable[[dict], str],
                best_only: bool = True) -> tuple[list[dict], dict[str, TrialNote]]:
     """(rows, {combination key: note}) with, if ``best_only``, each study's trials reduced to its best
-    per (encoder, reducer, model) by mean valid AUC. ``key`` maps a row's config to its combination
-    key. Rows that are not trials pass unchanged; a study's failed or losing trials are left out."""
+    per (encoder, reducer, model) by mean valid AUC. ``key`` maps a row to its combination key. Rows that are not trials pass unchanged; a study's failed or losing trials are left out."""
     dropped: set[int] = set()
     notes: dict[str, TrialNote] = {}
     for (study, *_), by_combo in _groups(rows, key).items():
