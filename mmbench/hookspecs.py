@@ -34,6 +34,12 @@ def register_datasets(register):
 
 
 @hookspec
+def tracker_names():
+    """The names this plugin tracks runs under (``train.track: NAME`` or ``MMBENCH_TRACK=NAME``), e.g.
+    ``["mlflow"]``: a run asking for a name no installed plugin declares is refused before it starts."""
+
+
+@hookspec
 def on_run_start(run):
     """A run begins. ``run`` is its ``pipeline.Resolved``: ``run.as_dict()`` is the validated config,
     ``run.config_hash()`` its identity (the leaderboard's ``config_hash``)."""

@@ -19,17 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from . import tracking
 from .cache import MAIN, content_key
 from .callbacks import RunCallbacks
 from .components import Encoded, Reduced, RunContext, TrainableReducer, ValidPredictions
 from .config import COMPONENT_SECTIONS, RunConfig
+from .costs import PeakMemory, device_name, per_second
 from .data.types import MMCTRData
 from .errors import PluginError, one_line
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Configured, Registry
 from .row import Row
-from .costs import PeakMemory, device_name, per_second
 from .trainer import NOT_IN_HASH, TrainParams, TrainResult, build_and_fit, kept_rng, resolve_device
 
 
@@ -61,6 +62,7 @@ def resolve(config: RunConfig, registry: Registry) -> Resolved:
                                                f"{config.source}: {section} ({name})")
     train_given = {**sections["model"].component.train_defaults, **config.train}
     train = build_params(TrainParams, train_given, f"{config.source}: train")
+    tracking.check(train.track, registry.tracker_names(), f"{config.source}: train")
     return Resolved(config, **sections, train=train)
 
 

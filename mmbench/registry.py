@@ -131,6 +131,10 @@ class Registry:
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
 
+    def tracker_names(self) -> list[str]:
+        """The experiment trackers the installed plugins provide (``hookspecs.tracker_names``)."""
+        return sorted({str(n) for names in self.pm.hook.tracker_names() for n in names or ()})
+
     def configure(self, kind: str, name: str, overrides: dict | None = None, where: str | None = None) -> Configured:
         """Defaults → validation: the component ``name`` of ``kind`` with ``overrides`` checked against its
         Params (unknown key, wrong type, ``__post_init__`` checks: one ConfigError naming ``where``)."""

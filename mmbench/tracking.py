@@ -14,17 +14,32 @@ import os
 from pathlib import Path
 
 from .atomic import atomic_path
+from .errors import ConfigError, short
+from .params import did_you_mean
 
 ENV = "MMBENCH_TRACK"
 
 
+def _environment() -> set[str]:
+    return {n.strip() for n in os.environ.get(ENV, "").split(",") if n.strip()}
+
+
+def _configured(track: str | list[str]) -> set[str]:
+    return {n for n in ([track] if isinstance(track, str) else track) if n}
+
+
 def requested(run) -> set[str]:
     """The tracker names asked for by ``run`` (a ``pipeline.Resolved``) and the environment."""
-    names = {n.strip() for n in os.environ.get(ENV, "").split(",") if n.strip()}
-    configured = getattr(run.train, "track", "") or ""
-    if isinstance(configured, str):
-        configured = [configured]
-    return names | {n for n in configured if n}
+    return _environment() | _configured(getattr(run.train, "track", "") or "")
+
+
+def check(track: str | list[str], installed: list[str], where: str) -> None:
+    """One ConfigError for a tracker name (in ``train.track`` or ``MMBENCH_TRACK``) no plugin provides."""
+    for name, source in [(n, f"{where}.track") for n in sorted(_configured(track))] + \
+                        [(n, f"environment variable {ENV}") for n in sorted(_environment())]:
+        if name not in installed:
+            raise ConfigError(f"{source}: no tracker '{short(name, 60)}'{did_you_mean(name, installed)}; "
+                              f"installed trackers: {', '.join(installed) or 'none'} (docs/tracking.md)")
 
 
 def wanted(run, name: str) -> bool:

@@ -57,9 +57,9 @@ class TrainParams:
     max_train_rows: int = bounded(0, ge=2, also=(0,))
     threads: int = bounded(0, ge=1, le=4096, also=(0,))  # torch intra-op threads on CPU; 0 = torch's default
     cpu_malloc_tuning: bool = True  # keep freed CPU tensors in the heap instead of unmapping them
-    # experiment trackers to log this run to, e.g. "mlflow" or [mlflow, wandb] (docs/tracking.md);
-    # not part of the run's identity: see NOT_IN_HASH
-    track: str | list[str] = ""
+    # experiment trackers to log this run to, e.g. "mlflow" or [mlflow, wandb] (docs/tracking.md): the
+    # names are checked against the installed trackers; not part of the run's identity (NOT_IN_HASH)
+    track: str | list[str] = bounded("", pattern=r"[a-z][a-z0-9_]*", also=("",), hint="a tracker's name, e.g. mlflow")
 
     def __post_init__(self):
         check_bounds(self)

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import math
 import os
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ import pyarrow as pa
 import yaml
 
 from mmbench.data import schema
-from mmbench.params import bounds_of
+from mmbench.params import _type_ok, bounds_of
 from mmbench.trainer import TrainParams
 
 REJECT, ACCEPT, EITHER = "reject", "accept", "either"
@@ -185,6 +186,15 @@ def field_values(params_cls, f: dataclasses.Field, hint) -> list[tuple[str, obje
         out.append(("null", None, REJECT, FIT))
     else:
         out.append(("null", None, ACCEPT, FULL))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        # ``str | list[str]``: each member's cases, less those another member's type takes
+        for member in typing.get_args(hint):
+            others = [m for m in typing.get_args(hint) if m is not member]
+            name = getattr(typing.get_origin(member) or member, "__name__", "member")
+            out += [(f"{name}-{label}", value, expect, stop)
+                    for label, value, expect, stop in field_values(params_cls, f, member)[1:]
+                    if not any(_type_ok(value, m)[0] for m in others)]
+        return out
     if origin is typing.Literal:
         choices = typing.get_args(hint)
         out += [(f"choice-{c}", c, ACCEPT, FULL) for c in choices]

@@ -161,3 +161,28 @@ def test_logs_to_a_real_mlflow_server(registry, tmp_path, monkeypatch, mlflow_se
     client, run = the_run(mlflow_server, row["config_hash"])
     check_logged(client, run, result, {**row, "_lb": str(tmp_path / "lb")})
     assert not (tmp_path / "mlruns").exists()  # everything went to the server
+
+
+@pytest.mark.parametrize("track, env, says", [
+    ("mlfow", "", "train.track: no tracker 'mlfow' (did you mean 'mlflow'?); installed trackers: mlflow"),
+    (["mlflow", "wandb"], "", "train.track: no tracker 'wandb'; installed trackers: mlflow"),
+    ("x" * 5000, "", "train.track: no tracker 'xxxx"),
+    ("", "mlflow,tensorboard", "environment variable MMBENCH_TRACK: no tracker 'tensorboard'"),
+    ("MLflow", "", "train.track: must be a tracker's name, e.g. mlflow, got 'MLflow'"),
+    (5, "", "train.track: expected str or list of str, got 5"),
+    ([None], "", "train.track: expected str or list of str, got [None]"),
+])
+def test_a_tracker_nobody_provides_is_refused_before_the_run(registry, monkeypatch, track, env, says):
+    monkeypatch.setenv("MMBENCH_TRACK", env)
+    raw = {**CONFIG, "train": {**CONFIG["train"], "track": track}}
+    with pytest.raises(config_mod.ConfigError) as err:
+        pipeline.resolve(config_mod.from_dict(raw), registry)
+    message = str(err.value)
+    assert says in message and "\n" not in message and len(message) < 400
+
+
+def test_trackers_are_what_the_plugins_declare(registry):
+    from mmbench.registry import build_registry, new_plugin_manager
+
+    assert registry.tracker_names() == ["mlflow"]
+    assert build_registry(new_plugin_manager(), entry_points=False).tracker_names() == []

@@ -143,6 +143,11 @@ tracker = MLflowTracker()
 
 
 @mmbench.hookimpl
+def tracker_names():
+    return [NAME]
+
+
+@mmbench.hookimpl
 def on_run_start(run):
     tracker.on_run_start(run)
 
