@@ -90,14 +90,16 @@ def _edit_rows(edit):
     return damage
 
 
+def _with_row_edit(header, rows, **values):
+    row = list(rows[0])
+    for key, value in values.items():
+        row[header.index(key)] = value
+    return header, rows + [row]
+
+
 def _with_row(**values):
     """One more ok row: a copy of the first run's, with ``values`` in its columns."""
-    def edit(header, rows):
-        row = list(rows[0])
-        for key, value in values.items():
-            row[header.index(key)] = value
-        return header, rows + [row]
-    return _edit_rows(edit)
+    return _edit_rows(lambda header, rows: _with_row_edit(header, rows, **values))
 
 
 def _drop_columns(*names):
@@ -198,6 +200,12 @@ DAMAGE = {
     "config-train-not-a-mapping": (_with_row(config='{"train": 5}', config_hash="3" * 12), 0),
     "pipes-and-newlines": (_with_row(encoder="ra|ndom\nx", config_hash="4" * 12), 0),
     "status-unknown": (_with_row(status="weird", config_hash="5" * 12), 0),
+    "trial-not-a-number": (_with_row(study="s", trial="third", config_hash="6" * 12), 0),
+    "study-long-with-pipes": (_with_row(study="a|b\n<i>" * 2000, trial="-5", config_hash="7" * 12), 0),
+    "study-trial-auc-garbage": (_edit_rows(lambda h, rows: _with_row_edit(h, rows, study="s", trial="1",
+                                                                          valid_auc="n/a", config_hash="8" * 12)), 0),
+    "costs-garbage": (_with_row(peak_memory_mb="lots", samples_per_second="inf", encode_items_per_second="-1e400",
+                                device_name="GPU|x\n<b>" * 500, config_hash="9" * 12), 0),
     "columns-dropped": (_drop_columns("config_hash", "encoder"), 0),
     "columns-renamed": (_edit_rows(lambda h, rows: ([c.upper() for c in h], rows)), 0),
     "empty-file": (lambda lb: _csv(lb).write_bytes(b""), 0),
@@ -278,6 +286,13 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     fz.report({"id": f"leaderboard-folder/{name}", "command": "leaderboard", "rc": rc, "stderr": shown})
     if name != "csv-a-folder":  # the only leaderboard is a folder: "no leaderboard in ..." (one line)
         assert rc == 0 and "# Leaderboard:" in out
+
+    site = tmp_path / "site"
+    rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--format", "html", "--out", site)
+    shown = _one_line_or_notes(err, rc)
+    fz.report({"id": f"leaderboard-folder/{name}", "command": "leaderboard --format html", "rc": rc, "stderr": shown})
+    if name != "csv-a-folder":
+        assert rc == 0 and f"<title>mmbench leaderboard: {DATASET}</title>" in (site / f"{DATASET}.html").read_text()
 
     rc, out, err = _cli(capsys, "run", _config(tmp_path, tiny_root), "--leaderboard-dir", lb, "--set", "train.seed=7")
     lines = _one_line_or_notes(err, rc)
