@@ -81,7 +81,7 @@ def test_page_is_self_contained_deterministic_and_labels_what_it_shows(board):
     assert "http://" not in text and "https://" not in text
     # four combinations plus the study's best trial; the losing trials are not rows
     assert text.count('<tbody class="combo"') == 5
-    assert "selected on valid" in text and "best of 3 trials of study &#x27;lr_search&#x27; (trial 2)" in text
+    assert "selected on valid" in text and "best of 3 finished trials of study &#x27;lr_search&#x27; (trial 2)" in text
     assert "Published results (not measured by mmbench)" in text and text.count('class="badge published"') == N_PUBLISHED
     assert "not comparable with this synthetic dataset" in text
     assert "Oracle valid AUC of this synthetic dataset" in text and "0.9300" in text
@@ -239,10 +239,28 @@ def test_markdown_and_csv_summary_carry_trials_and_costs(board):
     directory, _ = board
     summary = summarise(store.read_rows(store.csv_path(directory, DATASET)), DATASET, directory)
     md = render_markdown(summary)
-    assert "*best of 3 trials of study 'lr_search' (trial 2), selected on valid: its valid AUC is optimistic*" in md
+    assert "*best of 3 finished trials of study 'lr_search' (trial 2), selected on valid: its valid AUC is optimistic*" in md
     header = next(line for line in md.splitlines() if line.startswith("| encoder | reducer | model | seed"))
     assert "train samples/s | encode items/s | peak memory MB | train s | device |" in header
     three = next(c for c in summary.combinations if len(c.runs) == 3)  # peak memory 910, 920, 930
     assert (three.encoder, three.model, three.trial) == ("text", "din", None)
     assert three.record()["peak_memory_mb"] == 920 and three.record()["device_name"] == "AMD EPYC"
-    assert summary.combinations[0].record()["trial_of"].startswith("best of 3 trials")
+    assert summary.combinations[0].record()["trial_of"].startswith("best of 3 finished trials")
+
+
+def test_reruns_of_the_best_trial_join_it_and_the_table_says_so(board, capsys, monkeypatch):
+    directory, labels = board
+    rows = store.read_rows(store.csv_path(directory, DATASET))
+    best = next(r for r in rows if r["trial"] == "2")
+    rng = np.random.default_rng(1)
+    probs = 1 / (1 + np.exp(-(1.8 * labels + rng.standard_normal(len(labels)))))
+    rerun = _row("text", "din", 8, 1.8, "", "", 0.0005, auc(labels, probs))  # trial 2's config, seed 8
+    store.append_row(directory, Row(**rerun), ValidPredictions(probs, labels))
+    summary = summarise(store.read_rows(store.csv_path(directory, DATASET)), DATASET, directory)
+    (joined,) = [c for c in summary.combinations if c.trial]
+    assert sorted(r["seed"] for r in joined.runs) == [best["seed"], "8"]
+    assert joined.trial.text() == ("best of 3 finished trials of study 'lr_search' (trial 2), selected on valid, plus 1 "
+                                   "run(s) of its config outside the study: the trial's valid AUC is optimistic")
+    monkeypatch.setenv("COLUMNS", "400")  # one line per cell
+    assert main(["leaderboard", "--leaderboard-dir", str(directory), "--dataset", DATASET]) == 0
+    assert joined.trial.text() in capsys.readouterr().out

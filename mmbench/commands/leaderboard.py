@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import MMBenchError
@@ -50,7 +51,9 @@ def _show(dataset: str, directory: Path, args) -> None:
         for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
             table.add_column(col)
         for c in summary.combinations:
-            table.add_row(c.encoder, c.reducer_label, c.model, c.variant, str(len(c.runs)),
+            variant = "\n".join(x for x in (escape(c.variant), f"[italic]{escape(c.trial.text())}[/]" if c.trial else "")
+                                if x)
+            table.add_row(escape(c.encoder), escape(c.reducer_label), escape(c.model), variant, str(len(c.runs)),
                           f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
                           f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
                           "★" if c.is_reference else fmt(c.delta, "+.4f"),

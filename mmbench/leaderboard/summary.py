@@ -3,6 +3,7 @@ of the valid AUC, DeLong CI of that mean from the saved valid predictions, paire
 reference. Reads the store, writes nothing."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -330,7 +331,9 @@ def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | 
     runs, notes = trial_view(latest_ok_per_hash(rows), combination_key, best_only=not all_trials)
     ordered = _group(runs)
     for c in ordered:
-        c.trial = notes.get(c.key)
+        note_ = notes.get(c.key)
+        if note_ is not None:  # reruns of a trial's config with other seeds join its combination
+            c.trial = dataclasses.replace(note_, other_runs=sum(1 for r in c.runs if not r.get("study")))
     ref, reason = _pick_reference(ordered, dataset, reference)
     if ref is not None:
         ref.is_reference = True

@@ -21,12 +21,15 @@ class TrialNote:
     trial: int
     n_trials: int  # trials of this study with the same encoder / reducer / model
     selected: bool  # kept as the best of them (on valid)
+    other_runs: int = 0  # runs of the same config outside the study (e.g. reruns with other seeds)
 
     def text(self) -> str:
-        if self.selected:
-            return (f"best of {self.n_trials} trials of study '{self.study}' (trial {self.trial}), "
-                    f"selected on valid: its valid AUC is optimistic")
-        return f"trial {self.trial} of study '{self.study}' ({self.n_trials} trials)"
+        others = f", plus {self.other_runs} run(s) of its config outside the study" if self.other_runs else ""
+        if not self.selected:
+            return f"trial {self.trial} of study '{self.study}' ({self.n_trials} trials){others}"
+        optimistic = "the trial's valid AUC is optimistic" if self.other_runs else "its valid AUC is optimistic"
+        return (f"best of {self.n_trials} finished trials of study '{self.study}' (trial {self.trial}), "
+                f"selected on valid{others}: {optimistic}")
 
 
 def _ok_auc(row: dict) -> float:
