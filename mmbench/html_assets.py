@@ -25,6 +25,8 @@ table{border-collapse:collapse}
 #board th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px}
 #board th[aria-sort=descending]::after{content:" \\25BC";font-size:10px}
 table.plain td.wrap{white-space:normal;min-width:260px}
+#board td.variant{white-space:normal;min-width:200px;max-width:340px}
+#reference{max-width:520px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.main.reference td{background:#fdf1ef}
 tr.run td{background:var(--band);font-size:13px}

@@ -211,6 +211,11 @@ def _note_unusable(rows: list[dict], dataset: str) -> None:
              f"(row(s) {short(', '.join(map(str, bad)), 60)} after the header) and are left out of the summary")
 
 
+def _shown(value) -> str:
+    """A parameter value as a variant shows it: a tuned float's 17 digits as 4 significant ones."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _variants(combinations: list[Combination]) -> None:
     """Tell apart combinations with the same component names by the parameters where they differ."""
     by_names: dict[tuple, list[Combination]] = {}
@@ -222,7 +227,7 @@ def _variants(combinations: list[Combination]) -> None:
         keys = sorted({k for c in group for k in c.flat})
         differing = [k for k in keys if len({json.dumps(c.flat.get(k), default=str) for c in group}) > 1]
         for c in group:
-            c.variant = ", ".join(f"{k}={c.flat.get(k)}" for k in differing)
+            c.variant = ", ".join(f"{k}={_shown(c.flat.get(k))}" for k in differing)
 
 
 def find_combination(combinations: list[Combination], ref: str) -> Combination | None:
