@@ -57,3 +57,19 @@ def test_unknown_encoder_is_one_clear_line(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "unknown encoder 'clipp'" in proc.stderr
     assert not list(tmp_path.glob("*.csv"))
+
+
+def test_optional_libraries_are_imported_only_when_asked(tmp_path):
+    """Optuna (tune), MLflow (track), Ray (executor: ray) and selenium (tests) stay out of a process that
+    builds every command's parser, loads every plugin, lists them and renders a leaderboard (in a fresh
+    interpreter: other tests import them here)."""
+    script = ("import contextlib, io, sys\nfrom mmbench.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              f"    assert main(['plugins']) == 0\n"
+              f"    assert main(['leaderboard', '--leaderboard-dir', {str(ROOT / 'leaderboards')!r}, '--format', 'md']) == 0\n"
+              "print(sorted(m for m in ('optuna', 'mlflow', 'ray', 'selenium') if m in sys.modules))\n")
+    env = {k: v for k, v in os.environ.items() if k != "MMBENCH_TRACK"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**env, "MMBENCH_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
