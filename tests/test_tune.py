@@ -76,6 +76,12 @@ def test_search_file_mistakes_name_the_key(registry, tmp_path):
     assert "integer parameter" in error(tune__space={"model.hidden": {"low": 2.5, "high": 8}})
     assert "section one of encoder, reducer, model, train" in error(tune__space={"dataset.seed": [0, 1]})
     assert "tune.pruner must be one of median, halving, none" in error(tune__pruner={"name": "hyperband"})
+    assert "low < high" in error(tune__space={"train.lr": {"low": 0.001, "high": float("inf")}})
+    # the study's own settings have declared bounds: one line naming the key
+    assert "s.yaml: tune.trials: must be between 1 and 1000000, got 0" in error(tune={**search(tmp_path)["tune"], "trials": 0})
+    assert "s.yaml: tune.seed: must be between 0 and" in error(tune={**search(tmp_path)["tune"], "seed": -1})
+    assert "s.yaml: tune.pruner.reduction_factor: must be between 2" in error(
+        tune={**search(tmp_path)["tune"], "pruner": {"name": "halving", "reduction_factor": 1}})
     # a float parameter is searched as a float even with integer bounds
     raw = search(tmp_path)
     raw["tune"]["space"] = {"train.net_reg": {"low": 0, "high": 1}}

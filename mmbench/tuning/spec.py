@@ -22,13 +22,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config as config_mod
 from ..errors import ConfigError
-from ..params import build_params, check_keys, did_you_mean
+from ..params import bounded, build_params, check_bounds, check_keys, did_you_mean
 from ..sweep.plan import RayOptions, apply_override
 
 TOP_KEYS = config_mod.SECTIONS + ("tune", "executor", "ray")
@@ -92,28 +93,38 @@ class Dimension:
         return text + (" (log)" if self.log else "") + (f" step {self.step}" if self.step else "")
 
 
+#: more trials, epochs or workers than any study has (and small enough for every storage's integers)
+_MANY = 1_000_000
+
+
 @dataclass
 class PrunerOptions:
     name: str = "median"  # median | halving | none
-    startup_trials: int = 5  # median: trials that are never pruned, to learn what a good curve is
-    warmup_epochs: int = 1  # median: epochs of each trial before it may be pruned
-    min_epochs: int = 1  # halving: epochs of the first rung
-    reduction_factor: int = 3  # halving: keep the best 1/reduction_factor at each rung
+    startup_trials: int = bounded(5, ge=0, le=_MANY)  # median: trials never pruned, to learn what a good curve is
+    warmup_epochs: int = bounded(1, ge=0, le=_MANY)  # median: epochs of each trial before it may be pruned
+    min_epochs: int = bounded(1, ge=1, le=_MANY)  # halving: epochs of the first rung
+    reduction_factor: int = bounded(3, ge=2, le=_MANY)  # halving: keep the best 1/reduction_factor at each rung
+
+    def __post_init__(self):
+        check_bounds(self)
 
 
 @dataclass
 class TuneOptions:
     study: str = ""
-    trials: int = 20
+    trials: int = bounded(20, ge=1, le=_MANY)
     space: dict = field(default_factory=dict)
     sampler: str = "tpe"
-    seed: int | None = None  # the sampler's seed (None: random)
-    startup_trials: int = 10  # tpe: random trials before the model of good/bad regions kicks in
+    seed: int | None = bounded(None, ge=0, le=2**32 - 1)  # the sampler's seed (None: random)
+    startup_trials: int = bounded(10, ge=0, le=_MANY)  # tpe: random trials before its model of good/bad regions
     pruner: PrunerOptions = field(default_factory=PrunerOptions)
     storage: str | None = None  # an Optuna RDB URL; default sqlite under $MMBENCH_HOME/tune/
     defaults_first: bool = True  # trial 0 = the base config's values, when they lie in the space
-    heartbeat: int = 30  # seconds; a trial of a worker silent for 4x this long is failed and retried
-    parallel: int = 2  # executor ray: trials at once
+    heartbeat: int = bounded(30, ge=1, le=86_400)  # seconds; a worker silent for 4x this long has its trial retried
+    parallel: int = bounded(2, ge=1, le=4096)  # executor ray: trials at once
+
+    def __post_init__(self):
+        check_bounds(self)
 
 
 @dataclass
@@ -166,7 +177,7 @@ def _dimension(key: str, value, annotation, where: str) -> Dimension:
         raise ConfigError(f"{where}: '{key}' must be a list of choices or {{low: ..., high: ...}}, got {value!r}")
     check_keys(value, ("low", "high", "log", "step", "type"), f"{where}: '{key}'")
     low, high = value.get("low"), value.get("high")
-    if not (_is_number(low) and _is_number(high)) or not low < high:
+    if not (_is_number(low) and _is_number(high)) or not -math.inf < low < high < math.inf:
         raise ConfigError(f"{where}: '{key}' needs numbers low < high, got low={low!r} high={high!r}")
     kind = value.get("type")
     if kind is None:
@@ -181,7 +192,7 @@ def _dimension(key: str, value, annotation, where: str) -> Dimension:
         raise ConfigError(f"{where}: '{key}' is searched on a log scale: low must be > 0, got {low}")
     if log and step is not None:
         raise ConfigError(f"{where}: '{key}': give log or step, not both")
-    if step is not None and not (_is_number(step) and step > 0):
+    if step is not None and not (_is_number(step) and 0 < step < math.inf):
         raise ConfigError(f"{where}: '{key}'.step must be a positive number, got {step!r}")
     if kind == "int" and not all(isinstance(v, int) for v in (low, high)):
         raise ConfigError(f"{where}: '{key}' is an integer parameter: low and high must be integers")
@@ -206,8 +217,6 @@ def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
     for name, value, allowed in (("sampler", options.sampler, SAMPLERS), ("pruner", options.pruner.name, PRUNERS)):
         if value not in allowed:
             raise ConfigError(f"{source}: tune.{name} must be one of {', '.join(allowed)}, got {value!r}")
-    if options.trials < 1 or options.heartbeat < 1 or options.parallel < 1:
-        raise ConfigError(f"{source}: tune.trials, tune.heartbeat and tune.parallel must be >= 1")
     base = {s: copy.deepcopy(raw[s]) for s in config_mod.SECTIONS if raw.get(s) is not None}
     config_mod.from_dict(base, source)  # the base itself must be a valid run config
     space = []
