@@ -65,8 +65,9 @@ def read_run(run_dir: Path) -> dict:
     return info
 
 
-def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None) -> Path:
-    """A run folder from a run dir, a config YAML (its hash), or a config hash or prefix."""
+def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None, task: int = 2) -> Path:
+    """A run folder from a run dir, a config YAML (its hash; a Task-1 config when ``task`` is 1), or a
+    config hash or prefix."""
     root = runs_root(home)
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -74,15 +75,20 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
         return path
     if path.suffix in (".yaml", ".yml") or path.is_file():
         from . import config as config_mod
+        from . import task1
         from .pipeline import resolve
         from .registry import default_registry
 
-        resolved = resolve(config_mod.load(path, overrides), registry or default_registry())
+        registry = registry or default_registry()
+        if task == 1:
+            resolved, command = task1.resolve(task1.load_config(path, overrides), registry), "task1"
+        else:
+            resolved, command = resolve(config_mod.load(path, overrides), registry), "run"
         run_dir = root / resolved.config_hash()
         if not (run_dir / RUN_FILE).is_file():
             sets = "".join(f" --set {s}" for s in overrides or [])
             raise MMBenchError(f"no trained run for {path} (config hash {resolved.config_hash()}) in {root}; "
-                               f"train it first with `mmbench run {path}{sets}`")
+                               f"train it first with `mmbench {command} {path}{sets}`")
         return run_dir
     matches = sorted(p for p in root.glob(f"{ref}*") if (p / RUN_FILE).is_file()) if ref else []
     if len(matches) == 1:

@@ -17,7 +17,7 @@ from . import __version__
 from .errors import MMBenchError
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
-COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep", "predict",
+COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",
                    "doctor", "new_plugin"]
 
 

@@ -39,7 +39,8 @@ def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = No
     return PluginError(
         f"{who}: could not load '{name}' from the Hugging Face hub"
         + (" (HF_HUB_OFFLINE=1 and no local copy in the HF cache)" if offline else " (no network, no local copy, or no such model)")
-        + f". {hint}"
+        + f". {hint}. To try the pipeline without the weights: --set encoder.random_weights=true (an untrained "
+        "model; its rows say 'random weights')"
     )
 
 

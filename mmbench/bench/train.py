@@ -75,6 +75,7 @@ def prepare(args, folder: Path) -> dict:
     split = data.train
     if args.rows and args.rows < len(split):
         split = split.take(np.sort(np.random.default_rng(train.seed).choice(len(split), args.rows, replace=False)))
+    check_timed_steps(len(split), train.batch_size, train.epochs, args.warmup)
     meta = {
         "dataset": data.dataset_id, "model": model_name, "vector_source": vector_source,
         "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split), "valid_rows": len(data.valid),
@@ -83,6 +84,16 @@ def prepare(args, folder: Path) -> dict:
     }
     workload.save(folder, split, data.valid, data.items, vectors, meta)
     return meta
+
+
+def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int) -> None:
+    """samples/s is timed over the steps after the warm-up: a run with no such step measures nothing."""
+    steps = epochs * -(-rows // batch_size)
+    if steps <= warmup:
+        raise ConfigError(
+            f"bench train: this run makes {steps} optimizer step(s) ({epochs} epoch(s) x {-(-rows // batch_size)} "
+            f"batches of {batch_size} from {rows:,} rows), all inside the {warmup} warm-up steps that are not timed, "
+            f"so it would measure no samples/s; lower --warmup, add --epochs or use a smaller --batch-size")
 
 
 def run_side(module: str, folder: Path, timeout: float | None) -> dict:
@@ -115,9 +126,13 @@ def render(meta: dict, rows: list[dict]) -> str:
         f"{'side':<16}{'samples/s':>11}{'steps':>7}{'wall s':>9}{'peak MiB':>10}{'valid AUC':>11}",
     ]
     for r in rows:
+        if not r["measured_steps"]:  # e.g. stopped early inside the warm-up: nothing was timed
+            lines.append(f"{r['model']:<16}{'not timed':>11}{0:>7}{r['wall_seconds']:>9.1f}"
+                         f"{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
+            continue
         lines.append(f"{r['model']:<16}{r['samples_per_second']:>11.0f}{r['measured_steps']:>7}"
                      f"{r['wall_seconds']:>9.1f}{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
-    if len(rows) == 2:
+    if len(rows) == 2 and all(r["measured_steps"] for r in rows):
         a, b = rows
         lines.append(f"{'ratio':<16}{a['samples_per_second'] / b['samples_per_second']:>10.2f}x{'':>7}"
                      f"{a['wall_seconds'] / b['wall_seconds']:>9.2f}{a['peak_memory_mb'] / b['peak_memory_mb']:>10.2f}"

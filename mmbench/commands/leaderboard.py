@@ -14,6 +14,7 @@ from ..errors import MMBenchError
 from ..leaderboard import store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
+from . import add_leaderboard_dir
 
 
 def _show(dataset: str, directory: Path, args) -> None:
@@ -23,7 +24,7 @@ def _show(dataset: str, directory: Path, args) -> None:
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
     if args.runs:  # the recorded runs themselves, as stored
         if args.format == "json":
-            print(json.dumps(store.read_rows(path), indent=2))
+            print(json.dumps([store.typed_row(r) for r in store.read_rows(path)], indent=2))
         else:
             print(path.read_text(), end="")
         return
@@ -37,7 +38,7 @@ def _show(dataset: str, directory: Path, args) -> None:
     records = [c.record() for c in summary.combinations]
     if args.format == "json":
         print(json.dumps({"dataset": dataset, "reference": summary.reference.key if summary.reference else None,
-                          "combinations": records, "failed": summary.failed,
+                          "combinations": records, "failed": [store.typed_row(r) for r in summary.failed],
                           "published": summary.published}, indent=2, default=str))
     elif args.format == "csv":
         buf = io.StringIO()
@@ -68,10 +69,11 @@ def _show(dataset: str, directory: Path, args) -> None:
 
 
 def cmd_leaderboard(args) -> int:
-    directory = Path(args.leaderboard_dir)
+    directory = store.leaderboard_dir(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv"))
     if not datasets:
-        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
+        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first "
+                           f"(the repository's committed boards: --leaderboard-dir leaderboards)")
     for dataset in datasets:
         _show(dataset, directory, args)
     return 0
@@ -86,5 +88,5 @@ def add_parser(sub) -> None:
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")
     p.add_argument("--runs", action="store_true", help="print the recorded runs (the CSV) instead of the summary")
     p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
-    p.add_argument("--leaderboard-dir", default="leaderboards")
+    add_leaderboard_dir(p, "the folder to read")
     p.set_defaults(func=cmd_leaderboard)

@@ -13,8 +13,30 @@ from filelock import FileLock
 
 from ..atomic import atomic_path, atomic_write_text
 from ..components import ValidPredictions
+from ..data import mmbench_home
 from ..errors import DataError
-from ..row import COLUMNS, Row
+from ..row import COLUMNS, NUMBER_COLUMNS, Row
+
+#: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
+TASK1_SUFFIX = "-task1"
+
+
+def task_dataset_id(dataset_id: str, task: int) -> str:
+    return dataset_id + TASK1_SUFFIX if task == 1 else dataset_id
+
+
+def task_of_dataset(dataset_id: str) -> int:
+    return 1 if dataset_id.endswith(TASK1_SUFFIX) else 2
+
+
+def default_dir() -> Path:
+    """Where a user's rows go unless ``--leaderboard-dir`` says otherwise: ``$MMBENCH_HOME/leaderboards``.
+    The repository's committed ``leaderboards/`` is written only when named."""
+    return mmbench_home() / "leaderboards"
+
+
+def leaderboard_dir(given: str | Path | None) -> Path:
+    return Path(given).expanduser() if given else default_dir()
 
 
 def csv_path(directory: Path, dataset: str) -> Path:
@@ -31,6 +53,21 @@ def read_rows(path: Path) -> list[dict]:
 
 def is_ok(row: dict) -> bool:
     return row.get("status") in ("ok", "", None)
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(value):
+        return None
+    return int(text) if text.strip().lstrip("-").isdigit() else value
+
+
+def typed_row(row: dict) -> dict:
+    """A stored row for JSON: numbers as numbers, a missing number as None (null), text as text."""
+    return {k: (None if v in ("", None) else _number(v)) if k in NUMBER_COLUMNS else v for k, v in row.items()}
 
 
 @contextlib.contextmanager

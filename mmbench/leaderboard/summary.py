@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import yaml
 
 from ..cache import content_key
-from ..errors import MMBenchError
+from ..errors import MMBenchError, one_line
 from ..stats import delong, paired_test, weighted_ci
 from . import store
 
@@ -27,9 +29,10 @@ def num(value) -> float:
         return float("nan")
 
 
-def _round(value, digits: int = 6):
+def _round(value, digits: int = 6) -> float | None:
+    """A number for a record, None where there is none (JSON null, an empty CSV cell)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return None
     return round(float(value), digits)
 
 
@@ -105,7 +108,7 @@ class Combination:
             "combo": self.key, "encoder": self.encoder, "reducer": self.reducer_label, "model": self.model,
             "variant": self.variant, "n_seeds": len(self.runs), "seeds": " ".join(self.seeds),
             "valid_auc_mean": round(self.mean, 6), "valid_auc_std": _round(self.std),
-            "ci95_low": _round(self.ci[0]) if self.ci else "", "ci95_high": _round(self.ci[1]) if self.ci else "",
+            "ci95_low": _round(self.ci[0]) if self.ci else None, "ci95_high": _round(self.ci[1]) if self.ci else None,
             "delta_vs_reference": _round(self.delta), "p_value": _round(self.p_value, 8),
             "reference": self.is_reference,
             "valid_gauc_mean": _round(self.mean_of("valid_gauc")),
@@ -159,24 +162,58 @@ def _variants(combinations: list[Combination]) -> None:
             c.variant = ", ".join(f"{k}={c.flat.get(k)}" for k in differing)
 
 
-def find_combination(combinations: list[Combination], ref: str) -> Combination | None:
+def match_combinations(combinations: list[Combination], ref: str) -> list[Combination]:
+    """The combinations ``ref`` names: a combination key or a run's config hash (whole or a prefix), else a
+    label ('encoder/reducer/model', with or without the reducer's dim, or the table's label)."""
     ref_l = ref.strip().lower()
-    for c in combinations:
-        if c.key == ref_l or any(r["config_hash"] == ref_l for r in c.runs):
-            return c
+    exact = [c for c in combinations if c.key == ref_l or any(r["config_hash"] == ref_l for r in c.runs)]
+    if exact:
+        return exact
+    if re.fullmatch(r"[0-9a-f]+", ref_l):
+        prefixed = [c for c in combinations
+                    if c.key.startswith(ref_l) or any(r["config_hash"].startswith(ref_l) for r in c.runs)]
+        if prefixed:
+            return prefixed
+    squeezed = ref_l.replace(" ", "")
+    named = []
     for c in combinations:
         names = {c.label.lower(), f"{c.encoder}/{c.reducer}/{c.model}".lower(),
-                 f"{c.encoder}/{c.reducer_label}/{c.model}".lower(), c.label.lower().replace(" ", "")}
-        if ref_l in names or ref_l.replace(" ", "") in {n.replace(" ", "") for n in names}:
-            return c
-    return None
+                 f"{c.encoder}/{c.reducer_label}/{c.model}".lower()}
+        if ref_l in names or squeezed in {n.replace(" ", "") for n in names}:
+            named.append(c)
+    return named
 
 
-def load_published(directory: Path) -> list[dict]:
-    path = Path(directory) / "published.yaml"
-    if not path.exists():
-        return []
-    return yaml.safe_load(path.read_text(encoding="utf-8")).get("results", [])
+def find_combination(combinations: list[Combination], ref: str, dataset: str = "") -> Combination | None:
+    """The one combination ``ref`` names, None for none; several is an error listing them."""
+    found = match_combinations(combinations, ref)
+    if len(found) > 1:
+        listed = "; ".join(f"{c.key} ({c.label})" for c in found)
+        raise MMBenchError(f"--reference {ref!r} matches {len(found)} combinations of {dataset or 'this board'}: "
+                           f"{listed}; give one of these combination keys")
+    return found[0] if found else None
+
+
+def _published_entries(path) -> list[dict]:
+    try:
+        results = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("results", [])
+    except (yaml.YAMLError, AttributeError) as exc:
+        raise MMBenchError(f"{path}: not a published-results file ({one_line(exc)}); it needs "
+                           f"'results:' with a list of entries (system, description, valid_auc, source)") from None
+    if not isinstance(results, list) or not all(isinstance(r, dict) and r.get("system") for r in results):
+        raise MMBenchError(f"{path}: 'results' must be a list of entries, each with a 'system'")
+    return results
+
+
+def load_published(directory: Path, dataset: str = "") -> list[dict]:
+    """The published results that ship with mmbench, with the folder's own ``published.yaml`` (if any)
+    adding entries or replacing those of the same ``system``; only those of the dataset's task."""
+    merged = {r["system"]: r for r in _published_entries(resources.files(__package__) / "published.yaml")}
+    local = Path(directory) / "published.yaml"
+    if local.is_file():
+        merged.update({r["system"]: r for r in _published_entries(local)})
+    task = store.task_of_dataset(dataset)
+    return [r for r in merged.values() if task in r.get("tasks", [2])]
 
 
 def _group(runs: list[dict]) -> list[Combination]:
@@ -200,10 +237,11 @@ def _group(runs: list[dict]) -> list[Combination]:
 
 def _pick_reference(ordered: list[Combination], dataset: str, reference: str | None):
     if reference:
-        ref = find_combination(ordered, reference)
+        ref = find_combination(ordered, reference, dataset)
         if ref is None:
             raise MMBenchError(f"--reference {reference!r} matches no combination of {dataset}; give a config "
-                               f"hash, a combination key or 'encoder/reducer/model' from the table")
+                               f"hash, a combination key (or a prefix of either) or 'encoder/reducer/model' from "
+                               f"the table")
         return ref, f"chosen with --reference {reference}"
     ref = next((c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE), None)
     if ref is not None:
@@ -244,4 +282,4 @@ def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | 
         _add_statistics(usable, ref, labels, preds)
     oracle = next((num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
     return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
-                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory))
+                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory, dataset))
