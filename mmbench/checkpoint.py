@@ -65,9 +65,10 @@ def read_run(run_dir: Path) -> dict:
     return info
 
 
-def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None, task: int = 2) -> Path:
-    """A run folder from a run dir, a config YAML (its hash; a Task-1 config when ``task`` is 1), or a
-    config hash or prefix."""
+def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None, task: int | None = None) -> Path:
+    """A run folder from a run dir, a config YAML (its hash), or a config hash or prefix. The YAML is read
+    as a Task-1 config when ``task`` is 1, or when ``task`` is None and it has no model section (only a
+    Task-1 config, whose model is fixed, leaves it out)."""
     root = runs_root(home)
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -80,7 +81,7 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
         from .registry import default_registry
 
         registry = registry or default_registry()
-        if task == 1:
+        if task == 1 or (task is None and "model" not in config_mod.read_yaml(path)):
             resolved, command = task1.resolve(task1.load_config(path, overrides), registry), "task1"
         else:
             resolved, command = resolve(config_mod.load(path, overrides), registry), "run"

@@ -125,14 +125,15 @@ def test_predict_task1_writes_the_task1_submission(task1_run, home, tmp_path, ca
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1_000))
     with zipfile.ZipFile(out / "prediction.zip") as zf:
         assert zf.namelist() == ["prediction.csv"] and zf.read("prediction.csv").decode().startswith("ID,Task1\n")
-    # the run's own task is the default; the Task-1 config file finds the same run
-    assert main(["predict", str(task1_run["config"]), "--task", "1", "--split", "valid", "--out", str(tmp_path / "v")]) == 0
+    # the Task-1 config file (no model section) finds the same run; the run's own task is the default
+    assert main(["predict", str(task1_run["config"]), "--split", "valid", "--out", str(tmp_path / "v")]) == 0
+    assert (tmp_path / "v" / "prediction.csv").read_text().startswith("ID,Task1\n")
     valid = np.loadtxt(tmp_path / "v" / "prediction.csv", delimiter=",", skiprows=1)
     labels = pq.read_table(home / "data" / DATASET / schema.VALID.path, columns=["label"]).column(0).to_numpy()
     # rebuilt from the written embedding, the model scores valid exactly as in training
     assert auc(labels, valid[:, 1]) == pytest.approx(float(task1_run["row"]["valid_auc"]), abs=1e-4)
-    assert main(["predict", run, "--out", str(tmp_path / "d")]) == 0
-    assert (tmp_path / "d" / "prediction.csv").read_text().startswith("ID,Task1\n")
+    assert main(["predict", run, "--task", "2", "--out", str(tmp_path / "t2")]) == 0  # the fixed DIN may enter Task 2
+    assert (tmp_path / "t2" / "prediction.csv").read_text().startswith("ID,Task2\n")
 
 
 def test_predict_task1_refuses_a_task2_run(tmp_path, capsys):

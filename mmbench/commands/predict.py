@@ -19,7 +19,7 @@ def cmd_predict(args) -> int:
     registry = default_registry()
     warn_failures(registry, err)
     ctx = RunContext()
-    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set, task=args.task or 2)
+    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set, task=args.task)
     run_task = task1.task_of(checkpoint.read_run(run_dir)["config"])
     if args.task == 1 and run_task != 1:
         raise MMBenchError(f"--task 1: run {run_dir.name} was trained by `mmbench run`, not on a Task-1 embedding "
@@ -43,8 +43,8 @@ def add_parser(sub) -> None:
     p.add_argument("--split", choices=["test", "valid"], default="test")
     p.add_argument("--out", required=True, help="folder for prediction.csv and prediction.zip")
     p.add_argument("--task", type=int, choices=[1, 2], default=None,
-                   help="the challenge task: column ID,Task1 or ID,Task2 (default: the run's task; 1 only for a "
-                        "run of `mmbench task1`, and then a config YAML is read as a Task-1 config)")
+                   help="the challenge task: column ID,Task1 or ID,Task2 (default: the run's task); 1 only for a "
+                        "run of `mmbench task1`")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="overrides used when RUN_OR_CONFIG is a config YAML (as given to `mmbench run`)")
     p.add_argument("--device", default=None, help="device for scoring (default: the run's train.device)")
