@@ -1,4 +1,9 @@
-"""Write files so that a reader never sees half of one: temp file in the same folder, then rename."""
+"""Write files so that a reader never sees half of one: temp file in the same folder, then rename.
+
+``mkstemp``/``mkdtemp`` create their temp files for the owner only; before the rename they get the
+mode a plain ``open``/``mkdir`` would have given them under the user's umask, so a shared leaderboard
+or cache folder stays readable by the team.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +11,23 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+
+def _umask() -> int:
+    try:  # Linux shows it without changing it (another thread could create a file meanwhile)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _chmod_as_created(path: str | Path, mode: int) -> None:
+    os.chmod(path, mode & ~_umask())
 
 
 @contextlib.contextmanager
@@ -17,6 +39,7 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        _chmod_as_created(tmp, 0o666)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -42,6 +65,7 @@ def atomic_dir(path: str | Path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        _chmod_as_created(tmp, 0o777)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

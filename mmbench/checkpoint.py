@@ -91,10 +91,11 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
             raise MMBenchError(f"no trained run for {path} (config hash {resolved.config_hash()}) in {root}; "
                                f"train it first with `mmbench {command} {path}{sets}`")
         return run_dir
-    matches = sorted(p for p in root.glob(f"{ref}*") if (p / RUN_FILE).is_file()) if ref else []
+    runs = sorted(p for p in root.iterdir() if (p / RUN_FILE).is_file()) if root.is_dir() else []
+    matches = [p for p in runs if p.name.startswith(ref)] if ref else []  # a prefix, never a glob pattern
     if len(matches) == 1:
         return matches[0]
-    known = sorted(p.name for p in root.glob("*") if (p / RUN_FILE).is_file())
+    known = [p.name for p in runs]
     if len(matches) > 1:
         raise MMBenchError(f"config hash prefix '{ref}' is ambiguous: {', '.join(p.name for p in matches)}; give more characters")
     raise MMBenchError(f"'{ref}' is neither a run folder, a config YAML nor the hash of a run in {root} "

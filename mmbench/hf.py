@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .errors import PluginError, one_line
 
@@ -29,6 +31,7 @@ def resolve_model_path(name: str) -> str:
 def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = None) -> PluginError:
     """One clear line: what could not be loaded, why (offline?), and how to point at local weights."""
     offline = hub_offline()
+    unreachable = not offline and _REACHABLE.get(_hub_address()) is False
     looks_local = name.startswith((".", "/", "~"))
     if looks_local:
         return PluginError(f"{who}: model folder '{name}' does not exist or is not a saved model "
@@ -38,7 +41,9 @@ def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = No
         f"copy DIR here and point the config at the folder: --set encoder.model=DIR")
     return PluginError(
         f"{who}: could not load '{name}' from the Hugging Face hub"
-        + (" (HF_HUB_OFFLINE=1 and no local copy in the HF cache)" if offline else " (no network, no local copy, or no such model)")
+        + (" (HF_HUB_OFFLINE=1 and no local copy in the HF cache)" if offline
+           else f" ({_hub_address()[0]} cannot be reached from this machine and there is no local copy in the HF cache)"
+           if unreachable else " (no network, no local copy, or no such model)")
         + f". {hint}. To try the pipeline without the weights: --set encoder.random_weights=true (an untrained "
         "model; its rows say 'random weights')"
     )
@@ -50,10 +55,36 @@ def hub_offline() -> bool:
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+_REACHABLE: dict[tuple[str, int], bool] = {}
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _hub_address() -> tuple[str, int]:
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub answers a TCP connection (once per process). Without a network the hub client
+    retries each file for ~30 s before failing; one connection attempt tells in a fraction of a second.
+    Behind a proxy the direct attempt proves nothing, so the hub is assumed reachable."""
+    if any(os.environ.get(v) for v in _PROXY_VARS):
+        return True
+    address = _hub_address()
+    if address not in _REACHABLE:
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            _REACHABLE[address] = True
+        except OSError:
+            _REACHABLE[address] = False
+    return _REACHABLE[address]
+
+
 def apply_offline() -> bool:
     """Make huggingface_hub honour HF_HUB_OFFLINE even when it was set after the hub was imported
-    (it reads the variable once, at import): no network attempts, no retry timeouts."""
-    offline = hub_offline()
+    (it reads the variable once, at import), and go offline by itself when the hub cannot be reached:
+    models in the local HF cache still load, others fail at once with one line instead of retrying."""
+    offline = hub_offline() or not hub_reachable()
     if offline:
         try:
             import huggingface_hub.constants as hub_constants

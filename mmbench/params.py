@@ -1,21 +1,127 @@
 """Validate a YAML section against a component's ``Params`` dataclass.
 
-Components declare their parameters once, as a dataclass; the core checks names and types so that no
-plugin writes validation code, and ``mmbench plugins --json`` can show every parameter and default.
+Components declare their parameters once, as a dataclass; the core checks names, types and allowed
+ranges so that no plugin writes validation code, and ``mmbench plugins --json`` can show every
+parameter, its default and its range. A range is declared on the field (``lr: float = bounded(1e-3,
+gt=0)``) or afterwards for a whole class (``declare_bounds(DINParams, embedding_dim=Bounds(ge=1))``);
+a few conventions hold for every plugin without any declaration: floats must be finite and anything
+named ``*dropout*`` lies in [0, 1).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, short
+
+_BOUNDS_KEY = "mmbench_bounds"
 
 
-def did_you_mean(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+@dataclass(frozen=True)
+class Bounds:
+    """Allowed values of a number (each element, for a list): ``ge``/``gt``/``le``/``lt``, plus values
+    in ``also`` that mean something special (``0 = off``); or, for a string, a regular ``pattern``."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    also: tuple = ()
+    pattern: str | None = None
+    hint: str = ""  # what the pattern means, for the message: "auto, cpu, cuda or cuda:N"
+
+    def ok(self, value) -> bool:
+        if value in self.also:
+            return True
+        if self.pattern is not None:
+            return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+        return not ((self.ge is not None and value < self.ge) or (self.gt is not None and value <= self.gt)
+                    or (self.le is not None and value > self.le) or (self.lt is not None and value >= self.lt))
+
+    def describe(self) -> str:
+        if self.pattern is not None:
+            return self.hint or f"matching {self.pattern}"
+        if self.ge is not None and self.le is not None:
+            text = f"between {_num(self.ge)} and {_num(self.le)}"
+        else:
+            low = f">= {_num(self.ge)}" if self.ge is not None else f"> {_num(self.gt)}" if self.gt is not None else ""
+            high = f"<= {_num(self.le)}" if self.le is not None else f"< {_num(self.lt)}" if self.lt is not None else ""
+            text = " and ".join(p for p in (low, high) if p) or "any value"
+        return " or ".join([*(repr(a) for a in self.also), text])
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+#: common declarations: a layer width or embedding size, a count of layers, a number of heads, a device
+WIDTH = Bounds(ge=1, le=65_536)
+DEPTH = Bounds(ge=0, le=64)
+HEADS = Bounds(ge=1, le=256)
+DEVICE = Bounds(pattern=r"auto|cpu|mps|cuda(:[0-9]+)?", hint="auto, cpu, mps, cuda or cuda:N")
+
+
+def bounded(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, **bounds):
+    """A dataclass field with declared bounds, e.g. ``epochs: int = bounded(10, ge=1)``."""
+    return dataclasses.field(default=default, default_factory=default_factory,
+                             metadata={_BOUNDS_KEY: Bounds(**bounds)})
+
+
+def declare_bounds(params_cls, **bounds: Bounds) -> None:
+    """Declare bounds on an existing Params class (without touching its field definitions)."""
+    names = {f.name for f in dataclasses.fields(params_cls)}
+    unknown = set(bounds) - names
+    if unknown:
+        raise TypeError(f"{params_cls.__name__} has no field(s) {sorted(unknown)}")
+    params_cls.__mmbench_bounds__ = {**params_cls.__dict__.get("__mmbench_bounds__", {}), **bounds}
+
+
+def bounds_of(params_cls, f: dataclasses.Field) -> Bounds | None:
+    """The declared bounds of a field (its metadata, then the class and its bases), else a convention."""
+    if _BOUNDS_KEY in f.metadata:
+        return f.metadata[_BOUNDS_KEY]
+    for klass in getattr(params_cls, "__mro__", ()):
+        declared = klass.__dict__.get("__mmbench_bounds__", {})
+        if f.name in declared:
+            return declared[f.name]
+    if "dropout" in f.name:
+        return Bounds(ge=0, lt=1)
+    return None
+
+
+def check_bounds(params) -> None:
+    """For a ``__post_init__``: every field within its bounds, also when built in Python, not from YAML."""
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        try:
+            problem = _problem(value, bounds_of(type(params), f))
+        except TypeError:  # a value of the wrong type altogether: the type check names it for configs
+            problem = "has the wrong type"
+        if problem:
+            raise ValueError(f"{f.name}: {problem}, got {short(repr(value))}")
+
+
+def _problem(value, bound: Bounds | None) -> str | None:
+    """Why ``value`` (already type-checked) is not allowed, or None."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            return "must be a finite number"
+        if bound is not None and isinstance(item, (int, float, str)) and not isinstance(item, bool):
+            if not bound.ok(item):
+                each = "each value " if items is value else ""
+                return f"{each}must be {bound.describe()}"
+    return None
+
+
+def did_you_mean(name, choices) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -23,8 +129,8 @@ def check_keys(keys, allowed, where: str, what: str = "key", prefix: str = "") -
     """One ConfigError for the first of ``keys`` not in ``allowed``, with a did-you-mean and the list."""
     for key in keys:
         if key not in allowed:
-            raise ConfigError(f"{where}: unknown {what} '{prefix}{key}'{did_you_mean(str(key), allowed)}; "
-                              f"allowed: {', '.join(allowed)}")
+            raise ConfigError(f"{where}: unknown {what} '{prefix}{short(str(key), 60)}'"
+                              f"{did_you_mean(str(key), allowed)}; allowed: {', '.join(allowed)}")
 
 
 def _type_ok(value: Any, annotation: Any) -> tuple[bool, Any]:
@@ -59,7 +165,15 @@ def _type_ok(value: Any, annotation: Any) -> tuple[bool, Any]:
         if isinstance(value, bool):
             return False, value
         if isinstance(value, (int, float)):
-            return True, float(value)
+            try:
+                return True, float(value)
+            except OverflowError:  # an int too large for a float: the finite check names it
+                return True, math.inf
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; it is a number to the user
+            try:
+                return True, float(value.strip())
+            except ValueError:
+                return False, value
         return False, value
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool), value
@@ -80,6 +194,8 @@ def _type_name(annotation: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return "null"
+    if origin in (list, tuple) and typing.get_args(annotation):
+        return f"{origin.__name__} of {_type_name(typing.get_args(annotation)[0])}"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -96,21 +212,25 @@ def build_params(params_cls, section: dict | None, where: str):
     for key, value in section.items():
         if key not in fields:
             raise ConfigError(
-                f"{where}: unknown key '{key}'{did_you_mean(key, fields)}; "
+                f"{where}: unknown key '{short(str(key), 60)}'{did_you_mean(key, fields)}; "
                 f"known keys: {', '.join(sorted(fields))}"
             )
         ok, coerced = _type_ok(value, hints[key])
         if not ok:
+            hint = did_you_mean(value, typing.get_args(hints[key])) if isinstance(value, str) else ""
             raise ConfigError(
-                f"{where}.{key}: expected {_type_name(hints[key])}, got {value!r}"
+                f"{where}.{key}: expected {_type_name(hints[key])}, got {short(repr(value))}{hint}"
             )
+        problem = _problem(coerced, bounds_of(params_cls, fields[key]))
+        if problem:
+            raise ConfigError(f"{where}.{key}: {problem}, got {short(repr(value))}")
         values[key] = coerced
     try:
         return params_cls(**values)
     except TypeError as exc:  # a required field without default is missing
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {short(str(exc), 300)}") from None
     except ValueError as exc:  # __post_init__ checks of the component
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {short(str(exc), 300)}") from None
 
 
 def describe_params(params_cls) -> list[dict]:
@@ -126,7 +246,9 @@ def describe_params(params_cls) -> list[dict]:
             default = f.default_factory()  # type: ignore[misc]
         else:
             default = None
-        out.append({"name": f.name, "type": _type_name(hints[f.name]), "default": default})
+        bound = bounds_of(params_cls, f)
+        out.append({"name": f.name, "type": _type_name(hints[f.name]), "default": default,
+                    "range": bound.describe() if bound is not None else ""})
     return out
 
 

@@ -103,16 +103,30 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     return config_from_dict(raw, str(path))
 
 
+def check_width(who: str, reducer: str, asked: int | None, width: int, encoder_width: int | None = None) -> None:
+    """Task 1 needs 128-d vectors; say which setting to change to get them."""
+    if width == schema.EMB_DIM:
+        return
+    if asked == schema.EMB_DIM:
+        gives = f" (the encoder gives {encoder_width}-d vectors)" if encoder_width else ""
+        fix = (f"reducer '{reducer}' was asked for {asked} dims but gives {width}{gives}; use an encoder with at "
+               f"least {schema.EMB_DIM} dims")
+    else:
+        fix = f"use a reducer with dim {schema.EMB_DIM}: --set reducer.name=pca --set reducer.dim={schema.EMB_DIM}"
+    raise ConfigError(f"{who}: reducer '{reducer}' gives {width}-d vectors; Task 1's item_emb_d128 needs "
+                      f"{schema.EMB_DIM}. {fix}")
+
+
 def check_fixed_reducer(resolved: pipeline.Resolved, who: str) -> None:
-    """A fixed reducer to 128 dims: a trained one has no item embedding to write."""
+    """What the config alone tells, before any encoding: a fixed reducer (a trained one has no item
+    embedding to write) asked for 128 dims."""
     red = resolved.reducer
     if issubclass(red.component.factory, TrainableReducer):
         raise ConfigError(f"{who}: reducer '{red.name}' is trained with a CTR model, so it has no fixed item "
                           f"embedding to write; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
-    dim = getattr(red.params, "dim", None)
-    if isinstance(dim, int) and dim != schema.EMB_DIM:
-        raise ConfigError(f"{who}: reducer.dim is {dim}; Task 1's item_emb_d128 has {schema.EMB_DIM} dims: "
-                          f"--set reducer.dim={schema.EMB_DIM}")
+    asked = getattr(red.params, "dim", None)
+    if isinstance(asked, int):
+        check_width(who, red.name, asked, asked)
 
 
 @dataclasses.dataclass
@@ -123,9 +137,11 @@ class Task1Resolved(pipeline.Resolved):
         return {**super().as_dict(), "task": TASK}
 
     def before_training(self, data: MMCTRData, reduction: pipeline.Reduction, ctx: RunContext):
+        who, red = self.config.source, self.reducer
         if reduction.codes is not None:
-            raise ConfigError(f"reducer '{self.reducer.name}' hands out codes; Task 1's item_emb_d128 is a dense "
+            raise ConfigError(f"{who}: reducer '{red.name}' hands out codes; Task 1's item_emb_d128 is a dense "
                               f"128-d vector: use a reducer that returns vectors (e.g. pca with dim 128)")
+        check_width(who, red.name, getattr(red.params, "dim", None), reduction.table.shape[1])
         root = write_data_root(data, reduction.table, ctx.home)
         table = load_shipped(root, data.items.n_items, "item_info.parquet", "item_emb_d128")  # the file as written
         task_data = dataclasses.replace(data, dataset_id=task_dataset_id(data.dataset_id, TASK), root=root)
@@ -169,9 +185,6 @@ def source_item_tags(data: MMCTRData) -> np.ndarray:
 def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
     """The challenge's item_info schema: item_id, item_tags, item_emb_d128 (float64), row 0 all zeros."""
     n, dim = vectors.shape
-    if dim != schema.EMB_DIM:
-        raise ConfigError(f"the reducer gives {dim}-d vectors; Task 1 needs {schema.EMB_DIM}. "
-                          f"Use a reducer with dim 128: --set reducer.name=pca --set reducer.dim=128")
     vecs = np.asarray(vectors, dtype=np.float64).copy()
     vecs[0] = 0.0  # padding row stays zero
     tags_type = schema.ITEM_INFO.column("item_tags").type
@@ -183,10 +196,10 @@ def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema.ITEM_INFO.arrow_schema())
 
 
-def write_item_info(path: Path, data: MMCTRData, vectors: np.ndarray) -> None:
+def write_item_info(path: Path, data: MMCTRData, vectors: np.ndarray, who: str = "task1") -> None:
     tags = source_item_tags(data)
     if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
-        raise DataError(f"item_tags of shape {tags.shape} do not match {data.items.n_items} items")
+        raise DataError(f"{who}: item_tags of shape {tags.shape} do not match {data.items.n_items} items")
     table = item_info_table(vectors, tags)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)

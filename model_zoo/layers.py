@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mmbench.components import Model
 
@@ -28,19 +29,23 @@ class ItemFeatureEmbedding(nn.Module):
     """Item id → learned representation from the item-side features, all looked up by id (the model
     layer; not to be confused with the encoder plugins, which make the multimodal vectors it projects).
 
-    Parts (each ``dim`` wide, concatenated): id embedding, tag embeddings mean-pooled over the non-
-    padding tags, the multimodal vector through a linear layer (absent when the reducer hands out codes
-    only), likes/views level embeddings, and the sum of the reducer's code embeddings (one table per
-    code level) when it hands out codes. The padding id 0 gives zeros in every item-side part.
+    Parts (concatenated): id embedding, tag embeddings mean-pooled over the non-padding tags (each
+    ``dim`` wide), the multimodal vector through a linear layer (``vector_dim`` wide, default ``dim``;
+    FuxiCTR's pretrained-embedding projection has no bias: ``vector_bias=False``; absent when the
+    reducer hands out codes only), likes/views level embeddings (``dim``), and the sum of the
+    reducer's code embeddings (one table per code level, ``dim``) when it hands out codes. The padding
+    id 0 gives zeros in every item-side part.
     Works on any id tensor shape: (B,) for targets, (B, L) for histories.
     """
 
-    def __init__(self, spec, dim: int, use_levels: bool = True):
+    def __init__(self, spec, dim: int, use_levels: bool = True, vector_dim: int | None = None,
+                 vector_bias: bool = True):
         super().__init__()
         self.features = spec.item_features
         self.id_emb = nn.Embedding(spec.n_items, dim, padding_idx=0)
         self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0)
-        self.vec_proj = nn.Linear(spec.vec_dim, dim) if spec.vec_dim else None
+        vector_dim = (vector_dim or dim) if spec.vec_dim else 0
+        self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias) if spec.vec_dim else None
         self.use_levels = use_levels
         if use_levels:
             self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
@@ -51,7 +56,7 @@ class ItemFeatureEmbedding(nn.Module):
             self.register_buffer("code_offsets", torch.tensor([0] + vocab[:-1]).cumsum(0), persistent=False)
         else:
             self.code_emb = None
-        self.out_dim = dim * (2 + (self.vec_proj is not None) + use_levels + (self.code_emb is not None))
+        self.out_dim = dim * (2 + use_levels + (self.code_emb is not None)) + vector_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         # Histories repeat items heavily: represent each distinct id of the batch once, then gather.
@@ -240,12 +245,32 @@ class TargetAttention(nn.Module):
 
 
 def segment_softmax(score: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
-    """Softmax of ``score`` within each segment (rows of the packed history)."""
-    peak = torch.full((n_segments,), float("-inf"), dtype=score.dtype, device=score.device)
-    peak = peak.scatter_reduce(0, segment, score.detach(), reduce="amax", include_self=True)
+    """Softmax of ``score`` (N,) or (N, H) over the entries of each segment (rows of the packed
+    history), separately per trailing index (attention head)."""
+    shape = (n_segments, *score.shape[1:])
+    index = segment.view(-1, *([1] * (score.dim() - 1))).expand_as(score)
+    peak = torch.full(shape, float("-inf"), dtype=score.dtype, device=score.device)
+    peak = peak.scatter_reduce(0, index, score.detach(), reduce="amax", include_self=True)
     e = torch.exp(score - peak.index_select(0, segment))
-    total = torch.zeros(n_segments, dtype=score.dtype, device=score.device).index_add_(0, segment, e)
+    total = torch.zeros(shape, dtype=score.dtype, device=score.device).index_add_(0, segment, e)
     return e / total.index_select(0, segment)
+
+
+def packed_softmax_attention(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, key_index: torch.Tensor,
+                             row: torch.Tensor, heads: int, dropout: float = 0.0, training: bool = False) -> torch.Tensor:
+    """Multi-head scaled dot-product attention of one query per row over that row's history.
+
+    q (B, A); keys, values (U, A), one per distinct history item; for each valid (non-padded)
+    position: ``key_index`` its row in keys/values and ``row`` its batch row. Dropout acts on the
+    attention weights (as in nn.MultiheadAttention). A row without history gets zeros. Returns (B, A).
+    """
+    b, width = q.shape
+    dh = width // heads
+    k = keys.index_select(0, key_index).view(-1, heads, dh)
+    score = (q.index_select(0, row).view(-1, heads, dh) * k).sum(-1) * dh ** -0.5  # (N, H)
+    weight = F.dropout(segment_softmax(score, row, b), dropout, training)
+    v = values.index_select(0, key_index).view(-1, heads, dh)
+    return q.new_zeros(b, heads, dh).index_add_(0, row, weight.unsqueeze(-1) * v).view(b, width)
 
 
 def pack_history(item_seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,6 +18,28 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory):
+    """The tiny synthetic data root, generated once per session (tests copy it before changing it)."""
+    from mmbench.data.synth import generate
+
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    generate(root, "tiny", 0)
+    return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a test module: two threads on a shared 2-core machine spend most of
+    their time in barriers. (Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.)"""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def fake_registry():
     """A registry of the built-in components (through their modules) plus the in-memory fakes."""

@@ -3,6 +3,7 @@ imports a concrete plugin, and components are constructed in one place (the regi
 
 Imports are read from the source (every ``import`` statement, also those inside functions: a lazy
 import is still a dependency), so the check needs nothing installed and runs in well under a second.
+The helpers take a checkout's root, so ``benchmarks/architecture_counts.py`` measures any commit with them.
 """
 from __future__ import annotations
 
@@ -10,21 +11,23 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ROOT / "mmbench"
+SOURCES = ("mmbench", "plugins", "model_zoo")  # the core, the built-in plugins, the model zoo
+#: calls that ask what a class is or read its defaults: handing them a component class constructs nothing
+READS = {"issubclass", "isinstance", "hasattr", "getattr", "callable", "model_defaults"}
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def core_modules() -> dict[str, Path]:
-    return {module_name(p): p for p in CORE.rglob("*.py")}
+def core_modules(root: Path = ROOT) -> dict[str, Path]:
+    return {module_name(p, root): p for p in (root / "mmbench").rglob("*.py")}
 
 
-def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+def imports_of(path: Path, modules: dict[str, Path], root: Path = ROOT) -> set[str]:
     """Every module (of ``modules``, or any other by its dotted name) that ``path`` imports."""
-    name = module_name(path)
+    name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -43,48 +46,85 @@ def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = core_modules()
-    return {name: {m for m in imports_of(path, modules) if m in modules and m != name}
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    modules = core_modules(root)
+    return {name: {m for m in imports_of(path, modules, root) if m in modules and m != name}
             for name, path in modules.items()}
 
 
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every group of modules that import each other (strongly connected, 2 or more), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles = []
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
+    def visit(node: str) -> None:  # Tarjan; mmbench's graph is far too shallow for the recursion limit
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
         for nxt in sorted(graph[node]):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        path.pop()
-        state[node] = 2
-        return None
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
 
     for node in sorted(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
+        if node not in index:
+            visit(node)
+    return sorted(circles)
+
+
+def construction_sites(root: Path = ROOT) -> dict[str, list[int]]:
+    """Where a component's class is called (``x.factory(...)``) or handed to a call that runs it, by file."""
+    sites: dict[str, list[int]] = {}
+    for top in SOURCES:
+        for path in sorted((root / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if callee in READS:
+                    continue
+                if any(isinstance(x, ast.Attribute) and x.attr == "factory" for x in [node.func, *node.args]):
+                    sites.setdefault(str(path.relative_to(root)), []).append(node.lineno)
+    return {path: sorted(linenos) for path, linenos in sites.items()}
+
+
+def probes(root: Path = ROOT) -> dict[str, list[int]]:
+    """Where the core asks a component for a member it may lack (``getattr``/``hasattr`` on ``x.factory``
+    or on an instance made from it): a rule of the contract that lives in the caller, not in a base class."""
+    found: dict[str, list[int]] = {}
+    for path in sorted((root / "mmbench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
+                    and node.args and "factory" in ast.unparse(node.args[0])):
+                found.setdefault(str(path.relative_to(root)), []).append(node.lineno)
+    return {path: sorted(linenos) for path, linenos in found.items()}
 
 
 def test_the_core_has_no_import_circle():
     graph = import_graph()
     assert len(graph) > 40 and "mmbench.pipeline" in graph["mmbench.commands.run"]  # the walk sees the code
-    cycle = find_cycle(graph)
-    assert cycle is None, " -> ".join(cycle)
+    assert import_circles(graph) == []
 
 
-def test_the_cycle_finder_finds_a_circle():
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
+def test_the_circle_finder_finds_circles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"e", "a"}, "e": {"d"}, "f": set()}
+    assert import_circles(graph) == [["a", "b", "c"], ["d", "e"]]
+    assert import_circles({"a": {"b"}, "b": set()}) == []
 
 
 def test_the_core_never_imports_a_concrete_plugin():
@@ -95,19 +135,17 @@ def test_the_core_never_imports_a_concrete_plugin():
 
 
 def test_components_are_constructed_by_the_registry_only():
-    """A component's class is called (``x.factory(...)``, or handed to a call that runs it) in one
-    place: ``Configured.create`` in registry.py. Every caller goes through ``create``."""
-    sites = {}
-    for root in (CORE, ROOT / "plugins", ROOT / "model_zoo"):
-        for path in root.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not isinstance(node, ast.Call) or (isinstance(node.func, ast.Name)
-                                                       and node.func.id in ("issubclass", "isinstance", "hasattr")):
-                    continue  # asking what a class is does not construct it
-                called = [node.func, *node.args]
-                if any(isinstance(x, ast.Attribute) and x.attr == "factory" for x in called):
-                    sites.setdefault(str(path.relative_to(ROOT)), []).append(node.lineno)
+    """A component's class is called in one place: ``Configured.create`` in registry.py. Every caller
+    (run, sweep, bench, export, predict) goes through ``create``."""
+    sites = construction_sites()
     assert list(sites) == ["mmbench/registry.py"] and len(sites["mmbench/registry.py"]) == 1, sites
+
+
+def test_the_construction_finder_sees_a_direct_call(tmp_path):
+    (tmp_path / "mmbench").mkdir()
+    (tmp_path / "mmbench" / "a.py").write_text("def f(comp, p):\n    getattr(comp.factory, 'X', 1)\n"
+                                               "    return comp.factory(p).load()\n")
+    assert construction_sites(tmp_path) == {"mmbench/a.py": [3]}
 
 
 def test_the_sweep_executors_depend_on_the_stages_and_nothing_depends_back():
@@ -116,6 +154,11 @@ def test_the_sweep_executors_depend_on_the_stages_and_nothing_depends_back():
     assert not any("mmbench.sweep.executors" in deps for name, deps in graph.items() if name != "mmbench.sweep")
     inside = {name: deps for name, deps in graph.items() if name.startswith("mmbench.sweep.")}
     assert not any("mmbench.sweep" in deps for deps in inside.values())  # its parts never import their package
+
+
+def test_the_core_probes_no_component_for_optional_members():
+    """Every optional member has its default on the kind's base class (mmbench/components.py)."""
+    assert probes() == {}
 
 
 def test_every_package_and_its_data_is_installed():

@@ -66,7 +66,7 @@ def test_params_unknown_key_and_type():
         build_params(TrainParams, {"lr": "fast"}, "train")
     with pytest.raises(ConfigError, match=r"train.monitor: expected one of"):
         build_params(TrainParams, {"monitor": "accuracy"}, "train")
-    with pytest.raises(ConfigError, match="epochs must be >= 1"):
+    with pytest.raises(ConfigError, match=r"train.epochs: must be between 1 and 100000, got 0"):
         build_params(TrainParams, {"epochs": 0}, "train")
     params = build_params(TrainParams, {"lr": 1, "epochs": 3}, "train")
     assert params.lr == 1.0 and isinstance(params.lr, float) and params.epochs == 3

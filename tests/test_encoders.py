@@ -344,10 +344,12 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     src = pq.read_table(tiny.root / schema.ITEM_INFO.path)
     assert table.column("item_tags").equals(src.column("item_tags"))
     assert table.column("item_id").to_pylist() == list(range(tiny.items.n_items))
-    with pytest.raises(ConfigError, match="reducer.dim=128"):
-        from mmbench.task1 import item_info_table
+    from mmbench.task1 import check_width
 
-        item_info_table(np.zeros((3, 64), np.float32), np.zeros((3, 5), np.int64))
+    with pytest.raises(ConfigError, match="reducer.dim=128"):
+        check_width("export-embeddings", "pca", 64, 64, 1792)
+    with pytest.raises(ConfigError, match="asked for 128 dims but gives 64 .* at least 128 dims"):
+        check_width("export-embeddings", "pca", 128, 64, 64)  # never advise the dim the user already set
     assert main(["export-embeddings", str(cfg), "--out", str(out), "--set", "reducer.dim=64"]) == 2
 
 
@@ -382,8 +384,9 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, random_we
     model = config_mod.load(path).model["name"]
     overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "encoder.device=cpu",
                  "--set", f"encoder.random_weights={str(random_weights).lower()}"]
-    if encoder_key:
-        overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0"]
+    if encoder_key:  # the tiny test towers give 32-d fused vectors: PCA to the configs' 128 would be refused
+        overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0",
+                      "--set", "reducer.dim=16"]
     assert _registered(model)
     board = tmp_path / "boards"
     assert main(["run", str(path), *overrides, *FAST_TRAIN, "--leaderboard-dir", str(board)]) == 0

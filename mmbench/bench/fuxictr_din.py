@@ -23,7 +23,8 @@ import torch
 
 from . import workload
 
-MISSING = 'FuxiCTR is not installed; install the benchmark extra: pip install -e ".[bench]"'
+MISSING = ("FuxiCTR's LongCTR DIN (model_zoo.LongCTR.DIN) is not importable: it ships in the fuxictr wheel "
+           "from 2.3.9 on (the bench extra pins 2.3.7 for --vs published-transformer-dcn): pip install 'fuxictr>=2.3.9'")
 
 
 class ItemSideLoader:

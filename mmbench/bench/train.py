@@ -1,5 +1,7 @@
 """``mmbench bench train``: training samples/s, time to N epochs, peak memory and valid AUC of a model,
-optionally beside FuxiCTR's DIN (``--vs fuxictr``) on the same arrays with the same shapes.
+optionally beside FuxiCTR's DIN (``--vs fuxictr``) or the published 1st-place Transformer_DCN from a
+local checkout (``--vs published-transformer-dcn --published-repo PATH``) on the same arrays with the
+same shapes.
 
 The parent process loads the data and item vectors once and saves them as .npy; each side then
 trains in its own subprocess (so peak memory is per side) and prints one JSON line.
@@ -18,6 +20,7 @@ import numpy as np
 from ..errors import ConfigError, MMBenchError
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
+PUBLISHED_TDCN = "published-transformer-dcn"
 
 
 def _dataset_section(args) -> dict:
@@ -60,7 +63,7 @@ def prepare(args, folder: Path) -> dict:
         if data.items.load_shipped is None:
             raise MMBenchError(f"dataset {dataset.name} ships no item embeddings; pass a run config with an encoder")
         vectors = data.items.load_shipped("item_info.parquet", "item_emb_d128")  # what the baseline used
-        model_name, model_given, train_given = args.model, {}, {}
+        model_name, model_given, train_given = args.model or default_model(args.vs), {}, {}
         vector_source = "shipped item_emb_d128"
     model = registry.configure("model", model_name, model_given, f"model ({model_name})")
     model_params = model.params
@@ -81,7 +84,10 @@ def prepare(args, folder: Path) -> dict:
         "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split), "valid_rows": len(data.valid),
         "oracle_auc": data.oracle_auc, "warmup_steps": args.warmup,
         "model_params": params_to_dict(model_params), "train": params_to_dict(train),
+        "published_workers": args.published_workers,
     }
+    if model_name == "transformer_dcn":
+        meta["floor"] = floor_of(params_to_dict(model_params), split.item_seq, train)
     workload.save(folder, split, data.valid, data.items, vectors, meta)
     return meta
 
@@ -96,10 +102,34 @@ def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int) -> N
             f"so it would measure no samples/s; lower --warmup, add --epochs or use a smaller --batch-size")
 
 
-def run_side(module: str, folder: Path, timeout: float | None) -> dict:
+def default_model(vs: str | None) -> str:
+    return "transformer_dcn" if vs == PUBLISHED_TDCN else "din"
+
+
+def floor_of(model_params: dict, item_seq: np.ndarray, train) -> dict:
+    """FLOPs per training sample of transformer_dcn on these rows, and the fp32 GEMM rate of the
+    dominant product (batch x DCN width x DCN width) at the bench's thread count."""
+    import torch
+
+    from . import flops
+
+    before = torch.get_num_threads()
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    try:
+        kept = flops.mean_kept_positions(item_seq, model_params["mask"])
+        count = flops.transformer_dcn_flops(model_params, positions=kept)
+        gflops = flops.gemm_gflops(train.batch_size, int(count["dcn_width"]))
+    finally:
+        torch.set_num_threads(before)
+    return {"positions": kept, "flops": count, "gemm_gflops": gflops,
+            "samples_per_second": gflops * 1e9 / count["total"]}
+
+
+def run_side(module: str, folder: Path, timeout: float | None, *extra: str) -> dict:
     # -P: never import from the working directory (the repo's model_zoo/ folder would shadow the
     # wheel's model_zoo package that FuxiCTR installs)
-    cmd = [sys.executable, "-P", "-m", module, str(folder)]
+    cmd = [sys.executable, "-P", "-m", module, str(folder), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "TQDM_DISABLE": "1"})
     for line in proc.stdout.splitlines():
@@ -123,26 +153,64 @@ def render(meta: dict, rows: list[dict]) -> str:
         f"batch {t['batch_size']}, {t['epochs']} epoch(s), device {rows[0]['device']}, "
         f"{rows[0]['threads']} thread(s), samples/s over steps after {meta['warmup_steps']} warm-up steps",
         "",
-        f"{'side':<16}{'samples/s':>11}{'steps':>7}{'wall s':>9}{'peak MiB':>10}{'valid AUC':>11}",
+        f"{'side':<30}{'samples/s':>11}{'steps':>7}{'wall s':>9}{'peak MiB':>10}{'valid AUC':>11}",
     ]
     for r in rows:
         if not r["measured_steps"]:  # e.g. stopped early inside the warm-up: nothing was timed
-            lines.append(f"{r['model']:<16}{'not timed':>11}{0:>7}{r['wall_seconds']:>9.1f}"
+            lines.append(f"{r['model']:<30}{'not timed':>11}{0:>7}{r['wall_seconds']:>9.1f}"
                          f"{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
             continue
-        lines.append(f"{r['model']:<16}{r['samples_per_second']:>11.0f}{r['measured_steps']:>7}"
+        lines.append(f"{r['model']:<30}{r['samples_per_second']:>11.1f}{r['measured_steps']:>7}"
                      f"{r['wall_seconds']:>9.1f}{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
     if len(rows) == 2 and all(r["measured_steps"] for r in rows):
         a, b = rows
-        lines.append(f"{'ratio':<16}{a['samples_per_second'] / b['samples_per_second']:>10.2f}x{'':>7}"
+        lines.append(f"{'ratio':<30}{a['samples_per_second'] / b['samples_per_second']:>10.2f}x{'':>7}"
                      f"{a['wall_seconds'] / b['wall_seconds']:>9.2f}{a['peak_memory_mb'] / b['peak_memory_mb']:>10.2f}"
                      f"{a['valid_auc'] - b['valid_auc']:>+11.4f}")
     if meta.get("oracle_auc"):
         lines.append(f"oracle AUC {meta['oracle_auc']:.4f}")
+    if any("n_params" in r for r in rows):
+        lines.append("parameters: " + ", ".join(f"{r['model']} {r['n_params']:,}" for r in rows if "n_params" in r))
+    if meta.get("floor"):
+        lines += render_floor(meta["floor"], rows)
     return "\n".join(lines)
 
 
+def render_floor(floor: dict, rows: list[dict]) -> list[str]:
+    f = floor["flops"]
+    peak = max([floor["gemm_gflops"]] + [r["gemm_gflops"] for r in rows if "gemm_gflops" in r])
+    floor = {**floor, "gemm_gflops": peak, "samples_per_second": peak * 1e9 / f["total"]}
+    parts = ", ".join(f"{k} {f[k] / 1e9:.3f}" for k in ("cross", "dnn + mlp", "transformer"))
+    lines = [f"FLOP floor: {f['total'] / 1e9:.3f} GFLOP per training sample ({parts}; transformer over "
+             f"{floor['positions']:.1f} positions per row), fp32 GEMM {floor['gemm_gflops']:.0f} GFLOP/s (best of the bench's "
+             f"processes) at "
+             f"batch x {int(f['dcn_width'])} x {int(f['dcn_width'])} -> at most {floor['samples_per_second']:.1f} samples/s"]
+    for r in rows:
+        lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's time per sample")
+    return lines
+
+
+def check_published_repo(args) -> Path:
+    if not args.published_repo:
+        raise ConfigError("--vs published-transformer-dcn needs --published-repo PATH, a checkout of "
+                          "github.com/yinzm/WWW2025_MMCTR_rk1")
+    repo = Path(args.published_repo).expanduser().resolve()
+    from .published_transformer_dcn import CONFIG
+
+    for needed in ("src/Transformer_DCN.py", "src/mmctr_dataloader.py", CONFIG):
+        if not (repo / needed).exists():
+            raise ConfigError(f"--published-repo {repo}: {needed} is missing; give a checkout of "
+                              f"github.com/yinzm/WWW2025_MMCTR_rk1")
+    if not fuxictr_available():
+        raise MMBenchError('--vs published-transformer-dcn needs FuxiCTR; install the benchmark extra: '
+                           'pip install -e ".[bench]"')
+    if args.config is None and (args.model or "transformer_dcn") != "transformer_dcn":
+        raise ConfigError("--vs published-transformer-dcn compares transformer_dcn with it; use --model transformer_dcn")
+    return repo
+
+
 def cmd_train(args) -> int:
+    repo = check_published_repo(args) if args.vs == PUBLISHED_TDCN else None
     if args.vs == "fuxictr":
         if not fuxictr_available():
             raise MMBenchError('--vs fuxictr needs FuxiCTR; install the benchmark extra: pip install -e ".[bench]"')
@@ -153,11 +221,15 @@ def cmd_train(args) -> int:
         meta = prepare(args, folder)
         if args.vs == "fuxictr" and meta["model"] != "din":
             raise ConfigError(f"--vs fuxictr compares DIN with DIN; the config's model is {meta['model']}")
+        if repo is not None and meta["model"] != "transformer_dcn":
+            raise ConfigError(f"--vs {PUBLISHED_TDCN} compares transformer_dcn with it; the config's model is {meta['model']}")
         rows = [run_side("mmbench.bench.train_worker", folder, args.timeout)]
         if args.vs == "fuxictr":
             rows.append(run_side("mmbench.bench.fuxictr_din", folder, args.timeout))
-            if "error" in rows[-1]:
-                raise MMBenchError(rows[-1]["error"])
+        elif repo is not None:
+            rows.append(run_side("mmbench.bench.published_transformer_dcn", folder, args.timeout, str(repo)))
+        if "error" in rows[-1]:
+            raise MMBenchError(rows[-1]["error"])
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
     else:
@@ -172,14 +244,21 @@ def add_train_action(bench_subparsers) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     p.add_argument("--dataset", help=f"dataset plugin (default {DEFAULT_DATASET['name']})")
     p.add_argument("--scale", help="synthetic scale: tiny, small, full (default small)")
-    p.add_argument("--model", default="din", help="model name when no config is given (default din)")
+    p.add_argument("--model", default=None, help="model name when no config is given (default din; "
+                   f"transformer_dcn with --vs {PUBLISHED_TDCN})")
     p.add_argument("--epochs", type=int, default=None, help="epochs to train (no early stop before)")
     p.add_argument("--batch-size", type=int, default=None, help="override the model's train.batch_size")
     p.add_argument("--rows", type=int, default=0, help="train on a random subset of this many rows (0 = all)")
     p.add_argument("--warmup", type=int, default=5, help="optimizer steps not timed (default 5)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads on CPU, both sides")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default: the model's train.device)")
-    p.add_argument("--vs", choices=["fuxictr"], help="also train FuxiCTR's DIN on the same data and print the ratio")
+    p.add_argument("--vs", choices=["fuxictr", PUBLISHED_TDCN],
+                   help="also train FuxiCTR's DIN (fuxictr) or the published 1st-place Transformer_DCN through "
+                        "FuxiCTR (needs --published-repo) on the same data and print the ratio")
+    p.add_argument("--published-repo", metavar="PATH",
+                   help="local checkout of github.com/yinzm/WWW2025_MMCTR_rk1, for --vs " + PUBLISHED_TDCN)
+    p.add_argument("--published-workers", type=int, default=None, metavar="N",
+                   help="loader worker processes of the published side (default: its config's num_workers, 3)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per side before giving up")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=cmd_train)

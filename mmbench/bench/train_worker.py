@@ -50,6 +50,7 @@ def run(folder: Path) -> dict:
         "wall_seconds": time.perf_counter() - t0,
         "valid_auc": result.valid["auc"], "valid_logloss": result.valid["logloss"],
         "best_epoch": result.best_epoch, "peak_memory_mb": workload.peak_memory_mb(device),
+        "n_params": result.n_params, **workload.gemm_rate(meta),
         "epoch_auc": [h.valid["auc"] for h in result.history],
     }
 

@@ -49,6 +49,17 @@ def peak_memory_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def gemm_rate(meta: dict) -> dict:
+    """This process's fp32 rate at the shape that bounds the model (when the workload has a floor):
+    the machine's peak is the best any process saw, since other jobs may share the CPU."""
+    floor = meta.get("floor")
+    if not floor:
+        return {}
+    from .flops import gemm_gflops
+
+    return {"gemm_gflops": gemm_gflops(meta["train"]["batch_size"], int(floor["flops"]["dcn_width"]))}
+
+
 class StepClock:
     """Durations of optimizer steps (batch gathering included), measured from the start of each
     epoch so that evaluation is never inside an interval; the first ``warmup`` steps are skipped."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from .. import paths
 from ..cache import FACTS, entry_facts, matches
 from ..components import RunContext
 
@@ -14,6 +15,7 @@ def _filters(args) -> dict:
 
 
 def cmd_list(args) -> int:
+    paths.home_dir()
     cache = RunContext().cache
     entries = cache.entries()
     facts = entry_facts(entries)
@@ -35,6 +37,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_clear(args) -> int:
+    paths.home_dir()
     where = _filters(args)
     count, reclaimed = RunContext().cache.clear(**where)
     which = " ".join(f"--{k} {v}" for k, v in where.items())

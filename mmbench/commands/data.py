@@ -1,13 +1,12 @@
 """``mmbench data synth``: write the synthetic stand-in for MicroLens-1M in the challenge layout."""
 from __future__ import annotations
 
-from pathlib import Path
-
 
 def cmd_synth(args) -> int:
+    from .. import paths
     from ..data.synth import main_synth
 
-    main_synth(Path(args.out), args.scale, args.seed)
+    main_synth(paths.writable_dir(args.out, "--out"), args.scale, args.seed)
     return 0
 
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import config as config_mod
-from .. import pipeline
+from .. import paths, pipeline
 from ..components import RunContext
 from ..data import schema
 from ..registry import default_registry
-from ..task1 import check_fixed_reducer, write_item_info
+from ..task1 import check_fixed_reducer, check_width, write_item_info
+
+WHO = "export-embeddings"
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
-    check_fixed_reducer(resolved, "export-embeddings")
+    check_fixed_reducer(resolved, WHO)  # what the config alone tells, before any encoding
     data = pipeline.load_data(resolved.dataset, ctx)
     encoding = pipeline.encode_items(resolved, data, ctx)
-    write_item_info(out, data, pipeline.reduce_items(resolved, encoding, ctx).table)
+    reduced = pipeline.reduce_items(resolved, encoding, ctx).table
+    check_width(WHO, resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
+                encoding.vectors.shape[1])
+    write_item_info(out, data, reduced, WHO)
     return {"path": str(out), "items": data.items.n_items, "encode_seconds": encoding.seconds,
             "cache_hit": encoding.cache_hit, "stats": encoding.stats}
 
@@ -32,11 +37,13 @@ def cmd_export(args) -> int:
     from .run import make_progress
 
     console = Console(highlight=False)
+    out = Path(args.out).expanduser()
+    if out.is_dir() or args.out.endswith(("/", "\\")):
+        out = out / "item_info.parquet"
+    paths.writable_file(out, "--out")
+    paths.home_dir()
     cfg = config_mod.load(args.config, args.set)
     resolved = pipeline.resolve(cfg, default_registry())
-    out = Path(args.out)
-    if out.is_dir():
-        out = out / "item_info.parquet"
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
         info = export_embeddings(resolved, ctx, out)

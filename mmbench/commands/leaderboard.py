@@ -20,13 +20,13 @@ from . import add_leaderboard_dir
 def _show(dataset: str, directory: Path, args) -> None:
     path = store.csv_path(directory, dataset)
     if not path.exists():
-        known = ", ".join(p.stem for p in directory.glob("*.csv")) or "none"
+        known = ", ".join(p.stem for p in directory.glob("*.csv") if p.is_file()) or "none"
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
     if args.runs:  # the recorded runs themselves, as stored
         if args.format == "json":
             print(json.dumps([store.typed_row(r) for r in store.read_rows(path)], indent=2))
         else:
-            print(path.read_text(), end="")
+            print(path.read_bytes().decode("utf-8", "replace"), end="")
         return
     if args.render:  # md + chart beside the CSV
         summary, md_path = render(directory, dataset, args.reference)
@@ -70,7 +70,7 @@ def _show(dataset: str, directory: Path, args) -> None:
 
 def cmd_leaderboard(args) -> int:
     directory = store.leaderboard_dir(args.leaderboard_dir)
-    datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv"))
+    datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
     if not datasets:
         raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first "
                            f"(the repository's committed boards: --leaderboard-dir leaderboards)")

@@ -1,13 +1,12 @@
 """``mmbench new-plugin NAME [--out DIR]``: scaffold a plugin distribution that passes its own tests."""
 from __future__ import annotations
 
-from pathlib import Path
-
 
 def cmd_new_plugin(args) -> int:
+    from .. import paths
     from ..scaffold import names_for, scaffold
 
-    target = scaffold(args.name, Path(args.out))
+    target = scaffold(args.name, paths.writable_dir(args.out, "--out"))
     short = names_for(args.name)["short"]
     print(f"wrote {target}: encoder '{short}_encoder', model '{short}_model'")
     print(f"  test it:    cd {target} && PYTHONPATH=. python -m pytest tests -q")

@@ -30,7 +30,8 @@ def cmd_check(registry, console: Console) -> int:
     for h in health:
         api = "-" if h.api_version is None else str(h.api_version)
         status = "[green]ok[/]" if h.ok else "[red]broken[/]"
-        table.add_row(h.plugin, h.distribution, h.version, api, ", ".join(h.components), status)
+        cells = (escape(str(v)) for v in (h.plugin, h.distribution, h.version, api, ", ".join(h.components)))
+        table.add_row(*cells, status)
     console.print(table)
     broken = [h for h in health if not h.ok]
     for h in broken:
@@ -58,7 +59,8 @@ def cmd_plugins(args) -> int:
     for col in ("kind", "name", "distribution", "version", "description"):
         table.add_column(col)
     for c in found:
-        table.add_row(c.kind, c.name, c.distribution, c.version, str(c.metadata.get("description", "")))
+        table.add_row(*(escape(str(v)) for v in (c.kind, c.name, c.distribution, c.version,
+                                                 c.metadata.get("description", ""))))
     console.print(table)
     return 0
 

@@ -1,8 +1,6 @@
 """``mmbench predict RUN_OR_CONFIG --split test --out DIR``: a challenge submission from a trained run."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
 
@@ -10,12 +8,16 @@ from ..errors import MMBenchError
 
 
 def cmd_predict(args) -> int:
-    from .. import checkpoint, submission, task1
+    from .. import checkpoint, paths, submission, task1
     from ..components import RunContext
     from ..registry import default_registry
     from .plugins import warn_failures
 
     console, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out = paths.writable_dir(args.out, "--out")
+    paths.home_dir()
+    if args.device is not None:
+        check_device(args.device)
     registry = default_registry()
     warn_failures(registry, err)
     ctx = RunContext()
@@ -29,11 +31,24 @@ def cmd_predict(args) -> int:
     pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
     for line in pred.warnings:
         err.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
-    csv_path, zip_path = submission.write_submission(pred, Path(args.out), task)
+    csv_path, zip_path = submission.write_submission(pred, out, task)
     console.print(f"{len(pred.ids):,} {args.split} rows scored by run {pred.config_hash} "
                   f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)
     console.print(f"wrote {csv_path} and {zip_path} (ID,Task{task})", soft_wrap=True)
     return 0
+
+
+def check_device(name: str) -> None:
+    """``--device`` as train.device would be checked: its form, and that the device exists."""
+    import re
+
+    from ..errors import ConfigError
+    from ..params import DEVICE
+    from ..trainer import resolve_device
+
+    if not re.fullmatch(DEVICE.pattern, name):
+        raise ConfigError(f"--device {name!r}: must be {DEVICE.hint}")
+    resolve_device(name, "--device")
 
 
 def add_parser(sub) -> None:

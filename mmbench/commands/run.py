@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import checkpoint, pipeline
+from .. import checkpoint, paths, pipeline
 from .. import config as config_mod
 from ..callbacks import CallbackList, PluginHooks, RunCallbacks
 from ..components import RunContext
@@ -15,7 +15,7 @@ from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from ..trainer import EpochLog
+from ..trainer import EpochLog, resolve_device
 from . import add_leaderboard_dir
 from .plugins import warn_failures
 
@@ -69,9 +69,18 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
     return table
 
 
+def output_dir(given: str | None) -> Path:
+    """The leaderboard folder (``--leaderboard-dir``, default ``$MMBENCH_HOME/leaderboards``) and
+    ``$MMBENCH_HOME``, checked as writable before any work."""
+    directory = paths.writable_dir(store.leaderboard_dir(given), "--leaderboard-dir")
+    paths.home_dir()
+    return directory
+
+
 def execute(resolved, registry, leaderboard_dir: Path, console: Console):
     """Run, save the checkpoint, record the row and render the board; prints the run's summary table.
     Returns (the pipeline's RunResult, the run folder, the leaderboard CSV)."""
+    resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
         result = pipeline.run(resolved, ctx, CallbackList(RichCallbacks(progress, console), PluginHooks(registry)))
@@ -85,11 +94,12 @@ def execute(resolved, registry, leaderboard_dir: Path, console: Console):
 
 def cmd_run(args) -> int:
     console = Console(highlight=False)
+    directory = output_dir(args.leaderboard_dir)
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
-    _, run_dir, path = execute(resolved, registry, store.leaderboard_dir(args.leaderboard_dir), console)
+    _, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
     return 0

@@ -5,20 +5,20 @@ from rich.console import Console
 
 from ..callbacks import PluginHooks
 from ..components import RunContext
-from ..leaderboard.store import leaderboard_dir
 from ..registry import default_registry
 from ..sweep import run_sweep
 from ..sweep.plan import EXECUTORS, load
 from . import add_leaderboard_dir
+from .run import output_dir
 
 
 def cmd_sweep(args) -> int:
     console = Console(highlight=False)
+    directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"
     registry = default_registry()
-    directory = leaderboard_dir(args.leaderboard_dir)
     report = run_sweep(
         spec, registry, directory, ctx=RunContext(), executor=args.executor,
         address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed, callbacks=PluginHooks(registry),

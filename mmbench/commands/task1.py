@@ -11,16 +11,16 @@ from . import add_leaderboard_dir
 def cmd_task1(args) -> int:
     from .. import task1
     from ..data import schema
-    from ..leaderboard import store
     from ..registry import default_registry
     from .plugins import warn_failures
-    from .run import execute
+    from .run import execute, output_dir
 
     console = Console(highlight=False)
+    directory = output_dir(args.leaderboard_dir)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = task1.resolve(task1.load_config(args.config, args.set), registry)
-    result, run_dir, path = execute(resolved, registry, store.leaderboard_dir(args.leaderboard_dir), console)
+    result, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"Task-1 embedding: {result.data.root / schema.ITEM_INFO.path} (128-d item_emb_d128, row 0 zeros; "
                   f"the other files of {result.data.root} are links to the source data)", soft_wrap=True)
     console.print(f"model saved to {run_dir} (the Task-1 submission: mmbench predict {resolved.config_hash()} "

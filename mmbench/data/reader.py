@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError
+from ..errors import DataError, note, short, warn
 from . import schema
 from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split
@@ -47,7 +47,33 @@ class _File:
         try:
             self.schema = pq.read_schema(self.path)
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+            raise self.unreadable(exc) from None
+
+    def num_rows(self) -> int:
+        try:
+            return pq.ParquetFile(self.path).metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise self.unreadable(exc) from None
+
+    def titles(self, ids: np.ndarray) -> list[str]:
+        """The ``item_title`` column as text; a null title is an empty one (encoders count it missing)."""
+        self._check_columns(["item_title"])
+        try:
+            column = pq.read_table(self.path, columns=["item_title"]).column(0)
+        except (pa.ArrowException, OSError) as exc:
+            raise self.unreadable(exc) from None
+        for chunk_start, chunk in zip(np.cumsum([0] + [len(c) for c in column.chunks]), column.chunks):
+            try:
+                chunk.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                row = _first_int(str(exc))
+                at = f" (item_id {ids[chunk_start + row]})" if row is not None and chunk_start + row < len(ids) else ""
+                raise self.fail("item_title", f"has text that is not valid UTF-8{at}; re-encode the titles as "
+                                "UTF-8") from None
+        return ["" if t is None else t for t in column.to_pylist()]
+
+    def unreadable(self, exc: Exception) -> DataError:
+        return DataError(f"{self.path} cannot be read as parquet ({short(str(exc), 200)}); {_FIX}")
 
     def fail(self, column: str, problem: str) -> DataError:
         return DataError(f"{self.path}: column '{column}' {problem}; {_FIX}")
@@ -58,7 +84,7 @@ class _File:
         try:
             table = pq.read_table(self.path, columns=columns, use_threads=True)
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+            raise self.unreadable(exc) from None
         for name in columns:
             if table.column(name).null_count:
                 raise self.fail(name, f"has {table.column(name).null_count} nulls")
@@ -74,7 +100,7 @@ class _File:
         try:
             meta = pq.ParquetFile(self.path).metadata
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+            raise self.unreadable(exc) from None
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         n = int(starts[-1])
@@ -84,7 +110,7 @@ class _File:
             try:
                 table = pq.ParquetFile(self.path).read_row_group(group, columns=list(wanted), use_threads=False)
             except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"{self.path} cannot be read as parquet ({exc}); {_FIX}") from None
+                raise self.unreadable(exc) from None
             for name, want in wanted.items():
                 self._fill(table.column(name), name, want, out[name][starts[group] : starts[group + 1]])
 
@@ -143,6 +169,13 @@ class _File:
             raise self.fail(name, f"has value {vmax}, above the allowed maximum {hi}")
 
 
+def _first_int(text: str) -> int | None:
+    import re
+
+    found = re.search(r"index (\d+)", text)
+    return int(found.group(1)) if found else None
+
+
 def _is_list(t: pa.DataType) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
@@ -163,10 +196,30 @@ def _require_root(root: Path) -> None:
         )
 
 
+#: rows a split needs: training batches need 2 (batch norm), AUC needs a click and a non-click
+MIN_ROWS = {"train": 2, "valid": 2}
+#: ids index embedding rows up to the largest one: an id far beyond the data's size would allocate
+#: a table of that many rows (2e9 user ids: 128 GB), so ids must be numbered compactly
+MIN_ID_LIMIT = 2**22
+
+
+def _id_limit(n: int) -> int:
+    return max(MIN_ID_LIMIT, 2 * n)
+
+
+def _check_compact(f: "_File", column: str, values: np.ndarray, n_rows: int, what: str) -> None:
+    limit = _id_limit(n_rows)
+    top = int(values.max(initial=0))
+    if top >= limit:
+        raise f.fail(column, f"has value {top:,} but the data holds only {n_rows:,} {what}: mmbench gives every id "
+                     f"up to the largest its own embedding row, so ids must be numbered compactly from 0 (below "
+                     f"{limit:,} here); renumber them")
+
+
 def _read_split(root: Path, name: str, n_items: int) -> Split:
     spec = schema.SPLITS[name]
     f = _File(root, spec)
-    item = Want(np.int32, lo=0, hi=n_items - 1)
+    item = Want(np.int32, lo=1, hi=n_items - 1)  # a target is an item, never the padding id 0
     level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
     wanted = {
         "user_id": Want(np.int32, lo=0, hi=np.iinfo(np.int32).max),
@@ -181,11 +234,16 @@ def _read_split(root: Path, name: str, n_items: int) -> Split:
         wanted["ID"] = Want(np.int64)
     cols = f.arrays(wanted)
     split = Split(name, cols["user_id"], cols["item_seq"], cols["item_id"], cols["likes_level"], cols["views_level"])
+    if name in MIN_ROWS and len(split) < MIN_ROWS[name]:
+        raise DataError(f"{f.path} has {len(split)} row(s); the {name} split needs at least {MIN_ROWS[name]}; {_FIX}")
     if "label" in cols:
         label = cols["label"]
         bad = label[(label != 0) & (label != 1)]
         if bad.size:
             raise f.fail("label", f"has value {bad[0]:g}; labels must be 0 or 1")
+        if label.min() == label.max():
+            raise f.fail("label", f"holds only {int(label[0])}s ({len(label):,} rows); the {name} split needs both "
+                         "clicks (1) and non-clicks (0)" + (" for AUC to exist" if name == "valid" else " to learn from"))
         split.label = label
     if "ID" in cols:
         ids = cols["ID"]
@@ -203,9 +261,12 @@ def _check_distinct(f: _File, ids: np.ndarray) -> np.ndarray:
 
 def _read_items(root: Path) -> ItemTable:
     info = _File(root, schema.ITEM_INFO)
-    n_items = pq.ParquetFile(info.path).metadata.num_rows
+    n_items = info.num_rows()
+    if n_items < 2:
+        raise DataError(f"{info.path} has {n_items} row(s); it needs the padding row 0 and at least one item; {_FIX}")
     cols = info.arrays({"item_id": Want(np.int64, lo=0, hi=n_items - 1),
                         "item_tags": Want(np.int32, N_TAG_SLOTS, lo=0, hi=np.iinfo(np.int32).max)})
+    _check_compact(info, "item_tags", cols["item_tags"], n_items * N_TAG_SLOTS, "tag slots")
     tags = np.zeros((n_items, N_TAG_SLOTS), np.int32)
     tags[_check_distinct(info, cols["item_id"])] = cols["item_tags"]
     tags[0] = 0
@@ -214,12 +275,13 @@ def _read_items(root: Path) -> ItemTable:
     level = Want(np.int8, lo=0, hi=N_LEVELS - 1)
     cols = feature.arrays({"item_id": Want(np.int64, lo=1, hi=n_items - 1), "likes_level": level, "views_level": level})
     ids = _check_distinct(feature, cols["item_id"])
+    _warn_coverage(feature, len(ids), n_items, "has rows for", "the others have an empty title and levels 0")
     likes = np.zeros(n_items, np.int8)
     views = np.zeros(n_items, np.int8)
     likes[ids] = cols["likes_level"]
     views[ids] = cols["views_level"]
     titles = [""] * n_items
-    for item_id, title in zip(ids.tolist(), feature.read_table(["item_title"]).column(0).to_pylist()):
+    for item_id, title in zip(ids.tolist(), feature.titles(ids)):
         titles[item_id] = title
 
     image_dir = root / schema.IMAGE_DIR
@@ -231,9 +293,23 @@ def _read_items(root: Path) -> ItemTable:
         views_level=views,
         titles=titles,
         image_dir=image_dir if image_dir.is_dir() else None,
+        no_covers_warning="" if image_dir.is_dir() else (
+            f"{image_dir} {'is not a folder' if image_dir.exists() else 'does not exist'}: all {n_items - 1:,} "
+            "item covers are replaced by the encoder's "
+            "image_fallback, so the image part of these vectors carries no information"),
         load_shipped=lambda file, column: load_shipped(root, n_items, file, column),
         source_files=[p for p in source_files if p.exists()],
     )
+
+
+#: shipped embeddings are of order 1; beyond this, float32 sums of squares (PCA, norms) overflow
+MAX_EMBEDDING_ABS = 1e9
+
+
+def _warn_coverage(f: _File, n_rows: int, n_items: int, has: str, consequence: str) -> None:
+    """A file meant to cover every item (1..N) that covers fewer: the run is possible but says so."""
+    if n_rows < n_items - 1:
+        warn(f"{f.path}: {has} {n_rows:,} of {n_items - 1:,} items; {consequence}")
 
 
 def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray:
@@ -249,20 +325,37 @@ def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray
                      f"(known: {', '.join(c for _, c in schema.SHIPPED_EMBEDDINGS)})")
     width = spec.column(column).type.list_size
     cols = f.arrays({"item_id": Want(np.int64, lo=0, hi=n_items - 1), column: Want(np.float32, width)})
+    ids = _check_distinct(f, cols["item_id"])
+    # False for NaN and inf too; the padding row 0 is zeroed whatever the file holds
+    usable = (np.abs(cols[column]) <= MAX_EMBEDDING_ABS).all(axis=1) | (ids == 0)
+    if not usable.all():
+        raise f.fail(column, f"has NaN, inf or values beyond ±{MAX_EMBEDDING_ABS:g} in {int((~usable).sum()):,} "
+                     f"row(s) (first at item_id {int(ids[np.argmin(usable)])})")
+    _warn_coverage(f, len(ids), n_items, f"column '{column}' has vectors for", "the others get zero vectors")
     out = np.zeros((n_items, width), np.float32)
-    out[_check_distinct(f, cols["item_id"])] = cols[column]
+    out[ids] = cols[column]
     out[0] = 0.0
     return out
 
 
 def _read_oracle_auc(root: Path) -> float | None:
+    """The oracle AUC of mmbench's synthetic data. The file is optional and only ever informative: one
+    that another tool wrote under the same name, or that is damaged, is ignored with a note."""
     path = root / schema.ORACLE_FILE
     if not path.is_file():
         return None
     try:
-        return float(json.loads(path.read_text())["valid_auc"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path}: key 'valid_auc' cannot be read ({exc}); delete the file or regenerate the data") from None
+        facts = json.loads(path.read_text(encoding="utf-8"))
+        if not str(facts.get("generator", "")).startswith("mmbench"):
+            note(f"{path} was not written by mmbench (no 'generator: mmbench...'); it is ignored")
+            return None
+        auc = float(facts["valid_auc"])
+        if not 0.0 <= auc <= 1.0:
+            raise ValueError(f"valid_auc {auc} is not in [0, 1]")
+        return auc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        note(f"{path} cannot be read ({short(str(exc), 120)}); the oracle AUC is left out")
+        return None
 
 
 def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
@@ -271,6 +364,9 @@ def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
     _require_root(root)
     items = _read_items(root)
     splits = {name: _read_split(root, name, items.n_items) for name in ("train", "valid", "test")}
+    n_rows = sum(len(s) for s in splits.values())
+    for name, split in splits.items():
+        _check_compact(_File(root, schema.SPLITS[name]), "user_id", split.user_id, n_rows, "rows in its splits")
     n_users = max(int(s.user_id.max(initial=0)) for s in splits.values()) + 1
     return MMCTRData(
         dataset_id=dataset_id,

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from ..errors import warn
 
 SEQ_LEN = 64
 N_TAG_SLOTS = 5
@@ -78,10 +81,17 @@ class ItemTable:
     image_dir: Path | None
     load_shipped: Callable[[str, str], np.ndarray] | None = None
     source_files: list[Path] = field(default_factory=list)  # fingerprinted for cache keys
+    # said once, on stderr, when an encoder asks for covers and there is no cover folder at all
+    no_covers_warning: str = ""
     _fingerprint: str | None = field(default=None, repr=False)
 
     def image_path(self, item_id: int) -> Path | None:
-        return None if self.image_dir is None else self.image_dir / f"{item_id}.jpg"
+        if self.image_dir is None:
+            if self.no_covers_warning:
+                warning, self.no_covers_warning = self.no_covers_warning, ""
+                warn(warning)
+            return None
+        return self.image_dir / f"{item_id}.jpg"
 
     def fingerprint(self) -> str:
         """Content hash of the item inputs an encoder may read: titles, tags, levels, covers, files."""
@@ -97,14 +107,24 @@ class ItemTable:
             if self.image_dir is not None and self.image_dir.is_dir():
                 # names and sizes of the covers: re-hashing 91k JPEGs on every run would cost more
                 # than the check is worth, and a replaced cover almost always changes its size.
-                for entry in sorted(self.image_dir.iterdir(), key=lambda p: p.name):
-                    h.update(f"{entry.name}:{entry.stat().st_size};".encode())
+                for name, size in sorted(_entry_sizes(self.image_dir)):
+                    h.update(f"{name}:{size};".encode())
             for path in self.source_files:
                 if path.exists():
                     st = path.stat()
                     h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
             self._fingerprint = h.hexdigest()
         return self._fingerprint
+
+
+def _entry_sizes(folder: Path):
+    """(name, size) of each entry; one that cannot be stat'ed (a dangling link another tool left) is -1."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                yield entry.name, entry.stat().st_size
+            except OSError:
+                yield entry.name, -1
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_bytes
+from ..errors import short, warn
 from . import store
 from .chart import write_chart
 from .summary import Summary, num, summarise
@@ -21,6 +22,12 @@ def fmt_p(p) -> str:
     if p is None:
         return "—"
     return "< 1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def cell(value, limit: int = 120) -> str:
+    """A table cell from a recorded value: one line, shortened, its pipes escaped (a CSV edited by hand
+    or a long error must not break the table)."""
+    return short(str(value if value is not None else ""), limit).replace("|", "\\|")
 
 
 def render_markdown(summary: Summary) -> str:
@@ -40,7 +47,8 @@ def render_markdown(summary: Summary) -> str:
         std = f" ± {c.std:.4f}" if len(c.runs) > 1 else ""
         ci = f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—"
         delta = "★" if c.is_reference else fmt(c.delta, "+.4f")
-        lines.append(f"| {i} | {c.encoder} | {c.reducer_label} | {c.model} | {c.variant or ''} | {len(c.runs)} "
+        lines.append(f"| {i} | {cell(c.encoder)} | {cell(c.reducer_label)} | {cell(c.model)} | {cell(c.variant, 300)} "
+                     f"| {len(c.runs)} "
                      f"| {c.mean:.4f}{std} | {ci} | {delta} | {'' if c.is_reference else fmt_p(c.p_value)} "
                      f"| {fmt(c.mean_of('valid_gauc'))} | {fmt(c.mean_of('valid_logloss'))} | `{c.key}` |")
     if summary.combinations and not summary.has_stats:
@@ -52,26 +60,27 @@ def render_markdown(summary: Summary) -> str:
                   "| train s | config |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in summary.runs:
             lines.append(
-                f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {num(r['valid_auc']):.4f} "
-                f"| {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} | {r.get('epochs', '')} "
-                f"| {fmt(num(r.get('train_seconds')), '.1f')} | `{r['config_hash']}` |")
+                f"| {cell(r['encoder'])} | {cell(r['reducer'])} | {cell(r['model'])} | {cell(r.get('seed'))} "
+                f"| {num(r['valid_auc']):.4f} | {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} "
+                f"| {cell(r.get('epochs'))} | {fmt(num(r.get('train_seconds')), '.1f')} | `{cell(r['config_hash'])}` |")
     if summary.failed:
         lines += ["", "## Failed runs", "", "| encoder | reducer | model | seed | error | config |",
                   "|---|---|---|---|---|---|"]
         for r in summary.failed:
-            error = str(r.get("error", "")).replace("|", "\\|")
-            lines.append(f"| {r['encoder']} | {r['reducer']} | {r['model']} | {r['seed']} | {error} "
-                         f"| `{r.get('config_hash', '')}` |")
+            lines.append(f"| {cell(r.get('encoder'))} | {cell(r.get('reducer'))} | {cell(r.get('model'))} "
+                         f"| {cell(r.get('seed'))} | {cell(r.get('error'), 300)} | `{cell(r.get('config_hash'))}` |")
     if summary.published:
         lines += ["", "## Published results (not measured by mmbench)", "",
                   "Reported by their authors on the real MicroLens-1M; "
                   + ("not comparable with synthetic data." if summary.synthetic
                      else "shown for reference, apart from the measured rows."), "",
-                  "| system | what it is | valid AUC | test AUC | source |", "|---|---|---|---|---|"]
+                  "| system | what it is | valid AUC | test AUC | source | mmbench config |",
+                  "|---|---|---|---|---|---|"]
         for p in summary.published:
+            config = f"`{p['config']}`" if p.get("config") else "—"
             lines.append(
-                f"| {p['system']} *(published)* | {p['description']} | {p.get('valid_auc') or '—'} "
-                f"| {p.get('test_auc') or '—'} | {p['source']} |"
+                f"| {cell(p['system'])} *(published)* | {cell(p['description'], 300)} | {p.get('valid_auc') or '—'} "
+                f"| {p.get('test_auc') or '—'} | {cell(p['source'], 300)} | {config} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -82,6 +91,15 @@ def render(directory: Path, dataset: str, reference: str | None = None) -> tuple
     directory = Path(directory)
     with store.locked(directory, dataset) as path:
         summary = summarise(store.read_rows(path), dataset, directory, reference)
-        write_chart(path.with_suffix(".png"), summary)
-        atomic_write_text(path.with_suffix(".md"), render_markdown(summary))
+        # derived files: the rows are recorded already, so a file that cannot be drawn or written is a
+        # warning, not a failure of the run that recorded them
+        for target, write in ((path.with_suffix(".png"), lambda p: write_chart(p, summary)),
+                              (path.with_suffix(".md"),
+                               lambda p: atomic_write_bytes(p, render_markdown(summary).encode("utf-8", "replace")))):
+            try:
+                write(target)
+            except Exception as exc:  # noqa: BLE001 - matplotlib and the file system fail in many ways
+                why = getattr(exc, "strerror", None) or short(str(exc), 120)
+                warn(f"{target} could not be written ({type(exc).__name__}: {why}); the rows are in "
+                     f"{path.name}: `mmbench leaderboard --render` writes it again")
     return summary, path.with_suffix(".md")

@@ -1,5 +1,12 @@
 """The leaderboard's files: ``<dir>/<dataset>.csv`` (one ``Row`` per run) and ``<dir>/<dataset>/preds/``
-(each run's valid predictions). Every write happens here, under a file lock, as temp file + rename."""
+(each run's valid predictions). Every write happens here, under a file lock, as temp file + rename.
+
+The folder is shared and long-lived: past versions, other tools and people leave things in it. Reading
+never lets one damaged file take the folder down (a prediction file that cannot be used is left out
+with one note; rows the summary cannot use are left out there), and a rewrite never changes a row it
+does not own: rows are kept as lists of fields, whatever their length, and bytes that are not UTF-8
+are written back as they were.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -11,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_path, atomic_write_bytes
 from ..components import ValidPredictions
 from ..data import mmbench_home
-from ..errors import DataError
+from ..errors import DataError, note, short, warn
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
@@ -38,17 +45,56 @@ def default_dir() -> Path:
 def leaderboard_dir(given: str | Path | None) -> Path:
     return Path(given).expanduser() if given else default_dir()
 
+# A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
+# row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;
+# raising it once, process-wide, is race-free (sweep threads read concurrently).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
+#: text encoding of the CSV: a BOM (a spreadsheet's save) is skipped; bytes that are not UTF-8 are kept
+#: as they are through a read and a rewrite
+_ENCODING, _ERRORS = "utf-8-sig", "surrogateescape"
+
 
 def csv_path(directory: Path, dataset: str) -> Path:
     return Path(directory) / f"{dataset}.csv"
 
 
-def read_rows(path: Path) -> list[dict]:
-    """The recorded rows as stored: one dict of strings per run, in recording order."""
+def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) exactly as stored: every row as its list of fields, whatever its length."""
     if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [], []
+    if not path.is_file():
+        raise DataError(f"leaderboard {short(str(path), 200)} is a folder, not a CSV file; move it away "
+                        "(mmbench keeps the rows of this dataset there)")
+    with open(path, newline="", encoding=_ENCODING, errors=_ERRORS) as f:
+        lines = list(csv.reader(f))
+    return (lines[0], lines[1:]) if lines else ([], [])
+
+
+def _as_dict(header: list[str], fields: list[str]) -> dict:
+    """A row as a dict: a short row padded with "", fields beyond the header under the key ``None``."""
+    row = dict(zip(header, fields))
+    for name in header[len(fields):]:
+        row.setdefault(name, "")
+    if len(fields) > len(header):
+        row[None] = fields[len(header):]
+    return row
+
+
+def _text(value: str) -> str:
+    """A field as text to show: bytes that were not UTF-8 become U+FFFD (only a rewrite keeps them)."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", _ERRORS).decode("utf-8", "replace")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The recorded rows: one dict of strings per run, in recording order."""
+    header, rows = _read_table(path)
+    header = [_text(h) for h in header]
+    return [_as_dict(header, [_text(f) for f in fields]) for fields in rows if fields]  # a blank line is no row
 
 
 def is_ok(row: dict) -> bool:
@@ -75,7 +121,10 @@ def locked(directory: Path, dataset: str):
     """Hold the dataset's lock: no writer changes its CSV or predictions meanwhile."""
     path = csv_path(directory, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    lock = Path(str(path) + ".lock")
+    if lock.is_dir():
+        raise DataError(f"{lock} is a folder; mmbench uses this path as the leaderboard's lock file: move it away")
+    with FileLock(str(lock)):
         yield path
 
 
@@ -85,16 +134,14 @@ def _fmt_cell(value):
     return "" if value is None else value
 
 
-def _write(path: Path, rows: list[dict]) -> None:
-    columns = list(COLUMNS)
-    for existing in rows[:1]:  # keep columns a newer or older version wrote
-        columns += [c for c in existing if c not in columns]
+def _write(path: Path, header: list[str], rows: list[list[str]], new: dict) -> None:
+    """The rows kept as they were (a row mmbench does not understand is never changed), then ``new``;
+    columns this version writes and the file lacks are added at the end of the header."""
+    header = header + [c for c in COLUMNS if c not in header]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _fmt_cell(row.get(k, "")) for k in columns})
-    atomic_write_text(path, buf.getvalue())
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerows([header, *rows, [_fmt_cell(new.get(c, "")) for c in header]])
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8", _ERRORS))
 
 
 def append_row(directory: Path, row: Row, valid: ValidPredictions | None = None) -> Path:
@@ -103,7 +150,8 @@ def append_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
     with locked(directory, row.dataset) as path:
         if valid is not None:
             save_predictions(directory, row.dataset, row.config_hash, valid)
-        _write(path, read_rows(path) + [row.as_dict()])
+        header, rows = _read_table(path)
+        _write(path, header, rows, row.as_dict())
     return path
 
 
@@ -121,12 +169,13 @@ def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
     """Record a sweep's combination exactly once: False (nothing written) when its config hash already
     has an ok row; an earlier failed row of the same hash is replaced by this outcome."""
     with locked(directory, row.dataset) as path:
-        rows = read_rows(path)
-        if any(is_ok(r) for r in rows if r.get("config_hash") == row.config_hash):
+        header, rows = _read_table(path)
+        same = [_as_dict(header, fields).get("config_hash") == row.config_hash for fields in rows]
+        if any(s and is_ok(_as_dict(header, fields)) for s, fields in zip(same, rows)):
             return False
         if valid is not None:
             save_predictions(directory, row.dataset, row.config_hash, valid)
-        _write(path, [r for r in rows if r.get("config_hash") != row.config_hash] + [row.as_dict()])
+        _write(path, header, [fields for s, fields in zip(same, rows) if not s], row.as_dict())
     return True
 
 
@@ -137,39 +186,74 @@ def preds_dir(directory: Path, dataset: str) -> Path:
     return Path(directory) / dataset / "preds"
 
 
+def _load_array(path: Path) -> np.ndarray | None:
+    """A saved 1-d numeric array without NaN, or None for anything else (damaged, pickled, foreign)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if not isinstance(array, np.ndarray) or array.ndim != 1 or array.dtype.kind not in "biuf":
+        return None
+    return array if not np.isnan(array.astype(np.float64)).any() else None
+
+
+def _labels(path: Path) -> np.ndarray | None:
+    labels = _load_array(path)
+    return labels if labels is not None and np.isin(labels, (0, 1)).all() else None
+
+
 def save_predictions(directory: Path, dataset: str, config_hash: str, valid: ValidPredictions) -> None:
-    """``<dir>/<dataset>/preds/<config_hash>.npy`` (float32, valid row order) beside the valid labels."""
+    """``<dir>/<dataset>/preds/<config_hash>.npy`` (float32, valid row order) beside the valid labels.
+
+    Predictions only feed the CIs: when they cannot be saved (the folder is blocked, or the labels
+    there are of other data) the run's row is still recorded, with a warning that it has no CI.
+    """
     folder = preds_dir(directory, dataset)
-    folder.mkdir(parents=True, exist_ok=True)
     labels = np.asarray(valid.labels, dtype=np.int8)
     label_path = folder / "valid_labels.npy"
-    if label_path.exists():
-        old = np.load(label_path)
-        if old.shape != labels.shape or not np.array_equal(old, labels):
-            raise DataError(
-                f"{label_path}: the valid labels differ from those of the runs recorded before; the dataset "
-                f"'{dataset}' changed under the same id: move {csv_path(directory, dataset)} and {folder} away")
-    else:
-        with atomic_path(label_path) as tmp:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        old = _labels(label_path) if label_path.exists() else None
+        if old is not None and (old.shape != labels.shape or not np.array_equal(old, labels)):
+            warn(f"{label_path}: the valid labels differ from those of the runs recorded before, so the dataset "
+                 f"'{dataset}' changed under the same id; this run's row is recorded without its predictions (no "
+                 f"CI): move {csv_path(directory, dataset).name} and {folder} away to start a new leaderboard")
+            return
+        if old is None:
+            if label_path.exists():
+                note(f"{label_path} could not be read as valid labels; it was replaced by this run's")
+            with atomic_path(label_path) as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, labels)
+        with atomic_path(folder / f"{config_hash}.npy") as tmp:
             with open(tmp, "wb") as f:
-                np.save(f, labels)
-    with atomic_path(folder / f"{config_hash}.npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, np.asarray(valid.probs, dtype=np.float32))
+                np.save(f, np.asarray(valid.probs, dtype=np.float32))
+    except OSError as exc:
+        warn(f"the valid predictions cannot be saved in {folder} ({short(exc.strerror or str(exc), 80)}); this "
+             "run's row is recorded without them (no CI)")
 
 
 def load_predictions(directory: Path, dataset: str, hashes: list[str]):
-    """(labels, {hash: probs}) for the hashes whose predictions exist and match the labels' length."""
+    """(labels, {hash: probs}) for the hashes whose predictions are readable and match the labels."""
     folder = preds_dir(directory, dataset)
     label_path = folder / "valid_labels.npy"
-    if not label_path.exists():
+    if not label_path.is_file():
         return None, {}
-    labels = np.load(label_path)
-    out = {}
+    labels = _labels(label_path)
+    if labels is None:
+        note(f"{label_path} is not a saved array of 0/1 labels; CIs and p-values are left out")
+        return None, {}
+    out, unusable = {}, []
     for h in hashes:
         p = folder / f"{h}.npy"
-        if p.exists():
-            probs = np.load(p)
-            if probs.shape == labels.shape:
-                out[h] = probs
+        if not p.is_file():
+            continue
+        probs = _load_array(p)
+        if probs is not None and probs.shape == labels.shape:
+            out[h] = probs
+        else:
+            unusable.append(p.name)
+    if unusable:
+        note(f"{len(unusable)} prediction file(s) in {folder} are damaged or do not match the valid labels and are "
+             f"left out of the CIs: {short(', '.join(unusable), 120)}")
     return labels, out

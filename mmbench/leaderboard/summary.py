@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from ..cache import content_key
-from ..errors import MMBenchError, one_line
+from ..errors import MMBenchError, note, short
 from ..stats import delong, paired_test, weighted_ci
 from . import store
 
@@ -36,14 +36,17 @@ def _round(value, digits: int = 6) -> float | None:
     return round(float(value), digits)
 
 
-def combination_key(config_json: str) -> str:
-    """Hash of a run's config without its seed: the runs of one combination share it."""
+def _config_without_seed(config_json) -> dict | None:
+    """A row's config (JSON) without ``train.seed``; None when the column holds no config object."""
     try:
         cfg = json.loads(config_json)
-    except (TypeError, ValueError):
-        return ""
-    cfg.get("train", {}).pop("seed", None)
-    return content_key(cfg)[:12]
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    if isinstance(cfg.get("train"), dict):
+        cfg["train"].pop("seed", None)
+    return cfg
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -140,12 +143,29 @@ class Summary:
         return self.oracle_auc is not None
 
 
+#: what a row needs to be summarised (a hand-edited or foreign row may lack any of it)
+NAMES = ("config_hash", "encoder", "reducer", "model")
+
+
+def usable(row: dict) -> bool:
+    """An ok row the summary can use: named, hashed, with a valid AUC in [0, 1]."""
+    auc = num(row.get("valid_auc"))
+    return all(isinstance(row.get(k), str) and row[k] for k in NAMES) and 0.0 <= auc <= 1.0
+
+
 def latest_ok_per_hash(rows: list[dict]) -> list[dict]:
     latest: dict[str, dict] = {}
     for r in rows:  # the CSV is in recording order: the last ok row of a hash wins
-        if store.is_ok(r) and not math.isnan(num(r.get("valid_auc"))):
+        if store.is_ok(r) and usable(r):
             latest[r["config_hash"]] = r
     return list(latest.values())
+
+
+def _note_unusable(rows: list[dict], dataset: str) -> None:
+    bad = [i for i, r in enumerate(rows, 1) if store.is_ok(r) and not usable(r)]
+    if bad:
+        note(f"leaderboard {dataset}: {len(bad)} row(s) marked ok lack {'/'.join(NAMES)} or a valid_auc in [0, 1] "
+             f"(row(s) {short(', '.join(map(str, bad)), 60)} after the header) and are left out of the summary")
 
 
 def _variants(combinations: list[Combination]) -> None:
@@ -194,39 +214,61 @@ def find_combination(combinations: list[Combination], ref: str, dataset: str = "
     return found[0] if found else None
 
 
-def _published_entries(path) -> list[dict]:
+#: the fields of a published result; ``system`` and ``source`` are required (a number without its
+#: source is not shown); ``config`` names the mmbench config that reproduces it
+PUBLISHED_FIELDS = ("system", "description", "valid_auc", "test_auc", "source", "config")
+
+
+def _published_entry(entry) -> dict | None:
+    if not isinstance(entry, dict) or not entry.get("system") or not entry.get("source"):
+        return None
+    out = {k: short(str(entry.get(k) if entry.get(k) is not None else ""), 200) for k in PUBLISHED_FIELDS}
+    for k in ("valid_auc", "test_auc"):  # a number in [0, 1] or nothing
+        out[k] = entry.get(k) if 0.0 <= num(entry.get(k)) <= 1.0 else ""
+    tasks = entry.get("tasks", [2])  # the challenge tasks whose boards show it
+    out["tasks"] = [t for t in tasks if t in (1, 2)] if isinstance(tasks, list) else [2]
+    return out
+
+
+def _published_file(path) -> list[dict]:
+    """One ``published.yaml``'s results. It is written by people: what cannot be read is left out with a
+    note, never a failure of the command that renders the leaderboard."""
+    if not (path.is_file() or path.is_dir()):  # a folder in its place is read, fails and is noted
+        return []
     try:
-        results = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("results", [])
-    except (yaml.YAMLError, AttributeError) as exc:
-        raise MMBenchError(f"{path}: not a published-results file ({one_line(exc)}); it needs "
-                           f"'results:' with a list of entries (system, description, valid_auc, source)") from None
-    if not isinstance(results, list) or not all(isinstance(r, dict) and r.get("system") for r in results):
-        raise MMBenchError(f"{path}: 'results' must be a list of entries, each with a 'system'")
-    return results
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        why = f"line {mark.line + 1}: {exc.problem}" if mark is not None else getattr(exc, "strerror", None) or exc
+        note(f"{path} cannot be read ({short(str(why), 120)}); published results are left out")
+        return []
+    results = raw.get("results") if isinstance(raw, dict) else None
+    if not isinstance(results, list):
+        note(f"{path} has no list 'results:'; published results are left out")
+        return []
+    entries = [_published_entry(e) for e in results]
+    if None in entries:
+        note(f"{path}: {entries.count(None)} of {len(entries)} result(s) lack 'system' or 'source' and are left out")
+    return [e for e in entries if e is not None]
 
 
 def load_published(directory: Path, dataset: str = "") -> list[dict]:
-    """The published results that ship with mmbench, with the folder's own ``published.yaml`` (if any)
-    adding entries or replacing those of the same ``system``; only those of the dataset's task."""
-    merged = {r["system"]: r for r in _published_entries(resources.files(__package__) / "published.yaml")}
-    local = Path(directory) / "published.yaml"
-    if local.is_file():
-        merged.update({r["system"]: r for r in _published_entries(local)})
+    """The published results that ship with mmbench (``published.yaml`` of this package), with the
+    leaderboard folder's own ``published.yaml`` (if any) adding entries or replacing those of the same
+    ``system``; only those of the dataset's challenge task (``<dataset>-task1``: Task 1)."""
+    merged = {e["system"]: e for e in _published_file(resources.files(__package__) / "published.yaml")}
+    merged.update({e["system"]: e for e in _published_file(Path(directory) / "published.yaml")})
     task = store.task_of_dataset(dataset)
-    return [r for r in merged.values() if task in r.get("tasks", [2])]
+    return [e for e in merged.values() if task in e["tasks"]]
 
 
 def _group(runs: list[dict]) -> list[Combination]:
     combinations: dict[str, Combination] = {}
     for r in runs:
-        key = combination_key(r.get("config", ""))
+        cfg = _config_without_seed(r.get("config"))
+        key = content_key(cfg)[:12] if cfg is not None else r["config_hash"]  # no config: a combination alone
         if key not in combinations:
-            try:
-                cfg = json.loads(r["config"])
-                cfg.get("train", {}).pop("seed", None)
-            except (TypeError, ValueError):
-                cfg = {}
-            combinations[key] = Combination(key, r["encoder"], r["reducer"], r["model"], _flat(cfg), [])
+            combinations[key] = Combination(key, r["encoder"], r["reducer"], r["model"], _flat(cfg or {}), [])
         combinations[key].runs.append(r)
     ordered = sorted(combinations.values(), key=lambda c: -c.mean)
     for c in ordered:
@@ -270,6 +312,7 @@ def _add_statistics(usable: list[Combination], ref: Combination | None, labels, 
 
 
 def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | None = None) -> Summary:
+    _note_unusable(rows, dataset)
     runs = latest_ok_per_hash(rows)
     ordered = _group(runs)
     ref, reason = _pick_reference(ordered, dataset, reference)
@@ -280,6 +323,6 @@ def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | 
     has_stats = labels is not None and bool(usable) and 0 < labels.sum() < len(labels) - 1
     if has_stats:
         _add_statistics(usable, ref, labels, preds)
-    oracle = next((num(r["oracle_auc"]) for r in rows if r.get("oracle_auc")), None)
+    oracle = next((num(r["oracle_auc"]) for r in runs if 0.0 < num(r.get("oracle_auc")) <= 1.0), None)
     return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
                    [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory, dataset))

@@ -1,7 +1,12 @@
 """``dcn`` CTR model: DCNv2 with the history through target attention or mean pooling."""
 import mmbench
 
-from .model import DCN
+from mmbench.params import DEPTH, WIDTH, Bounds, declare_bounds
+
+from .model import DCN, DCNParams
+
+declare_bounds(DCNParams, embedding_dim=WIDTH, cross_layers=DEPTH, low_rank=Bounds(ge=0, le=65_536),
+               dnn_hidden=WIDTH, attention_hidden=WIDTH)
 
 
 @mmbench.hookimpl

@@ -1,7 +1,11 @@
 """``din`` CTR model: the MMCTR challenge's baseline DIN."""
 import mmbench
 
-from .model import DIN
+from mmbench.params import WIDTH, declare_bounds
+
+from .model import DIN, DINParams
+
+declare_bounds(DINParams, embedding_dim=WIDTH, attention_hidden=WIDTH, dnn_hidden=WIDTH)
 
 
 @mmbench.hookimpl

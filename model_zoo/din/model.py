@@ -1,9 +1,15 @@
-"""Deep Interest Network with the semantics of the MMCTR challenge's official baseline.
+"""Deep Interest Network with the semantics of the MMCTR challenge's official baseline, and the options
+the challenge's DIN variants added.
 
 Target and history items share one ``ItemFeatureEmbedding`` (id, pooled tags, projected multimodal
-vector, likes/views levels, the reducer's codes if any). Each distinct item of a batch is encoded once; the local activation unit runs on
-the non-padded history positions only (``TargetAttention``); the pooled interest joins the target and
+vector, likes/views levels, the reducer's codes if any). Each distinct item of a batch is encoded
+once; the local activation unit runs on the non-padded history positions only (``TargetAttention``); the pooled interest joins the target and
 the row's features in a DNN.
+
+Options, each off by default: a multi-head softmax target attention beside the local activation unit
+(``target_attention_heads``, the Task-2 award entry), stacked target cross-attention layers with RMSNorm
+(``cross_attention_layers``, Gavin113), SENet re-weighting of the DNN's input fields
+(``senet_reduction``, the award entry); each extra interest joins the DNN input.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from torch import nn
 
 from mmbench.components import train_defaults
 
+from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
 
 
@@ -30,12 +37,28 @@ class DINParams:
     batch_norm: bool = True
     use_user_id: bool = False  # the baseline leaves user_id out (a user has ~3 rows)
     use_item_levels: bool = True  # likes/views levels as item-side features (target and history)
+    vector_dim: int = 0  # width of the projected multimodal vector; 0 = embedding_dim
+    target_attention_heads: int = 0  # > 0: add a multi-head softmax target attention (award entry)
+    target_attention_dim: int = 0  # its width; 0 = the item width
+    cross_attention_layers: int = 0  # > 0: add stacked target cross-attention layers (Gavin113)
+    cross_attention_heads: int = 4
+    cross_attention_ff: int = 0  # feed-forward width; 0 = the item width
+    cross_attention_norm: Literal["rms", "layer"] = "rms"
+    senet_reduction: float = 0.0  # > 0: SENet over the DNN input fields with this reduction ratio
+    senet_activation: Literal["relu", "sigmoid"] = "relu"
 
     def __post_init__(self):
-        if self.embedding_dim < 1:
-            raise ValueError("embedding_dim must be >= 1")
+        if self.embedding_dim < 1 or self.vector_dim < 0:
+            raise ValueError("embedding_dim must be >= 1 and vector_dim >= 0")
         if not self.attention_hidden or min(self.attention_hidden) < 1:
             raise ValueError("attention_hidden must be a non-empty list of positive sizes")
+        if min(self.target_attention_heads, self.target_attention_dim, self.cross_attention_layers,
+               self.cross_attention_ff, self.senet_reduction) < 0 or self.cross_attention_heads < 1:
+            raise ValueError("target_attention_*, cross_attention_* and senet_reduction must be >= 0 "
+                             "(cross_attention_heads >= 1)")
+        if self.senet_reduction and self.vector_dim not in (0, self.embedding_dim):
+            raise ValueError(f"senet_reduction needs fields of one width: vector_dim={self.vector_dim} "
+                             f"must be 0 or embedding_dim={self.embedding_dim}")
 
 
 class DIN(RowInputsModel):
@@ -44,17 +67,33 @@ class DIN(RowInputsModel):
 
     def __init__(self, spec, params: DINParams):
         super().__init__()
-        e = params.embedding_dim
-        self.items = ItemFeatureEmbedding(spec, e, use_levels=params.use_item_levels)
+        e, p = params.embedding_dim, params
+        self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e)
         d = self.items.out_dim
-        self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
-                                         params.attention_dropout, params.use_softmax)
-        in_dim = 2 * d + self.init_row_inputs(spec, e, params.use_user_id)
-        self.dnn, out = mlp(in_dim, params.dnn_hidden, params.net_dropout, params.batch_norm)
+        self.attention = TargetAttention(d, p.attention_hidden, p.attention_activation, p.attention_dropout,
+                                         p.use_softmax)
+        self.interests = nn.ModuleList()
+        if p.target_attention_heads:
+            self.interests.append(MultiHeadTargetAttention(d, p.target_attention_dim or d, p.target_attention_heads,
+                                                           p.attention_dropout))
+        if p.cross_attention_layers:
+            self.interests.append(TargetCrossAttention(d, p.cross_attention_layers, p.cross_attention_heads,
+                                                       p.cross_attention_ff or d, p.attention_dropout,
+                                                       p.cross_attention_norm))
+        in_dim = (2 + len(self.interests)) * d + self.init_row_inputs(spec, e, p.use_user_id)
+        self.senet = SqueezeExcitation(in_dim // e, p.senet_reduction, p.senet_activation) if p.senet_reduction else None
+        self.dnn, out = mlp(in_dim, p.dnn_hidden, p.net_dropout, p.batch_norm)
         self.head = nn.Linear(out, 1)
         baseline_init(self)
+        for branch in self.interests:
+            if hasattr(branch, "torch_init"):
+                branch.torch_init()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         target, keys, key_index, row = encode_batch_items(self.items, batch["item_id"], batch["item_seq"])
-        interest = self.attention(target, keys, key_index, row)
-        return self.head(self.dnn(self.row_inputs(batch, target, interest))).squeeze(-1)
+        interests = [self.attention(target, keys, key_index, row)]
+        interests += [branch(target, keys, key_index, row) for branch in self.interests]
+        x = self.row_inputs(batch, target, *interests)
+        if self.senet is not None:
+            x = self.senet(x)
+        return self.head(self.dnn(x)).squeeze(-1)

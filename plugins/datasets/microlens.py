@@ -11,6 +11,7 @@ from mmbench.data import MMCTRData
 from mmbench.data.reader import load_mmctr
 from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
+from mmbench.params import bounded
 
 MMBENCH_API_VERSION = 2
 
@@ -38,7 +39,7 @@ class MicroLens1MSynth(Dataset):
     @dataclass
     class Params:
         scale: Literal["tiny", "small", "full"] = "small"
-        seed: int = 0
+        seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/microlens_1m_synth-<scale>-s<seed>
 
     def load(self, ctx) -> MMCTRData:

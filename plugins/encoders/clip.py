@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mmbench
+from mmbench.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
-from .tower_encoder import TowerEncoder
+from .tower_encoder import TOWER_BOUNDS, TowerEncoder
 
 
 @dataclass
@@ -24,6 +25,9 @@ class ClipParams(ContentParams, FinetuneParams):
         self.check_finetune()
         if self.max_length < 2:
             raise ValueError("max_length must be >= 2")
+
+
+declare_bounds(ClipParams, **TOWER_BOUNDS, max_length=Bounds(ge=2, le=2**16))
 
 
 def clip_image_transform(model_dir: str | None):

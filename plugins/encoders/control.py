@@ -12,17 +12,17 @@ import numpy as np
 import mmbench
 from mmbench.components import Encoder
 from mmbench.data.types import ItemTable
+from mmbench.params import bounded, check_bounds
 
 
 @dataclass
 class RandomParams:
-    dim: int = 384  # all-MiniLM-L6-v2's width, so `text` and `random` feed the reducer the same shape
-    seed: int = 0
+    dim: int = bounded(384, ge=1, le=65_536)  # all-MiniLM-L6-v2's width: `text` and `random` feed the reducer alike
+    seed: int = bounded(0, ge=0)
     normalize: bool = True  # L2-normalise each vector, as the content encoders do by default
 
     def __post_init__(self):
-        if self.dim < 1:
-            raise ValueError("dim must be >= 1")
+        check_bounds(self)
 
 
 class RandomEncoder(Encoder):

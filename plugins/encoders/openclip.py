@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mmbench
+from mmbench.params import declare_bounds
 
 from .common import ContentParams, Towers
 from .finetune import FinetuneParams
-from .tower_encoder import TowerEncoder
+from .tower_encoder import TOWER_BOUNDS, TowerEncoder
 
 
 @dataclass
@@ -20,6 +21,9 @@ class OpenClipParams(ContentParams, FinetuneParams):
     def __post_init__(self):
         self.check_content()
         self.check_finetune()
+
+
+declare_bounds(OpenClipParams, **TOWER_BOUNDS)
 
 
 def _model_spec(params: OpenClipParams) -> tuple[str, str | None]:

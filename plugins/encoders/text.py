@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import mmbench
+from mmbench.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
-from .tower_encoder import TowerEncoder
+from .tower_encoder import TOWER_BOUNDS, TowerEncoder
 
 
 @dataclass
@@ -28,6 +29,9 @@ class TextParams(ContentParams, FinetuneParams):
             raise ValueError("max_length must be >= 1")
         if self.batch_size and not self.text_batch_size:  # titles are all this encoder batches
             self.text_batch_size = self.batch_size
+
+
+declare_bounds(TextParams, **TOWER_BOUNDS, max_length=Bounds(ge=1, le=2**16))
 
 
 class TextTowers(Towers):

@@ -7,6 +7,8 @@ import numpy as np
 
 import mmbench
 from mmbench.components import FixedReducer
+from mmbench.errors import ConfigError
+from mmbench.params import bounded, check_bounds
 
 
 class NoneReducer(FixedReducer):
@@ -18,13 +20,25 @@ class NoneReducer(FixedReducer):
 
 @dataclass
 class PcaParams:
-    dim: int = 128
+    dim: int = bounded(128, ge=1)
     whiten: bool = False
-    seed: int = 0
+    seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
 
     def __post_init__(self):
-        if self.dim < 1:
-            raise ValueError("dim must be >= 1")
+        check_bounds(self)
+
+
+def pca_width(asked: int, vecs: np.ndarray, reducer: str) -> int:
+    """PCA gives at most min(items, width) components; asking for more is an error, never a silently
+    narrower table under the requested dim's label."""
+    n, width = vecs.shape
+    if asked > width:
+        raise ConfigError(f"reducer.dim={asked}, but the encoder gives {width}-d vectors: {reducer} can give at most "
+                          f"{width} dims; set reducer.dim <= {width} or use reducer.name=none")
+    if asked > n:
+        raise ConfigError(f"reducer.dim={asked}, but there are only {n} items: {reducer} can give at most {n} dims; "
+                          f"set reducer.dim <= {n}")
+    return asked
 
 
 class PcaReducer(FixedReducer):
@@ -39,7 +53,7 @@ class PcaReducer(FixedReducer):
     def fit(self, vecs: np.ndarray) -> None:
         from sklearn.decomposition import PCA
 
-        dim = min(self.params.dim, vecs.shape[1], vecs.shape[0])
+        dim = pca_width(self.params.dim, vecs, "pca")
         self.pca = PCA(n_components=dim, whiten=self.params.whiten, svd_solver="randomized",
                        random_state=self.params.seed)
         self.pca.fit(vecs)

@@ -12,17 +12,17 @@ import numpy as np
 
 import mmbench
 from mmbench.components import TrainableReducer
+from mmbench.params import bounded, check_bounds
 
 
 @dataclass
 class LearnedParams:
-    dim: int = 128
+    dim: int = bounded(128, ge=1, le=65_536)
     init: Literal["pca", "random"] = "pca"  # pca: start from the principal components (centred)
-    seed: int = 0  # of the PCA's randomized SVD
+    seed: int = bounded(0, ge=0, le=2**32 - 1)  # of the PCA's randomized SVD
 
     def __post_init__(self):
-        if self.dim < 1:
-            raise ValueError("dim must be >= 1")
+        check_bounds(self)
 
 
 def _projection(in_dim: int, out_dim: int, weight: np.ndarray | None, bias: np.ndarray | None):
