@@ -114,7 +114,7 @@ def check_width(who: str, reducer: str, asked: int | None, width: int, encoder_w
     else:
         fix = f"use a reducer with dim {schema.EMB_DIM}: --set reducer.name=pca --set reducer.dim={schema.EMB_DIM}"
     raise ConfigError(f"{who}: reducer '{reducer}' gives {width}-d vectors; Task 1's item_emb_d128 needs "
-                      f"{schema.EMB_DIM}. {fix}")
+                      f"{schema.EMB_DIM}; {fix}")
 
 
 def check_fixed_reducer(resolved: pipeline.Resolved, who: str) -> None:

@@ -169,9 +169,9 @@ def test_every_package_and_its_data_is_installed():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     listed = set(cfg["options"]["packages"].split())
-    folders = {"mmbench": CORE, "mmbench_plugins": ROOT / "plugins", "mmbench_zoo": ROOT / "model_zoo"}
+    folders = {"mmbench": ROOT / "mmbench", "mmbench_plugins": ROOT / "plugins", "mmbench_zoo": ROOT / "model_zoo"}
     found = {".".join([top, *init.parent.relative_to(folder).parts])
              for top, folder in folders.items() for init in folder.rglob("__init__.py")
              if "mmbench-example-plugin" not in init.parts and "templates" not in init.parts}
     assert found - listed == set()
-    assert "*.yaml" in cfg["options.package_data"]["*"] and (CORE / "leaderboard" / "published.yaml").is_file()
+    assert "*.yaml" in cfg["options.package_data"]["*"] and (ROOT / "mmbench" / "leaderboard" / "published.yaml").is_file()

@@ -154,7 +154,8 @@ def test_predict_task1_refuses_a_task2_run(tmp_path, capsys):
     ("train.max_train_rows=100", "train.max_train_rows: Task 1 trains the fixed baseline DIN"),
     ("train.learning_rate=0.01", "train.learning_rate: Task 1 trains the fixed baseline DIN; write the challenge's "
                                  "learning_rate as train.lr"),
-    ("reducer.dim=64", "reducer.dim is 64; Task 1's item_emb_d128 has 128 dims: --set reducer.dim=128"),
+    ("reducer.dim=64", "reducer 'pca' gives 64-d vectors; Task 1's item_emb_d128 needs 128; use a reducer with dim "
+                       "128: --set reducer.name=pca --set reducer.dim=128"),
     ("reducer.name=learned", "reducer 'learned' is trained with a CTR model"),
 ])
 def test_any_change_but_the_allowed_knobs_is_one_line_naming_the_key(override, named, tmp_path, capsys):

@@ -78,7 +78,7 @@ def prepare(args, folder: Path) -> dict:
     split = data.train
     if args.rows and args.rows < len(split):
         split = split.take(np.sort(np.random.default_rng(train.seed).choice(len(split), args.rows, replace=False)))
-    check_timed_steps(len(split), train.batch_size, train.epochs, args.warmup)
+    check_timed_steps(len(split), train.batch_size, train.epochs, args.warmup, train.accumulation_steps)
     meta = {
         "dataset": data.dataset_id, "model": model_name, "vector_source": vector_source,
         "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split), "valid_rows": len(data.valid),
@@ -92,13 +92,15 @@ def prepare(args, folder: Path) -> dict:
     return meta
 
 
-def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int) -> None:
-    """samples/s is timed over the steps after the warm-up: a run with no such step measures nothing."""
-    steps = epochs * -(-rows // batch_size)
+def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int, accumulate: int = 1) -> None:
+    """samples/s is timed over the optimizer steps after the warm-up: a run with no such step measures nothing."""
+    batches = -(-rows // batch_size)
+    steps = epochs * -(-batches // accumulate)  # an epoch's last batches step too
     if steps <= warmup:
+        per = f" in groups of {accumulate}" if accumulate > 1 else ""
         raise ConfigError(
-            f"bench train: this run makes {steps} optimizer step(s) ({epochs} epoch(s) x {-(-rows // batch_size)} "
-            f"batches of {batch_size} from {rows:,} rows), all inside the {warmup} warm-up steps that are not timed, "
+            f"bench train: this run makes {steps} optimizer step(s) ({epochs} epoch(s) x {batches} batches of "
+            f"{batch_size} from {rows:,} rows{per}), all inside the {warmup} warm-up steps that are not timed, "
             f"so it would measure no samples/s; lower --warmup, add --epochs or use a smaller --batch-size")
 
 
@@ -186,7 +188,9 @@ def render_floor(floor: dict, rows: list[dict]) -> list[str]:
              f"processes) at "
              f"batch x {int(f['dcn_width'])} x {int(f['dcn_width'])} -> at most {floor['samples_per_second']:.1f} samples/s"]
     for r in rows:
-        lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's time per sample")
+        if r["samples_per_second"]:  # a side with no timed step has no time per sample
+            lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's "
+                         f"time per sample")
     return lines
 
 
