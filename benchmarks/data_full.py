@@ -1,10 +1,10 @@
 """Time and memory of the data layer at full MicroLens-1M size.
 
-    python benchmarks/data_full.py --out /tmp/mmbench-full [--scale full] [--keep]
+    python benchmarks/data_full.py --out /tmp/mmbench-full [--scale full] [--world 2] [--keep]
 
-Runs, each in a fresh process so peak RSS is its own: (1) the synthetic generator, (2) the reader
-(``load_mmctr`` of every split and the item table), (3) loading one shipped embedding. Prints a
-table; deletes the generated data unless ``--keep``.
+Runs, each in a fresh process so peak RSS is its own: (1) the synthetic generator of the chosen world,
+(2) the reader (``load_mmctr`` of every split and the item table), (3) loading one shipped embedding,
+(4) ``mmbench data marginals`` (printed). Prints a table; deletes the generated data unless ``--keep``.
 """
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 
 STEPS = {
-    "synth": "from mmbench.data.synth import generate; generate(Path(r'{out}'), '{scale}', 0)",
+    "synth": "from mmbench.data.synth_worlds import generate; f = generate({world}, Path(r'{out}'), '{scale}', 0); "
+             "print(f'oracle valid AUC {{f[\"valid_auc\"]:.4f}}, references {{f.get(\"references\")}}')",
     "read": "from mmbench.data.reader import load_mmctr; d = load_mmctr(Path(r'{out}'), 'x'); "
             "print(f'train rows {{len(d.train):,}}, items {{d.items.n_items:,}}, users {{d.n_users:,}}')",
     "read_emb": "from mmbench.data.reader import load_mmctr; d = load_mmctr(Path(r'{out}'), 'x'); "
                 "t = time.perf_counter(); e = d.items.load_shipped('item_feature.parquet', 'img_emb_CLIPRN50'); "
                 "print(f'img_emb_CLIPRN50 {{e.shape}} in {{time.perf_counter() - t:.1f}} s')",
+    "marginals": "from mmbench.data.marginals import compute, format_report; print(format_report(compute(Path(r'{out}'))))",
 }
 
 
@@ -50,6 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--scale", default="full")
+    ap.add_argument("--world", type=int, default=2, choices=[1, 2])
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if args.out.exists():
@@ -57,7 +60,7 @@ def main() -> None:
     results = {}
     try:
         for name, code in STEPS.items():
-            results[name] = run_step(code.format(out=args.out, scale=args.scale))
+            results[name] = run_step(code.format(out=args.out, scale=args.scale, world=args.world))
             seconds, own, workers = results[name]
             print(f"{name:9s} {seconds:7.1f} s   peak RSS {own:.2f} GiB (largest worker {workers:.2f} GiB)", flush=True)
         size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**30

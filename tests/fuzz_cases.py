@@ -48,7 +48,7 @@ FIT, ENCODE, FULL = "fit", "encode", "full"
 #: small sections for the built-in components; a component not listed here runs with its defaults
 SMALL = {
     ("dataset", "microlens_1m"): {},
-    ("dataset", "microlens_1m_synth"): {"scale": "tiny"},
+    ("dataset", "microlens_1m_synth"): {"scale": "tiny", "world": 1},  # tiny_root is world 1
     ("encoder", "random"): {"dim": 16},
     ("encoder", "precomputed"): {"columns": ["item_emb_d128"]},
     ("encoder", "clip"): {"device": "cpu", "num_workers": 0},
@@ -407,7 +407,8 @@ def override_cases() -> list[Case]:
     cases += [Case(id=f"set/{s}", klass="override", expect=ACCEPT, stop=FULL, sets=(s,), config=base_config(),
                    row=(row,)) for s, row in good]
     cases.append(Case(id="set/dataset.name=microlens_1m_synth", klass="override", expect=ACCEPT, stop=FIT,
-                      sets=("dataset.name=microlens_1m_synth", "dataset.scale=tiny", f"dataset.data_root={DATA_ROOT}"),
+                      sets=("dataset.name=microlens_1m_synth", "dataset.scale=tiny", "dataset.world=1",
+                            f"dataset.data_root={DATA_ROOT}"),
                       config=base_config()))
     cases.append(Case(id="set/encoder.name=clip", klass="override", expect=ACCEPT, stop=ENCODE,
                       sets=("encoder.name=clip",), config=base_config()))

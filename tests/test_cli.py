@@ -34,16 +34,16 @@ def tiny_run(tmp_path_factory):
 def test_quickstart_on_tiny_records_rows(tiny_run):
     """Rows go to $MMBENCH_HOME/leaderboards by default: the repository's committed boards stay untouched."""
     home, lb, first, second = tiny_run
-    rows = list(csv.DictReader(open(lb / "microlens_1m_synth-tiny-s0.csv")))
+    rows = list(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
     assert len(rows) == 2
-    oracle = json.loads((home / "data" / "microlens_1m_synth-tiny-s0" / "oracle.json").read_text())["valid_auc"]
+    oracle = json.loads((home / "data" / "microlens_1m_synth-w2-tiny-s0" / "oracle.json").read_text())["valid_auc"]
     for row in rows:
         assert (row["encoder"], row["reducer"], row["model"], row["status"]) == ("text", "pca", "attention_dnn", "ok")
         assert float(row["oracle_auc"]) == pytest.approx(oracle, abs=1e-6)
         assert 0.5 < float(row["valid_auc"]) <= 1.0
     assert rows[0]["valid_auc"] == rows[1]["valid_auc"]  # same config + seed on CPU → same AUC
     assert rows[0]["config_hash"] == rows[1]["config_hash"]
-    assert (lb / "microlens_1m_synth-tiny-s0.md").exists()
+    assert (lb / "microlens_1m_synth-w2-tiny-s0.md").exists()
 
 
 def test_second_run_hits_the_embedding_cache(tiny_run):

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from mmbench.data import mmbench_home, schema, synth
+from mmbench.data import mmbench_home, schema, synth, synth_layout
 from mmbench.data.reader import load_mmctr
 from mmbench.data.types import SEQ_LEN
 from mmbench.errors import DataError
@@ -186,14 +186,16 @@ def test_generate_refuses_to_overwrite_and_leaves_nothing_half_written(tiny_root
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(synth, "_write_item_seq", boom)
+    monkeypatch.setattr(synth_layout, "write_item_seq", boom)
     with pytest.raises(RuntimeError):
         synth.generate(tmp_path / "broken", "tiny")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_main_synth_prints_a_summary(tmp_path, capsys):
-    facts = synth.main_synth(tmp_path / "out", "tiny", 3)
+    from mmbench.data.synth_worlds import main_synth
+
+    facts = main_synth(tmp_path / "out", "tiny", 3, world=1)
     out = capsys.readouterr().out
     assert "oracle valid AUC" in out and "5,000" in out and facts["seed"] == 3
 
@@ -300,17 +302,28 @@ def test_real_dataset_reads_a_data_root(tiny_root, tmp_path):
     assert data.dataset_id == "microlens_1m" and len(data.train) == synth.SCALES["tiny"].n_train
 
 
-def test_synth_dataset_is_generated_once_under_home(tmp_path):
+@pytest.mark.parametrize("world, dataset_id", [(1, "microlens_1m_synth-tiny-s2"), (2, "microlens_1m_synth-w2-tiny-s2")])
+def test_synth_dataset_is_generated_once_under_home(tmp_path, world, dataset_id):
     from mmbench_plugins.datasets.microlens import MicroLens1MSynth
 
     ctx = SimpleNamespace(home=tmp_path)
-    params = MicroLens1MSynth.Params(scale="tiny", seed=2)
+    params = MicroLens1MSynth.Params(scale="tiny", seed=2, world=world)
     data = MicroLens1MSynth(params).load(ctx)
-    root = tmp_path / "data" / "microlens_1m_synth-tiny-s2"
-    assert data.root == root and data.dataset_id == "microlens_1m_synth-tiny-s2"
+    root = tmp_path / "data" / dataset_id
+    assert data.root == root and data.dataset_id == dataset_id
+    assert json.loads((root / "oracle.json").read_text()).get("world", 1) == world
     stamp = (root / schema.TRAIN.path).stat().st_mtime_ns
     MicroLens1MSynth(params).load(ctx)
     assert (root / schema.TRAIN.path).stat().st_mtime_ns == stamp
+
+
+def test_synth_dataset_is_world_2_by_default_and_refuses_a_folder_of_the_other_world(tiny_root, tmp_path):
+    from mmbench_plugins.datasets.microlens import MicroLens1MSynth
+
+    assert MicroLens1MSynth.Params().world == 2
+    with pytest.raises(DataError, match=r"holds synthetic world 1, not world 2: set dataset.world=1"):
+        MicroLens1MSynth(MicroLens1MSynth.Params(scale="tiny", data_root=str(tiny_root))).load(
+            SimpleNamespace(home=tmp_path))
 
 
 def test_datasets_are_registered_through_the_entry_point():

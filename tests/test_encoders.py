@@ -334,7 +334,7 @@ def test_cache_list_and_clear_commands(home, capsys):
 def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     out = tmp_path / "task1" / "item_info.parquet"
     cfg = tmp_path / "export.yaml"
-    cfg.write_text("dataset: {name: microlens_1m_synth, scale: tiny}\nencoder: {name: precomputed, columns: "
+    cfg.write_text("dataset: {name: microlens_1m_synth, scale: tiny, world: 1}\nencoder: {name: precomputed, columns: "
                    "[txt_emb_BERT, img_emb_CLIPRN50]}\nreducer: {name: pca, dim: 128}\nmodel: {name: attention_dnn}\n")
     assert main(["export-embeddings", str(cfg), "--out", str(out)]) == 0
     table = pq.read_table(out)
@@ -357,8 +357,8 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
 
 def test_bench_encode_reports_decode_and_model_rates(shared, home, capsys):
     assert main(["bench", "encode", str(ROOT / "configs" / "clip_pca_attn.yaml"), "--set", "dataset.name=microlens_1m_synth",
-                 "--set", "dataset.scale=tiny", "--set", f"encoder.model={shared['clip']}", "--set", "encoder.num_workers=0",
-                 "--random-weights", "--device", "cpu", "--limit", "40", "--json"]) == 0
+                 "--set", "dataset.scale=tiny", "--set", "dataset.world=1", "--set", f"encoder.model={shared['clip']}",
+                 "--set", "encoder.num_workers=0", "--random-weights", "--device", "cpu", "--limit", "40", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["items"] == 40 and report["params"]["random_weights"] is True
     for key in ("decode_items_per_s", "image_model_items_per_s", "tokenize_items_per_s", "text_model_items_per_s",
@@ -382,8 +382,8 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, random_we
     a run with random weights says so in its row, so that it is never taken for the real model."""
     path = ROOT / "configs" / config
     model = config_mod.load(path).model["name"]
-    overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "encoder.device=cpu",
-                 "--set", f"encoder.random_weights={str(random_weights).lower()}"]
+    overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "dataset.world=1",
+                 "--set", "encoder.device=cpu", "--set", f"encoder.random_weights={str(random_weights).lower()}"]
     if encoder_key:  # the tiny test towers give 32-d fused vectors: PCA to the configs' 128 would be refused
         overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0",
                       "--set", "reducer.dim=16"]

@@ -44,7 +44,7 @@ def run_cli(capsys, site):
 
 def write_config(tmp_path, tiny_root, **sections) -> str:
     raw = {
-        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "data_root": str(tiny_root)},
+        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "world": 1, "data_root": str(tiny_root)},
         "encoder": {"name": "hashed_bow", "dim": 64},
         "reducer": {"name": "pca", "dim": 8},
         "model": {"name": "mean_pool_lr"},
@@ -124,7 +124,8 @@ def test_bad_data(run_cli, tmp_path, tiny_root, how, expected):
     if how == "no_root":  # the real dataset (the synthetic one would generate itself there)
         dataset = {"name": "microlens_1m", "data_root": str(tmp_path / "nowhere")}
     else:
-        dataset = {"name": "microlens_1m_synth", "scale": "tiny", "data_root": str(_broken_copy(tiny_root, tmp_path, how))}
+        dataset = {"name": "microlens_1m_synth", "scale": "tiny", "world": 1,
+                   "data_root": str(_broken_copy(tiny_root, tmp_path, how))}
     path = write_config(tmp_path, tiny_root, dataset=dataset)
     rc, _, err = run_cli("run", path, "--leaderboard-dir", tmp_path / "lb")
     assert_one_line_failure(rc, err, expected, tmp_path / "lb")

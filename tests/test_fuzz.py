@@ -269,11 +269,6 @@ def _row_problems(case: fz.Case, ws: Workspace) -> list[str]:
 #: cases that break the promise today, each with who must fix what (strict: a fix makes them XPASS,
 #: which fails, so the entry is removed with the fix)
 KNOWN = {
-    "value/dataset:microlens_1m_synth.scale=choice-small": "dataset plugin: with data_root the row is labelled with "
-                                                           "the configured scale, not the data's",
-    "value/dataset:microlens_1m_synth.scale=choice-full": "dataset plugin: as scale=small",
-    "value/dataset:microlens_1m_synth.seed=edge-4294967295": "dataset plugin: with data_root the row is labelled "
-                                                             "with the configured seed, not the data's",
 }
 
 

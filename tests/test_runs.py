@@ -41,7 +41,7 @@ def shuffled_root(tmp_path_factory):
 
 def write_config(path, root, **train):
     raw = {
-        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "data_root": str(root)},
+        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "world": 1, "data_root": str(root)},
         "encoder": {"name": "hashed_bow", "dim": 128},
         "reducer": {"name": "pca", "dim": 16},
         "model": {"name": "mean_pool_lr"},

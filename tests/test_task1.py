@@ -16,19 +16,20 @@ from mmbench import config as config_mod
 from mmbench import pipeline, task1
 from mmbench.cli import main
 from mmbench.components import RunContext
-from mmbench.data import mmbench_home, schema, synth
+from mmbench.data import mmbench_home, schema, synth_worlds
 from mmbench.leaderboard import store
 from mmbench.metrics import auc
 from mmbench.registry import default_registry
 from mmbench_zoo.din.model import DIN
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = "microlens_1m_synth-tiny-s0"
+WORLD = 2  # main's default synthetic world, pinned
+DATASET = synth_worlds.dataset_id(WORLD, "tiny", 0)
 TRAIN_ROWS = 2_000  # of tiny's 5,000: the fixed DIN (2M parameters, attention over 64 positions) is slow on CPU
-#: the tiny synthetic world (seed 0), the baseline's own embedding (no encoder weights to load), and two
-#: of the allowed knobs (batch and lr: 16 steps per epoch instead of one)
+#: the tiny synthetic data (world 2, seed 0), the baseline's own embedding (no encoder weights to load),
+#: and two of the allowed knobs (batch and lr: 16 steps per epoch instead of one)
 CONFIG = {
-    "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "seed": 0},
+    "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "seed": 0, "world": WORLD},
     "encoder": {"name": "precomputed", "columns": ["txt_emb_BERT", "img_emb_CLIPRN50"]},
     "reducer": {"name": "pca", "dim": 128},
     "train": {"batch_size": 128, "lr": 0.003, "device": "cpu"},
@@ -44,9 +45,10 @@ def short_budget(mp) -> None:
 
 
 def tiny_with_fewer_train_rows(home: Path) -> Path:
-    """Synthetic tiny (seed 0) whose train.parquet keeps its first TRAIN_ROWS rows; the rest is linked."""
+    """Synthetic tiny whose train.parquet keeps its first TRAIN_ROWS rows (whole users: 4 rows each); the
+    rest is linked."""
     full = home / "data" / "full-tiny"
-    synth.generate(full, "tiny", seed=0)
+    synth_worlds.generate(WORLD, full, "tiny", 0)
     root = home / "data" / DATASET
     root.mkdir(parents=True)
     task1.link_data_root(full, root, Path(schema.TRAIN.path))
@@ -121,8 +123,9 @@ def test_predict_task1_writes_the_task1_submission(task1_run, home, tmp_path, ca
     out = tmp_path / "submission"
     assert main(["predict", run[:6], "--task", "1", "--out", str(out)]) == 0
     lines = (out / "prediction.csv").read_text().splitlines()
-    assert lines[0] == "ID,Task1" and len(lines) == 1 + 1_000
-    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1_000))
+    n_test = pq.read_metadata(home / "data" / DATASET / schema.TEST.path).num_rows
+    assert lines[0] == "ID,Task1" and len(lines) == 1 + n_test
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(n_test))
     with zipfile.ZipFile(out / "prediction.zip") as zf:
         assert zf.namelist() == ["prediction.csv"] and zf.read("prediction.csv").decode().startswith("ID,Task1\n")
     # the Task-1 config file (no model section) finds the same run; the run's own task is the default

@@ -1,12 +1,14 @@
 """``mmbench data synth``: write the synthetic stand-in for MicroLens-1M in the challenge layout."""
 from __future__ import annotations
 
+from . import data_reports
+
 
 def cmd_synth(args) -> int:
     from .. import paths
-    from ..data.synth import main_synth
+    from ..data.synth_worlds import main_synth
 
-    main_synth(paths.writable_dir(args.out, "--out"), args.scale, args.seed)
+    main_synth(paths.writable_dir(args.out, "--out"), args.scale, args.seed, world=args.world)
     return 0
 
 
@@ -18,4 +20,7 @@ def add_parser(sub) -> None:
     s.add_argument("--out", required=True, help="output folder (the data root)")
     s.add_argument("--scale", choices=["tiny", "small", "full"], default="small")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--world", type=int, choices=[1, 2], default=2,
+                   help="2 (default): the challenge's row protocol over sequential behaviour; 1: the first stand-in")
     s.set_defaults(func=cmd_synth)
+    data_reports.add_parsers(dsub)

@@ -15,9 +15,6 @@ Every term is observable (history, content, levels), so a good sequence model ca
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,13 +24,13 @@ import pyarrow.parquet as pq
 
 from ..errors import DataError
 from ..metrics import auc
-from . import schema
+from . import schema, synth_layout as layout
+from .synth_content import TopicSampler, column, make_tags, project, topic_blocks, zscore
 from .synth_covers import CoverWriter
+from .synth_layout import ROW_CHUNK, TRUTH_DIR
 from .synth_titles import N_TOPICS, make_titles
-from .types import N_TAG_SLOTS, SEQ_LEN
 
 GENERATOR_VERSION = "1"
-TRUTH_DIR = "synth_truth"  # generator internals, for tests and local scoring of test predictions
 POSITIVE_RATE = 0.25
 # click model coefficients: topic match with history, quality, appeal
 A_MATCH, B_QUALITY, C_APPEAL = 4.0, 0.6, 0.6
@@ -41,7 +38,6 @@ PREF_TARGET_SHARE = 0.5  # share of targets drawn from the user's preference (th
 EXPLORE = 0.1  # share of history clicks on a random topic
 ACTIVE_USERS = 0.92  # share of users with train rows
 SEEN_EVAL_USERS = 0.95  # share of valid/test rows whose user has train rows
-ROW_CHUNK = 262_144
 
 
 @dataclass(frozen=True)
@@ -78,10 +74,6 @@ class Items:
     views_level: np.ndarray
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean()) / (x.std() + 1e-12)
-
-
 def _level(x: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(5.0 + 2.0 * x + noise), 0, 10).astype(np.int64)
 
@@ -91,66 +83,17 @@ def make_items(sc: Scale, rng: np.random.Generator) -> Items:
     topic_sizes = rng.dirichlet(np.full(N_TOPICS, 5.0))
     topic = rng.choice(N_TOPICS, size=n, p=topic_sizes)
     log_pop = rng.normal(0.0, 1.9, n)  # ~85 % of items are ever a target, as in the real data
-    quality = 0.5 * _zscore(log_pop) + np.sqrt(0.75) * rng.normal(size=n)
+    quality = 0.5 * zscore(log_pop) + np.sqrt(0.75) * rng.normal(size=n)
     appeal = rng.normal(size=n)
     return Items(
         topic=topic,
         quality=quality,
         appeal=appeal,
         log_pop=log_pop,
-        tags=_make_tags(topic, sc.n_tags, rng),
+        tags=make_tags(topic, sc.n_tags, rng),
         likes_level=_level(quality, rng.normal(0, 0.4, n)),
-        views_level=_level(_zscore(log_pop), rng.normal(0, 0.4, n)),
+        views_level=_level(zscore(log_pop), rng.normal(0, 0.4, n)),
     )
-
-
-def _make_tags(topic: np.ndarray, n_tags: int, rng: np.random.Generator) -> np.ndarray:
-    """1-5 distinct tags per item, most from its topic's block of the vocabulary, left-padded."""
-    n = len(topic)
-    n_topic_tags = max(1, int((n_tags - 1) * 0.8) // N_TOPICS)
-    generic_start = 1 + n_topic_tags * N_TOPICS
-    n_generic = max(1, n_tags - generic_start)
-    # skewed draws inside a block: a few tags are frequent, most are rare
-    topic_tag = 1 + topic[:, None] * n_topic_tags + (n_topic_tags * rng.random((n, N_TAG_SLOTS)) ** 2.5).astype(np.int64)
-    generic_tag = generic_start + (n_generic * rng.random((n, N_TAG_SLOTS)) ** 2.5).astype(np.int64)
-    tags = np.where(rng.random((n, N_TAG_SLOTS)) < 0.75, topic_tag, generic_tag)
-    tags = np.minimum(tags, n_tags - 1)
-    count = rng.choice(np.arange(1, N_TAG_SLOTS + 1), size=n, p=[0.15, 0.25, 0.25, 0.2, 0.15])
-    tags[np.arange(N_TAG_SLOTS)[None, :] < (N_TAG_SLOTS - count)[:, None]] = 0
-    tags.sort(axis=1)
-    tags[:, 1:][tags[:, 1:] == tags[:, :-1]] = 0  # drop duplicates, then left-pad again
-    tags.sort(axis=1)
-    tags[-1, -1] = n_tags - 1  # the vocabulary size is then max tag + 1, as in the real data
-    return tags
-
-
-class TopicSampler:
-    """Draws items of given topics in proportion to popularity (vectorised inverse CDF)."""
-
-    def __init__(self, items: Items):
-        self.order = np.argsort(items.topic, kind="stable")
-        weights = np.exp(items.log_pop[self.order])
-        self.cum = np.cumsum(weights)
-        bounds = np.searchsorted(items.topic[self.order], np.arange(N_TOPICS + 1))
-        self.lo = np.where(bounds[:-1] > 0, self.cum[np.maximum(bounds[:-1] - 1, 0)], 0.0)
-        self.hi = self.cum[np.maximum(bounds[1:] - 1, 0)]
-        self.empty = bounds[1:] == bounds[:-1]
-        self.last = np.maximum(bounds[1:] - 1, 0)
-        self.global_cum = np.cumsum(np.exp(items.log_pop))
-
-    def by_topic(self, topics: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Item ids (1-based) of the given topics; a topic without items falls back to popularity."""
-        u = self.lo[topics] + rng.random(len(topics)) * (self.hi[topics] - self.lo[topics])
-        pos = np.minimum(np.searchsorted(self.cum, u, side="right"), self.last[topics])
-        ids = self.order[pos] + 1
-        empty = self.empty[topics]
-        if empty.any():
-            ids[empty] = self.popular(int(empty.sum()), rng)
-        return ids
-
-    def popular(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        u = rng.random(n) * self.global_cum[-1]
-        return np.minimum(np.searchsorted(self.global_cum, u, side="right"), len(self.global_cum) - 1) + 1
 
 
 @dataclass
@@ -208,9 +151,7 @@ class Rows:
 
 def history(users: Users, user: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
     """(n, 64) int32 item ids of the last <= 64 clicks before ``cutoff``, left-padded with 0."""
-    pos = cutoff[:, None] - SEQ_LEN + np.arange(SEQ_LEN)[None, :]
-    idx = users.seq_start[user][:, None] + np.maximum(pos, 0)
-    return np.where(pos >= 0, users.seq_flat[idx], 0).astype(np.int32)
+    return layout.history(users.seq_start, users.seq_flat, user, cutoff)
 
 
 def _topic_share(hist: np.ndarray, target_topic: np.ndarray, item_topic: np.ndarray) -> np.ndarray:
@@ -282,106 +223,22 @@ def _split_users(sc: Scale, users: Users, rng: np.random.Generator) -> dict[str,
 
 
 def _embeddings(items: Items, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    n = len(items.topic)
-    onehot = np.zeros((n, N_TOPICS), np.float32)
-    onehot[np.arange(n), items.topic] = 1.0
-    group = np.zeros((n, N_TOPICS // 4), np.float32)
-    group[np.arange(n), items.topic // 4] = 1.0
-    col = lambda x: _zscore(x).astype(np.float32)[:, None]  # noqa: E731
-    appeal, quality, pop = col(items.appeal), col(items.quality), col(items.log_pop)
-
-    def project(parts: list[np.ndarray], dim: int, noise: float) -> np.ndarray:
-        latent = np.concatenate(parts, axis=1)
-        w = rng.standard_normal((latent.shape[1], dim), dtype=np.float32) / np.float32(np.sqrt(dim))
-        out = latent @ w
-        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise / np.sqrt(dim))
-        return out
-
-    return {
-        "txt_emb_BERT": project([onehot, 0.5 * group], schema.TXT_DIM, 1.0),
-        "img_emb_CLIPRN50": project([onehot, 0.5 * group, appeal], schema.IMG_DIM, 1.0),
-        "item_emb_d128": project([onehot, 0.5 * group, 0.7 * appeal], schema.EMB_DIM, 0.8),
-        "item_emb_d128_v1": project([onehot], schema.EMB_DIM, 1.0),
-        "item_emb_d128_v2": project([onehot, 0.7 * appeal], schema.EMB_DIM, 0.8),
-        "item_emb_d128_v3": project([onehot, 0.7 * appeal, 0.5 * quality, 0.5 * pop], schema.EMB_DIM, 0.6),
-        "item_emb_d128_e4": project([onehot, 0.5 * group], schema.EMB_DIM, 1.5),
+    onehot, group = topic_blocks(items.topic)
+    appeal, quality, pop = column(items.appeal), column(items.quality), column(items.log_pop)
+    recipes = {
+        "txt_emb_BERT": ([onehot, 0.5 * group], schema.TXT_DIM, 1.0),
+        "img_emb_CLIPRN50": ([onehot, 0.5 * group, appeal], schema.IMG_DIM, 1.0),
+        "item_emb_d128": ([onehot, 0.5 * group, 0.7 * appeal], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v1": ([onehot], schema.EMB_DIM, 1.0),
+        "item_emb_d128_v2": ([onehot, 0.7 * appeal], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v3": ([onehot, 0.7 * appeal, 0.5 * quality, 0.5 * pop], schema.EMB_DIM, 0.6),
+        "item_emb_d128_e4": ([onehot, 0.5 * group], schema.EMB_DIM, 1.5),
     }
+    return {name: project(parts, dim, noise, rng) for name, (parts, dim, noise) in recipes.items()}
 
 
 # ----------------------------------------------------------------------------------------------
 # writing the layout
-
-
-def _fixed(matrix: np.ndarray, value_type: pa.DataType) -> pa.FixedSizeListArray:
-    flat = pa.array(np.ascontiguousarray(matrix).reshape(-1), type=value_type)
-    return pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
-
-
-def _write(root: Path, spec: schema.FileSpec, columns: dict[str, pa.Array]) -> None:
-    path = root / spec.path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_arrays([columns[n] for n in spec.names], schema=spec.arrow_schema())
-    pq.write_table(table, path)
-
-
-def _write_split(root: Path, name: str, rows: Rows, users: Users, likes: np.ndarray, views: np.ndarray) -> None:
-    """Rows chunk by chunk, so the int64 (n, 64) history never exists in full. ``likes``/``views``
-    are the items' levels, id-aligned with padding."""
-    spec = schema.SPLITS[name]
-    path = root / spec.path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pq.ParquetWriter(path, spec.arrow_schema()) as writer:
-        for start in range(0, len(rows), ROW_CHUNK):
-            sl = slice(start, start + ROW_CHUNK)
-            user, target = rows.user[sl], rows.target[sl]
-            cols = {
-                "ID": pa.array(np.arange(sl.start, sl.start + len(user), dtype=np.int64)),
-                "user_id": pa.array(user.astype(np.int64) + 1),
-                "item_seq": _fixed(history(users, user, rows.cutoff[sl]).astype(np.int64), pa.int64()),
-                "item_id": pa.array(target.astype(np.int64)),
-                "likes_level": pa.array(likes[target]),
-                "views_level": pa.array(views[target]),
-            }
-            if rows.label is not None and name != "test":
-                cols["label"] = pa.array(rows.label[sl].astype(np.int64))
-            writer.write_table(pa.Table.from_arrays([cols[n] for n in spec.names], schema=spec.arrow_schema()))
-
-
-def _write_items(root: Path, items: Items, titles: list[str], emb: dict[str, np.ndarray]) -> None:
-    n = len(items.topic)
-    ids = pa.array(np.arange(1, n + 1, dtype=np.int64))
-    pad = lambda m: np.concatenate([np.zeros((1, m.shape[1]), m.dtype), m])  # noqa: E731
-    _write(root, schema.ITEM_INFO, {
-        "item_id": pa.array(np.arange(n + 1, dtype=np.int64)),
-        "item_tags": _fixed(pad(items.tags), pa.int64()),
-        "item_emb_d128": _fixed(pad(emb["item_emb_d128"].astype(np.float64)), pa.float64()),
-    })
-    present = items.tags > 0
-    tag_lists = pa.ListArray.from_arrays(
-        pa.array(np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)),
-        pa.array(items.tags[present], type=pa.int64()),
-    )
-    _write(root, schema.ITEM_FEATURE, {
-        "item_id": ids,
-        "item_title": pa.array(titles, type=pa.string()),
-        "item_tags": tag_lists,
-        "likes_level": pa.array(items.likes_level),
-        "views_level": pa.array(items.views_level),
-        "txt_emb_BERT": _fixed(emb["txt_emb_BERT"], pa.float32()),
-        "img_emb_CLIPRN50": _fixed(emb["img_emb_CLIPRN50"], pa.float32()),
-    })
-    _write(root, schema.ITEM_EMB, {"item_id": ids, **{
-        c.name: _fixed(emb[c.name], pa.float32()) for c in schema.ITEM_EMB.columns if c.name != "item_id"
-    }})
-
-
-def _write_item_seq(root: Path, users: Users) -> None:
-    _write(root, schema.ITEM_SEQ, {
-        "user_id": pa.array(np.arange(1, len(users.seq_start), dtype=np.int64)),
-        "item_seq": pa.ListArray.from_arrays(
-            pa.array(users.seq_start.astype(np.int32)), pa.array(users.seq_flat.astype(np.int64))
-        ),
-    })
 
 
 def _write_truth(root: Path, items: Items, test: Rows) -> None:
@@ -407,26 +264,7 @@ def generate(out_dir: Path, scale: str = "tiny", seed: int = 0, overwrite: bool 
     """
     if scale not in SCALES:
         raise DataError(f"unknown synthetic scale '{scale}'; choose one of {', '.join(SCALES)}")
-    out_dir = Path(out_dir).expanduser().absolute()
-    if out_dir.exists() and not overwrite:
-        raise DataError(f"{out_dir} already exists; delete it or choose another output folder")
-    sc = SCALES[scale]
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        facts = _generate_into(tmp, sc, scale, seed)
-        if out_dir.exists():
-            trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            out_dir.rename(trash)
-            tmp.rename(out_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return facts
+    return layout.build_atomically(out_dir, overwrite, lambda tmp: _generate_into(tmp, SCALES[scale], scale, seed))
 
 
 def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
@@ -434,7 +272,7 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
     rngs = [np.random.default_rng([seed, k]) for k in range(8)]
     items = make_items(sc, rngs[0])
     item_topic = np.concatenate([[-1], items.topic])  # id-aligned; padding matches no topic
-    sampler = TopicSampler(items)
+    sampler = TopicSampler(items.topic, np.exp(items.log_pop))
     users = make_users(sc, sampler, rngs[1])
     split_rows = {}
     for k, (name, (user, cutoff)) in enumerate(_split_users(sc, users, rngs[2]).items()):
@@ -449,11 +287,13 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
     covers = CoverWriter(root / schema.IMAGE_DIR, seed, items.topic, items.appeal, N_TOPICS,
                          sc.image_size, workers=sc.cover_workers)
     titles = make_titles(items.topic, rngs[7])
-    _write_items(root, items, titles, _embeddings(items, np.random.default_rng([seed, 100])))
+    layout.write_items(root, items.tags, items.likes_level, items.views_level, titles,
+                       _embeddings(items, np.random.default_rng([seed, 100])))
     likes, views = (np.concatenate([[0], lv]) for lv in (items.likes_level, items.views_level))
     for name, rows in split_rows.items():
-        _write_split(root, name, rows, users, likes, views)
-    _write_item_seq(root, users)
+        layout.write_split(root, name, rows.user, rows.cutoff, rows.target, rows.label, users.seq_start,
+                           users.seq_flat, likes, views)
+    layout.write_item_seq(root, users.seq_start, users.seq_flat)
     _write_truth(root, items, split_rows["test"])
     covers.wait()
 
@@ -463,36 +303,12 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
         "train_auc": auc(split_rows["train"].label, split_rows["train"].prob),
         "positive_rate": {name: float(r.label.mean()) for name, r in split_rows.items()},
         "rows": {name: len(r) for name, r in split_rows.items()},
-        "n_items": sc.n_items + 1,
-        "n_users": sc.n_users,
-        "n_tags": sc.n_tags,
-        "n_topics": N_TOPICS,
-        "scale": scale,
-        "seed": seed,
-        "generator": "mmbench.data.synth",
-        "generator_version": GENERATOR_VERSION,
+        **layout.identity_facts(sc.n_items + 1, sc.n_users, sc.n_tags, N_TOPICS, scale, seed, "mmbench.data.synth",
+                                GENERATOR_VERSION),
         "click_model": {"match": A_MATCH, "quality": B_QUALITY, "appeal": C_APPEAL, "bias": bias,
                         "pref_target_share": PREF_TARGET_SHARE, "explore": EXPLORE,
                         "active_users": ACTIVE_USERS, "seen_eval_users": SEEN_EVAL_USERS},
         "scale_config": asdict(sc),
     }
     (root / schema.ORACLE_FILE).write_text(json.dumps(facts, indent=2) + "\n")
-    return facts
-
-
-def main_synth(out: Path | str, scale: str = "small", seed: int = 0, overwrite: bool = False) -> dict:
-    """``mmbench data synth``: generate and print a short summary."""
-    from rich.console import Console
-
-    start = time.perf_counter()
-    facts = generate(Path(out), scale, seed, overwrite=overwrite)
-    seconds = time.perf_counter() - start
-    rows = facts["rows"]
-    Console().print(
-        f"[bold]synthetic MicroLens-1M[/] ({scale}, seed {seed}) -> {Path(out)}\n"
-        f"  rows: train {rows['train']:,}  valid {rows['valid']:,}  test {rows['test']:,}   "
-        f"items {facts['n_items']:,}  users {facts['n_users']:,}\n"
-        f"  positives {facts['positive_rate']['train']:.1%}   oracle valid AUC {facts['valid_auc']:.4f}   "
-        f"{seconds:.1f} s"
-    )
     return facts

@@ -1,7 +1,8 @@
 """English titles for synthetic items: a few words from the item's topic inside a generic template.
 
 A title names its topic through distinctive words ("sourdough", "ollie", "dribble"), so a text encoder
-can recover the topic; the hidden appeal of an item is deliberately NOT in its title.
+can recover the topic. World 1 keeps an item's hidden appeal out of its title; world 2 passes a
+textual appeal, which shows as a catchy hook ("you need to see this") on appealing titles.
 """
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ TEMPLATES = [
     "{V} {N} with me {F}",
 ]
 
+# hooks of appealing titles (world 2): clickbait a text encoder can tell from a plain title
+HOOKS = [
+    "(you need to see this)", "- the best one yet", "| must watch", "- it went viral", "(insane ending)",
+    "| absolutely stunning", "- worth every second", "(mind-blowing)",
+]
+
+
 def _places(raw: str) -> list[str]:
     """Places may have two words ("ski resort"); they are listed in pairs where needed."""
     words = raw.split()
@@ -80,9 +88,12 @@ VOCAB = [
 N_TOPICS = len(VOCAB)
 
 
-def make_titles(topics: np.ndarray, rng: np.random.Generator, noise_word_rate: float = 0.1) -> list[str]:
+def make_titles(topics: np.ndarray, rng: np.random.Generator, noise_word_rate: float = 0.1,
+                appeal: np.ndarray | None = None) -> list[str]:
     """One title per item. ``topics[i]`` is item i's topic; a small share of titles borrow a noun
-    from another topic, so titles are informative but not a perfect topic label."""
+    from another topic, so titles are informative but not a perfect topic label. With ``appeal``
+    (standardised), item i gets a hook with probability ``sigmoid(2 * appeal[i])``; the draws made
+    without it are unchanged."""
     n = len(topics)
     template_idx = rng.integers(0, len(TEMPLATES), n)
     picks = rng.random((n, 6))
@@ -109,4 +120,8 @@ def make_titles(topics: np.ndarray, rng: np.random.Generator, noise_word_rate: f
             F=FILLERS[int(p[5] * len(FILLERS))],
         )
         titles.append(title[0].upper() + title[1:])
+    if appeal is not None:
+        hooked = rng.random(n) < 1.0 / (1.0 + np.exp(-2.0 * appeal))
+        hook = rng.integers(0, len(HOOKS), n)
+        titles = [f"{t} {HOOKS[h]}" if k else t for t, h, k in zip(titles, hook.tolist(), hooked.tolist())]
     return titles

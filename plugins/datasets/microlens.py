@@ -34,29 +34,23 @@ class MicroLens1M(Dataset):
 
 
 class MicroLens1MSynth(Dataset):
-    """Synthetic MicroLens-1M with a planted signal; generated once into ``$MMBENCH_HOME/data``."""
+    """Synthetic MicroLens-1M with a known ground truth; generated once into ``$MMBENCH_HOME/data``.
+    World 2 (default) follows the challenge's row protocol; world 1 is the first stand-in."""
 
     @dataclass
     class Params:
         scale: Literal["tiny", "small", "full"] = "small"
         seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
-        data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/microlens_1m_synth-<scale>-s<seed>
+        world: Literal[1, 2] = 2
+        data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/<dataset id>
 
     def load(self, ctx) -> MMCTRData:
-        from filelock import FileLock
+        from mmbench.data.synth_worlds import dataset_id as synth_dataset_id, ensure_generated
 
         params = self.params
-        from mmbench.data.synth import generate
-
-        dataset_id = f"microlens_1m_synth-{params.scale}-s{params.seed}"
+        dataset_id = synth_dataset_id(params.world, params.scale, params.seed)
         root = Path(params.data_root).expanduser() if params.data_root else Path(ctx.home) / "data" / dataset_id
-        if not root.exists():
-            root.parent.mkdir(parents=True, exist_ok=True)
-            # generate() renames a finished folder into place; the lock keeps a second process
-            # from generating the same data at the same time
-            with FileLock(str(root.parent / f".{root.name}.lock")):
-                if not root.exists():
-                    generate(root, params.scale, params.seed)
+        ensure_generated(root, params.world, params.scale, params.seed)
         return load_mmctr(root, dataset_id)
 
 

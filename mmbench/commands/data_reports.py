@@ -1,0 +1,45 @@
+"""``mmbench data marginals DIR`` and ``mmbench data coldwarm --dataset ID``: reports on a data root."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def cmd_marginals(args) -> int:
+    from ..data.marginals import compute, format_report
+
+    result = compute(Path(args.root), seed=args.seed)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def cmd_coldwarm(args) -> int:
+    from ..data import mmbench_home
+    from ..subsets import format_report, score
+
+    root = Path(args.data_root) if args.data_root else mmbench_home() / "data" / args.dataset
+    result = score(Path(args.leaderboard_dir), args.dataset, root, args.reference, args.max_train_rows)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def add_parsers(dsub) -> None:
+    m = dsub.add_parser("marginals", help="rows and users per split, positives, shared histories, disjoint users, "
+                                          "items ever a target in an 80 %% train sample, history lengths")
+    m.add_argument("root", help="a data root in the MMCTR layout (real or synthetic)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the 80 %% train row sample")
+    m.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    m.set_defaults(func=cmd_marginals)
+
+    c = dsub.add_parser("coldwarm", help="a leaderboard's saved valid predictions scored on cold vs warm candidate "
+                                         "rows (paired DeLong against a reference)")
+    c.add_argument("--dataset", required=True, help="leaderboard dataset id, e.g. microlens_1m_synth-w2-small-s0")
+    c.add_argument("--leaderboard-dir", default="leaderboards")
+    c.add_argument("--data-root", default="", help="the data root the runs used (default $MMBENCH_HOME/data/<dataset>)")
+    c.add_argument("--reference", default=None,
+                   help="combination to compare against (config hash, key or encoder/reducer/model); "
+                        "default: the one with the `random` encoder")
+    c.add_argument("--max-train-rows", type=int, default=0,
+                   help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
+    c.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    c.set_defaults(func=cmd_coldwarm)

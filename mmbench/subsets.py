@@ -1,0 +1,191 @@
+"""A leaderboard's saved valid predictions scored on cold and warm candidate rows.
+
+A valid row is *cold* when its candidate item is the target of at most ``max_train_rows`` train rows
+(default 0: never seen in train), so an id embedding learned from train cannot score it and only
+content (titles, covers, shipped embeddings, tags, levels) can; the other rows are *warm*. Counted
+from ``train.parquet`` / ``valid.parquet``, so it works on the real data as well as on a synthetic
+world. On each subset every combination gets its seed-mean AUC with a DeLong 95 % CI and a paired
+DeLong test against a reference combination (by default the content-free ``random`` encoder). The
+cold and warm rows are disjoint, so their AUC estimates are independent: the test of "the margin over
+the reference is larger on cold rows than on warm rows" adds their two variances.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from scipy.stats import norm
+
+from .leaderboard import store, summary as summaries
+from .data import schema
+from .data.synth_layout import TRUTH_DIR
+from .errors import DataError, MMBenchError
+from .metrics import auc
+from .stats import delong, paired_test, weighted_ci
+
+SUBSETS = ("all", "cold", "warm")
+
+
+@dataclass
+class Candidates:
+    """Per valid row (in valid.parquet order): its label and how many train rows have its candidate."""
+
+    label: np.ndarray
+    train_rows: np.ndarray
+    oracle: np.ndarray | None  # synthetic data: the true probability (synth_truth/valid.parquet)
+
+
+def read_candidates(root: Path) -> Candidates:
+    root = Path(root)
+    for spec in (schema.TRAIN, schema.VALID):
+        if not (root / spec.path).is_file():
+            raise DataError(f"{root / spec.path} is missing: --data-root must be the data root the runs used "
+                            f"(for synthetic data $MMBENCH_HOME/data/<dataset>, written on the first run)")
+    train_items = pq.read_table(root / schema.TRAIN.path, columns=["item_id"]).column(0).to_numpy()
+    valid = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
+    items = valid.column("item_id").to_numpy()
+    counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
+    truth = root / TRUTH_DIR / "valid.parquet"
+    oracle = None
+    if truth.is_file() and "prob" in pq.read_schema(truth).names:
+        oracle = pq.read_table(truth, columns=["prob"]).column(0).to_numpy()
+    return Candidates(valid.column("label").to_numpy().astype(np.int8), counts[items], oracle)
+
+
+@dataclass
+class Score:
+    auc: float
+    ci: tuple[float, float]
+    delta: float | None = None  # seed-mean AUC minus the reference's, on the same rows
+    p: float | None = None
+    var_delta: float | None = None
+
+
+def _subset_masks(cand: Candidates, max_train_rows: int) -> dict[str, np.ndarray]:
+    cold = cand.train_rows <= max_train_rows
+    return {"all": np.ones(len(cold), bool), "cold": cold, "warm": ~cold}
+
+
+def score(directory: Path, dataset: str, root: Path, reference: str | None = None, max_train_rows: int = 0) -> dict:
+    """Every combination of ``<directory>/<dataset>.csv`` on all / cold / warm valid rows (JSON-ready)."""
+    directory = Path(directory)
+    rows = store.read_rows(store.csv_path(directory, dataset))
+    if not rows:
+        raise MMBenchError(f"no leaderboard {store.csv_path(directory, dataset)}; run a sweep on {dataset} first")
+    summary = summaries.summarise(rows, dataset, directory)
+    hashes = [r["config_hash"] for c in summary.combinations for r in c.runs]
+    labels, preds = store.load_predictions(directory, dataset, hashes)
+    combos = [c for c in summary.combinations if all(r["config_hash"] in preds for r in c.runs)]
+    if labels is None or not combos:
+        raise MMBenchError(f"no saved valid predictions in {store.preds_dir(directory, dataset)}; "
+                           "cold/warm scores need them (every run records them)")
+    cand = read_candidates(root)
+    if len(cand.label) != len(labels) or not np.array_equal(cand.label, labels):
+        raise DataError(f"{Path(root) / schema.VALID.path}: its labels differ from the saved valid labels of {dataset}; "
+                        "--data-root must be the data root the runs used")
+    ref = _pick_reference(combos, reference)
+    index = {r["config_hash"]: i for i, r in enumerate(r for c in combos for r in c.runs)}
+    matrix = np.stack([preds[h] for h in index])
+
+    def weights(c) -> np.ndarray:
+        w = np.zeros(len(index))
+        for r in c.runs:
+            w[index[r["config_hash"]]] = 1.0 / len(c.runs)
+        return w
+
+    masks = _subset_masks(cand, max_train_rows)
+    result = {"dataset": dataset, "root": str(root), "max_train_rows": max_train_rows,
+              "reference": ref.label if ref else None,
+              "subsets": {k: {"rows": int(m.sum()), "positives": int(labels[m].sum())} for k, m in masks.items()},
+              "oracle": None, "combos": []}
+    scores: dict[str, dict[str, Score]] = {c.key: {} for c in combos}
+    for name, m in masks.items():
+        n_pos = int(labels[m].sum())
+        if n_pos < 2 or int(m.sum()) - n_pos < 2:
+            continue  # DeLong needs two rows of each class
+        aucs, cov = delong(labels[m], matrix[:, m])
+        for c in combos:
+            est, lo, hi = weighted_ci(aucs, cov, weights(c))
+            s = Score(est, (lo, hi))
+            if ref is not None and c is not ref:
+                contrast = weights(c) - weights(ref)
+                s.delta, s.p = paired_test(aucs, cov, contrast)
+                s.var_delta = float(contrast @ cov @ contrast)
+            scores[c.key][name] = s
+    if cand.oracle is not None:
+        result["oracle"] = {k: auc(labels[m], cand.oracle[m]) for k, m in masks.items()}
+    for c in combos:
+        entry = {"label": c.label, "combo": c.key, "encoder": c.encoder, "reducer": c.reducer_label, "model": c.model,
+                 "n_seeds": len(c.runs), "reference": c is ref}
+        for name in SUBSETS:
+            s = scores[c.key].get(name)
+            entry[name] = None if s is None else {"auc": s.auc, "ci95": list(s.ci), "delta": s.delta, "p": s.p}
+        entry["margin_cold_minus_warm"] = _margin_difference(scores[c.key])
+        result["combos"].append(entry)
+    return result
+
+
+def _pick_reference(combos: list, reference: str | None):
+    if reference:
+        ref = summaries.find_combination(combos, reference)
+        if ref is None:
+            raise MMBenchError(f"--reference {reference!r} matches no combination with saved predictions; give a config "
+                               "hash, a combination key or 'encoder/reducer/model' from `mmbench leaderboard`")
+        return ref
+    controls = [c for c in combos if c.encoder == "random"]
+    if len(controls) > 1:
+        raise MMBenchError("several combinations use the `random` encoder; choose one with --reference "
+                           f"({', '.join(c.key for c in controls)})")
+    return controls[0] if controls else None
+
+
+def _margin_difference(s: dict[str, Score]) -> dict | None:
+    """Δ on cold rows minus Δ on warm rows, and the two-sided p of it being 0 (independent row sets)."""
+    cold, warm = s.get("cold"), s.get("warm")
+    if cold is None or warm is None or cold.delta is None or warm.delta is None:
+        return None
+    diff = cold.delta - warm.delta
+    sd = math.sqrt(max(cold.var_delta + warm.var_delta, 0.0))
+    p = float(2 * norm.sf(abs(diff) / sd)) if sd > 0 else (1.0 if abs(diff) < 1e-12 else 0.0)
+    return {"diff": diff, "p": p}
+
+
+def _fmt_p(p: float | None) -> str:
+    return "—" if p is None else ("< 1e-4" if p < 1e-4 else f"{p:.4f}")
+
+
+def format_report(r: dict) -> str:
+    sub = r["subsets"]
+    lines = [f"{r['dataset']}: valid rows by candidate (cold = target of <= {r['max_train_rows']} train rows; data root "
+             f"{r['root']})",
+             "  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in sub.items()),
+             f"  reference: {r['reference'] or 'none (no `random` encoder row; pass --reference)'}", ""]
+    head = f"{'combination':<48} {'seeds':>5}"
+    for name in SUBSETS:
+        head += f" | {name + ' AUC':>10} {'Δ vs ref':>9} {'p':>7}"
+    head += f" | {'Δcold-Δwarm':>11} {'p':>7}"
+    lines += [head, "-" * len(head)]
+    for c in r["combos"]:
+        line = f"{c['label'][:48]:<48} {c['n_seeds']:>5}"
+        for name in SUBSETS:
+            s = c[name]
+            if s is None:
+                line += f" | {'—':>10} {'':>9} {'':>7}"
+            else:
+                delta = "ref" if c["reference"] else ("—" if s["delta"] is None else f"{s['delta']:+.4f}")
+                line += f" | {s['auc']:>10.4f} {delta:>9} {'' if c['reference'] else _fmt_p(s['p']):>7}"
+        m = c["margin_cold_minus_warm"]
+        line += f" | {m['diff']:>+11.4f} {_fmt_p(m['p']):>7}" if m else f" | {'—':>11} {'':>7}"
+        lines.append(line)
+    if r["oracle"]:
+        line = f"{'oracle (true probabilities)':<48} {'':>5}"
+        for name in SUBSETS:
+            value = r["oracle"].get(name)
+            line += f" | {value:>10.4f} {'':>9} {'':>7}" if value == value else f" | {'—':>10} {'':>9} {'':>7}"
+        lines.append(line)
+    lines += ["", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
+                  "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."]
+    return "\n".join(lines)
