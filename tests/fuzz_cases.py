@@ -56,9 +56,14 @@ SMALL = {
     ("encoder", "text"): {"device": "cpu", "num_workers": 0},
     ("reducer", "pca"): {"dim": 8},
     ("reducer", "learned"): {"dim": 8},
+    ("reducer", "rq"): {"levels": 2, "codes": 4, "iters": 5},
+    ("reducer", "vq"): {"codes": 4, "iters": 5},
     ("model", "din"): {"embedding_dim": 4, "attention_hidden": [8], "dnn_hidden": [8]},
     ("model", "dcn"): {"embedding_dim": 4, "cross_layers": 1, "dnn_hidden": [8], "attention_hidden": [8]},
     ("model", "attention_dnn"): {"embedding_dim": 4, "attention_dim": 4, "num_heads": 1, "dnn_hidden": [8]},
+    ("model", "qin"): {"embedding_dim": 4, "vector_dim": 4, "qnn_layers": 1, "num_row": 1},
+    ("model", "transformer_dcn"): {"embedding_dim": 4, "vector_dim": 4, "transformer_layers": 1, "dim_feedforward": 8,
+                                   "first_k": 2, "cross_layers": 1, "dnn_hidden": [8], "mlp_hidden": [8]},
 }
 #: encoders that need model weights: their cases stop when encoding would start (validation is done)
 HEAVY_ENCODERS = {"clip", "openclip", "text"}

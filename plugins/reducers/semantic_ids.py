@@ -18,36 +18,36 @@ import numpy as np
 
 import mmbench
 from mmbench.components import FixedReducer, Reduced
+from mmbench.errors import ConfigError
+from mmbench.params import bounded, check_bounds
 
 from . import codebooks
 
 
 @dataclass
 class RqParams:
-    levels: int = 3
-    codes: int = 256  # K per level
+    levels: int = bounded(3, ge=1, le=16)
+    codes: int = bounded(256, ge=1)  # K per level; at most the number of items (checked at fit)
     normalize: bool = False  # L2-normalise the vectors first (the 1st place's RQ variant does)
     vectors: Literal["none", "input", "quantised"] = "none"  # dense vectors handed on beside the codes
-    iters: int = 30  # Lloyd iterations per level at most
-    seed: int = 0
+    iters: int = bounded(30, ge=1, le=1000)  # Lloyd iterations per level at most
+    seed: int = bounded(0, ge=0, le=2**32 - 1)
 
     def __post_init__(self):
-        if self.levels < 1 or self.codes < 1 or self.iters < 1:
-            raise ValueError("levels, codes and iters must be >= 1")
+        check_bounds(self)
 
 
 @dataclass
 class VqParams:
-    codes: int = 256  # K
-    groups: int = 1  # sub-vectors per item sharing the codebook (the vector width must divide by it)
+    codes: int = bounded(256, ge=1)  # K; at most the number of (sub-)vectors (checked at fit)
+    groups: int = bounded(1, ge=1)  # sub-vectors per item sharing the codebook (the vector width must divide by it)
     normalize: bool = False
     vectors: Literal["none", "input", "quantised"] = "none"
-    iters: int = 30
-    seed: int = 0
+    iters: int = bounded(30, ge=1, le=1000)
+    seed: int = bounded(0, ge=0, le=2**32 - 1)
 
     def __post_init__(self):
-        if self.codes < 1 or self.groups < 1 or self.iters < 1:
-            raise ValueError("codes, groups and iters must be >= 1")
+        check_bounds(self)
 
 
 def _normalized(vecs: np.ndarray, on: bool) -> np.ndarray:
@@ -72,7 +72,8 @@ class RqReducer(FixedReducer):
     def fit(self, vecs: np.ndarray) -> None:
         p = self.params
         if len(vecs) < p.codes:
-            raise ValueError(f"rq: {p.codes} codes per level need at least as many items; there are {len(vecs)}")
+            raise ConfigError(f"reducer.codes={p.codes}, but there are only {len(vecs)} items: rq needs at least as "
+                              f"many items as codes per level; set reducer.codes <= {len(vecs)}")
         self.books = codebooks.fit_residual(_normalized(vecs, p.normalize), p.levels, p.codes, p.seed, p.iters)
 
     def apply(self, vecs: np.ndarray) -> Reduced:
@@ -87,9 +88,14 @@ class VqReducer(FixedReducer):
 
     def fit(self, vecs: np.ndarray) -> None:
         p = self.params
+        width = vecs.shape[1]
+        if width % p.groups:
+            raise ConfigError(f"reducer.groups={p.groups}, but the encoder gives {width}-d vectors: vq cuts each "
+                              f"vector into groups of equal width; set reducer.groups to a divisor of {width}")
         parts = codebooks.split_groups(_normalized(vecs, p.normalize), p.groups)
         if len(parts) < p.codes:
-            raise ValueError(f"vq: {p.codes} codes need at least as many (sub-)vectors; there are {len(parts)}")
+            raise ConfigError(f"reducer.codes={p.codes}, but there are only {len(parts)} (sub-)vectors: vq needs at "
+                              f"least as many as codes; set reducer.codes <= {len(parts)}")
         self.book, _ = codebooks.kmeans(parts, p.codes, p.seed, p.iters)
 
     def apply(self, vecs: np.ndarray) -> Reduced:
