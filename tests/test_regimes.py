@@ -25,8 +25,8 @@ def test_plateau_reductions_stop_at_min_lr():
     assert s.at(3) == pytest.approx(2e-5)  # FuxiCTR's lr_decay: max(lr * factor, min_lr)
 
 
-@pytest.mark.parametrize("bad, message", [({"min_lr": 1.0}, "min_lr must be in"),
-                                          ({"accumulation_steps": 0}, "accumulation_steps >= 1")])
+@pytest.mark.parametrize("bad, message", [({"min_lr": 1.0}, "min_lr must be at most lr=0.001, got 1.0"),
+                                          ({"accumulation_steps": 0}, "accumulation_steps: must be between 1 and")])
 def test_bad_regime_settings(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainParams(**bad)

@@ -142,10 +142,14 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, shuffled_
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     watchdog = threading.Timer(240, proc.kill)
     watchdog.start()
+    seen = []
     try:
         for line in proc.stdout:  # wait until an epoch has finished: training is under way
-            if line.startswith("epoch 1:"):
+            seen.append(line)
+            if "epoch 1:" in line:
                 break
+        else:
+            pytest.fail(f"the run ended before its first epoch line; stdout tail: {seen[-10:]!r}")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate()
     finally:

@@ -6,7 +6,7 @@ import pytest
 
 from mmbench import config, pipeline
 from mmbench.components import RunContext
-from mmbench.errors import PluginError
+from mmbench.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,13 @@ def test_vq_groups_share_one_codebook(registry, tmp_path):
     assert red.table.shape == (200, 5) and not red.codes[0].any()
 
 
-def test_too_many_codes_is_one_line(registry, tmp_path):
-    with pytest.raises(PluginError, match="rq: 500 codes per level need at least as many items; there are 199"):
+def test_too_many_codes_or_groups_that_do_not_divide_are_config_errors(registry, tmp_path):
+    with pytest.raises(ConfigError, match=r"reducer.codes=500, but there are only 199 items.*reducer.codes <= 199"):
         reduce(registry, tmp_path, {"name": "rq", "codes": 500})
+    with pytest.raises(ConfigError, match=r"reducer.codes=500, but there are only 199 \(sub-\)vectors"):
+        reduce(registry, tmp_path, {"name": "vq", "codes": 500})
+    with pytest.raises(ConfigError, match=r"reducer.groups=7, but the encoder gives \d+-d vectors.*divisor"):
+        reduce(registry, tmp_path, {"name": "vq", "codes": 4, "groups": 7})
 
 
 def test_din_learns_from_rq_codes_alone(registry, tmp_path):
