@@ -139,7 +139,10 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path, shuffled_
     env = {**os.environ, "MMBENCH_HOME": str(home), "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join([str(site), str(EXAMPLE_SRC), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "mmbench.cli", "run", str(cfg), "--leaderboard-dir", str(lb)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # a job started with `&` by a non-interactive shell ignores SIGINT, and Python
+                            # keeps an inherited ignored SIGINT ignored: give the run the default back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     watchdog = threading.Timer(240, proc.kill)
     watchdog.start()
     seen = []
