@@ -274,6 +274,7 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = No
     data = None
     try:
         data = load_data(resolved.dataset, ctx)
+        callbacks.on_data_loaded(data)
         encoding = encode_items(resolved, data, ctx)
         reduction = reduce_items(resolved, encoding, ctx)
         data, reduction = resolved.before_training(data, reduction, ctx)

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import cli
+from mmbench import checkpoint, cli
+from mmbench.data import mmbench_home
 from mmbench.leaderboard import store
 from mmbench.registry import reset_default_registry
 from mmbench.row import COLUMNS, Row
@@ -283,6 +284,9 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     lines = _one_line_or_notes(err, rc)
     fz.report({"id": f"leaderboard-folder/{name}", "command": "run", "rc": rc, "stderr": lines})
     assert rc == run_rc, lines
+    if rc != 0:  # refused as soon as the dataset id was known: nothing trained, no checkpoint saved
+        runs = checkpoint.runs_root(mmbench_home())
+        assert not (runs.exists() and any(runs.iterdir())), lines
     after = _snapshot(lb)
     csv_name = f"{DATASET}.csv"
     for path, data in before.items():  # nothing anyone left there is lost

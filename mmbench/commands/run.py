@@ -69,6 +69,16 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
     return table
 
 
+class LeaderboardTargets(RunCallbacks):
+    """Refuses a blocked leaderboard target as soon as the dataset is known, not after training."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def on_data_loaded(self, data) -> None:
+        store.check_targets(self.directory, data.dataset_id)
+
+
 def output_dir(given: str | None) -> Path:
     """The leaderboard folder (``--leaderboard-dir``, default ``$MMBENCH_HOME/leaderboards``) and
     ``$MMBENCH_HOME``, checked as writable before any work."""
@@ -83,7 +93,8 @@ def execute(resolved, registry, leaderboard_dir: Path, console: Console):
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
-        result = pipeline.run(resolved, ctx, CallbackList(RichCallbacks(progress, console), PluginHooks(registry)))
+        result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir),
+                                                          RichCallbacks(progress, console), PluginHooks(registry)))
     # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
     run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
     path = store.append_row(leaderboard_dir, result.row, result.valid)

@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,16 @@ def _number(text: str):
 def typed_row(row: dict) -> dict:
     """A stored row for JSON: numbers as numbers, a missing number as None (null), text as text."""
     return {k: (None if v in ("", None) else _number(v)) if k in NUMBER_COLUMNS else v for k, v in row.items()}
+
+
+def check_targets(directory: Path, dataset: str) -> None:
+    """Before any training: the dataset's CSV and lock paths can hold files (a folder in their place
+    would only be found when the finished run is recorded)."""
+    path = csv_path(directory, dataset)
+    for target, role in ((path, "its rows (CSV)"), (Path(str(path) + ".lock"), "its lock file")):
+        if os.path.lexists(target) and not target.is_file():
+            raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
+                            f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
 
 
 @contextlib.contextmanager
