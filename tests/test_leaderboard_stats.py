@@ -194,3 +194,18 @@ def test_json_leaderboard_writes_null_for_missing_numbers(board, capsys):
     assert all(r["oracle_auc"] is None or isinstance(r["oracle_auc"], float) for r in runs)
     assert runs[0]["epochs"] == 1 and runs[0]["missing_images"] is None and runs[0]["device"] == ""
     assert "\"\"" not in json.dumps([{k: v for k, v in r.items() if k in store.NUMBER_COLUMNS} for r in runs])
+
+
+def test_the_table_shows_names_with_rich_markup_as_text(tmp_path, capsys, monkeypatch):
+    from mmbench.cli import main
+
+    monkeypatch.setenv("COLUMNS", "300")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    for seed in (1, 2):
+        row = Row(dataset="d", encoder="[red]enc[/red]", reducer="pca", model="[bold]m", seed=seed,
+                  valid_auc=0.7, config_hash=f"{seed:012d}", status="ok")
+        store.append_row(tmp_path, row, ValidPredictions(rng.random(200), labels))
+    assert main(["leaderboard", "--leaderboard-dir", str(tmp_path), "--dataset", "d"]) == 0
+    out = capsys.readouterr().out
+    assert "[red]enc[/red]" in out and "[bold]m" in out

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import MMBenchError
@@ -47,19 +48,20 @@ def _show(dataset: str, directory: Path, args) -> None:
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
+        table = Table(title=f"{escape(dataset)} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
         for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
             table.add_column(col)
         for c in summary.combinations:
-            table.add_row(c.encoder, c.reducer_label, c.model, c.variant, str(len(c.runs)),
+            # cells come from the CSV: rich markup in a name ("[red]x") is shown as text
+            table.add_row(*map(escape, (c.encoder, c.reducer_label, c.model, c.variant)), str(len(c.runs)),
                           f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
                           f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
                           "★" if c.is_reference else fmt(c.delta, "+.4f"),
-                          "" if c.is_reference else fmt_p(c.p_value), c.key)
+                          "" if c.is_reference else fmt_p(c.p_value), escape(c.key))
         console = Console(highlight=False)
         console.print(table)
         if summary.reference is not None:
-            console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
+            console.print(f"★ reference: {escape(summary.reference.label)} — {escape(summary.reference_reason)}")
         md = md_path or path.with_suffix(".md")
         if summary.failed:
             console.print(f"{len(summary.failed)} failed run(s): `--format md` lists them")
