@@ -5,6 +5,7 @@ checksum). An entry whose checksum does not match is treated as absent and recom
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import shutil
@@ -73,8 +74,10 @@ class ArrayCache:
             return None
         return arrays, meta.get("info", {})
 
-    def store(self, key: str, arrays: np.ndarray | dict[str, np.ndarray], inputs: dict, info: dict | None = None) -> None:
-        """Store one array, or several by name (``"vectors"`` is the main one), with JSON-able ``info``."""
+    def store(self, key: str, arrays: np.ndarray | dict[str, np.ndarray], inputs: dict, info: dict | None = None,
+              labels: dict | None = None) -> None:
+        """Store one array, or several by name (``"vectors"`` is the main one), with JSON-able ``info``;
+        ``labels`` (e.g. the dataset id) describe the entry for ``cache list/clear`` and are not in its key."""
         arrays = {MAIN: arrays} if isinstance(arrays, np.ndarray) else arrays
         describe = {name: {"shape": list(a.shape), "dtype": str(a.dtype), "checksum": _checksum(a)}
                     for name, a in arrays.items()}
@@ -83,6 +86,8 @@ class ArrayCache:
             meta["parts"] = {name: d for name, d in describe.items() if name != MAIN}
         if info:
             meta["info"] = info
+        if labels:
+            meta["labels"] = labels
         try:
             with atomic_dir(self._dir(key)) as tmp:
                 for name, a in arrays.items():
@@ -98,14 +103,15 @@ class ArrayCache:
         arrays, _, hit = self.get_or_compute_entry(inputs, lambda: ({MAIN: compute()}, {}))
         return arrays[MAIN], hit
 
-    def get_or_compute_entry(self, inputs: dict, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]):
+    def get_or_compute_entry(self, inputs: dict, compute: Callable[[], tuple[dict[str, np.ndarray], dict]],
+                             labels: dict | None = None):
         """(arrays by name, info, was_cached); ``compute`` returns (arrays with a ``"vectors"`` entry, info)."""
         key = content_key(inputs)
         cached = self.load_entry(key)
         if cached is not None:
             return (*cached, True)
         arrays, info = compute()
-        self.store(key, arrays, inputs, info)
+        self.store(key, arrays, inputs, info, labels)
         return arrays, info, False
 
     def entries(self) -> list[CacheEntry]:
@@ -124,9 +130,44 @@ class ArrayCache:
             out.append(CacheEntry(d.name, d, meta, size))
         return out
 
-    def clear(self) -> int:
-        """Remove every entry; return the bytes reclaimed."""
-        total = sum(e.size_bytes for e in self.entries())
-        if self.root.exists():
-            shutil.rmtree(self.root)
-        return total
+    def clear(self, **where: str | None) -> tuple[int, int]:
+        """Remove the entries whose ``facts`` match every given filter (fnmatch patterns: stage, dataset,
+        encoder, reducer), or everything when none is given; return (entries, bytes) removed."""
+        where = {k: v for k, v in where.items() if v}
+        entries = self.entries()
+        if not where:
+            if self.root.exists():
+                shutil.rmtree(self.root)
+            return len(entries), sum(e.size_bytes for e in entries)
+        facts = entry_facts(entries)
+        chosen = [e for e in entries if matches(facts[e.key], where)]
+        for e in chosen:
+            shutil.rmtree(e.path, ignore_errors=True)
+        return len(chosen), sum(e.size_bytes for e in chosen)
+
+
+FACTS = ("stage", "dataset", "encoder", "reducer")
+
+
+def matches(facts: dict, where: dict) -> bool:
+    """Every filter (an fnmatch pattern) matches a known fact; an unknown fact matches no filter."""
+    return all(facts[k] is not None and fnmatch.fnmatchcase(facts[k], v) for k, v in where.items() if v)
+
+
+def entry_facts(entries: list[CacheEntry]) -> dict[str, dict[str, str | None]]:
+    """key -> what each entry holds: stage, dataset, encoder, reducer (None where unknown or not
+    applicable). A reduction names neither dataset nor encoder in its key: both come from the encoding it
+    was computed from, whose key is the reduction's ``vectors`` input."""
+    by_key = {e.key: e for e in entries}
+    out = {}
+    for e in entries:
+        inputs, labels = e.meta.get("inputs", {}), e.meta.get("labels", {})
+        parent = by_key.get(inputs.get("vectors", ""))
+        source = parent.meta if parent is not None else {}
+        out[e.key] = {
+            "stage": inputs.get("stage"),
+            "dataset": labels.get("dataset") or source.get("labels", {}).get("dataset"),
+            "encoder": inputs.get("encoder") or source.get("inputs", {}).get("encoder"),
+            "reducer": inputs.get("reducer"),
+        }
+    return out

@@ -13,6 +13,9 @@ class RunCallbacks(Callbacks):
     def on_run_start(self, run) -> None:
         """``run``: the ``pipeline.Resolved`` about to run."""
 
+    def on_data_loaded(self, data) -> None:
+        """``data``: the loaded ``MMCTRData`` (its ``dataset_id`` is known now), before any encoding."""
+
     def on_run_end(self, run, row, valid) -> None:
         """``row``: its ``row.Row`` (ok or failed); ``valid``: ``components.ValidPredictions`` or None."""
 
@@ -47,6 +50,9 @@ class CallbackList(RunCallbacks):
 
     def on_run_start(self, run) -> None:
         self._each("on_run_start", run)
+
+    def on_data_loaded(self, data) -> None:
+        self._each("on_data_loaded", data)
 
     def on_epoch_start(self, epoch: int, n_steps: int) -> None:
         self._each("on_epoch_start", epoch, n_steps)

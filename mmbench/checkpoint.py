@@ -65,8 +65,10 @@ def read_run(run_dir: Path) -> dict:
     return info
 
 
-def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None) -> Path:
-    """A run folder from a run dir, a config YAML (its hash), or a config hash or prefix."""
+def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = None, task: int | None = None) -> Path:
+    """A run folder from a run dir, a config YAML (its hash), or a config hash or prefix. The YAML is read
+    as a Task-1 config when ``task`` is 1, or when ``task`` is None and it has no model section (only a
+    Task-1 config, whose model is fixed, leaves it out)."""
     root = runs_root(home)
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -74,15 +76,20 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
         return path
     if path.suffix in (".yaml", ".yml") or path.is_file():
         from . import config as config_mod
+        from . import task1
         from .pipeline import resolve
         from .registry import default_registry
 
-        resolved = resolve(config_mod.load(path, overrides), registry or default_registry())
+        registry = registry or default_registry()
+        if task == 1 or (task is None and "model" not in config_mod.read_yaml(path)):
+            resolved, command = task1.resolve(task1.load_config(path, overrides), registry), "task1"
+        else:
+            resolved, command = resolve(config_mod.load(path, overrides), registry), "run"
         run_dir = root / resolved.config_hash()
         if not (run_dir / RUN_FILE).is_file():
             sets = "".join(f" --set {s}" for s in overrides or [])
             raise MMBenchError(f"no trained run for {path} (config hash {resolved.config_hash()}) in {root}; "
-                               f"train it first with `mmbench run {path}{sets}`")
+                               f"train it first with `mmbench {command} {path}{sets}`")
         return run_dir
     runs = sorted(p for p in root.iterdir() if (p / RUN_FILE).is_file()) if root.is_dir() else []
     matches = [p for p in runs if p.name.startswith(ref)] if ref else []  # a prefix, never a glob pattern

@@ -24,7 +24,7 @@ from .errors import MMBenchNote, MMBenchWarning, short
 from .failures import describe_failure
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
-COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "sweep", "predict",
+COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",
                    "doctor", "new_plugin", "tune"]
 MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorten their values themselves
 #: third-party loggers whose warnings (hub retries, deprecations) would bury mmbench's one line

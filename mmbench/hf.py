@@ -44,7 +44,8 @@ def load_failed(name: str, who: str, exc: Exception, local_hint: str | None = No
         + (" (HF_HUB_OFFLINE=1 and no local copy in the HF cache)" if offline
            else f" ({_hub_address()[0]} cannot be reached from this machine and there is no local copy in the HF cache)"
            if unreachable else " (no network, no local copy, or no such model)")
-        + f". {hint}"
+        + f". {hint}. To try the pipeline without the weights: --set encoder.random_weights=true (an untrained "
+        "model; its rows say 'random weights')"
     )
 
 

@@ -53,6 +53,11 @@ class Resolved:
     def config_hash(self) -> str:
         return content_key(self.as_dict())[:12]
 
+    def before_training(self, data: MMCTRData, reduction: "Reduction", ctx: RunContext):
+        """(data, reduction) the model is trained on: the reduction as is, unless a route changes it
+        (Task 1 trains on the embedding as written into its own copy of the data: mmbench/task1.py)."""
+        return data, reduction
+
 
 def resolve(config: RunConfig, registry: Registry) -> Resolved:
     sections = {}
@@ -126,7 +131,7 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> Encodi
         encoded = out if isinstance(out, Encoded) else Encoded(out)
         return {MAIN: _check_vectors(encoded.vectors, data.items.n_items, f"encoder '{enc.name}'")}, encoded.stats
 
-    arrays, stats, hit = ctx.cache.get_or_compute_entry(inputs, compute)
+    arrays, stats, hit = ctx.cache.get_or_compute_entry(inputs, compute, labels={"dataset": data.dataset_id})
     return Encoding(arrays[MAIN], stats, inputs, hit, time.perf_counter() - t0)
 
 
@@ -268,6 +273,7 @@ class RunResult:
     result: TrainResult
     encoding: Encoding
     valid: ValidPredictions
+    data: MMCTRData | None = None  # what the model was trained on
 
 
 def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = None) -> RunResult:
@@ -277,8 +283,10 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = No
     data = None
     try:
         data = load_data(resolved.dataset, ctx)
+        callbacks.on_data_loaded(data)
         encoding = encode_items(resolved, data, ctx)
         reduction = reduce_items(resolved, encoding, ctx)
+        data, reduction = resolved.before_training(data, reduction, ctx)
         trained = train_model(resolved, data, reduction, callbacks)
     except Exception as exc:
         dataset_id = data.dataset_id if data is not None else resolved.dataset.name
@@ -287,4 +295,4 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = No
     row = make_row(resolved, data, encoding, trained)
     valid = ValidPredictions(trained.result.valid_probs, data.valid.label)
     callbacks.on_run_end(resolved, row, valid)
-    return RunResult(row, trained.model, trained.result, encoding, valid)
+    return RunResult(row, trained.model, trained.result, encoding, valid, data)

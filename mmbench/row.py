@@ -34,6 +34,12 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def component_label(configured) -> str:
+    """A component's name as rows show it: marked when its parameters say ``random_weights`` (a CLIP or
+    text model built untrained, e.g. to try a pipeline offline), so it is never taken for the real one."""
+    return configured.name + (" (random weights)" if getattr(configured.params, "random_weights", False) else "")
+
+
 @dataclass
 class Row:
     """Fields in CSV column order; every field has a default so that a failed row leaves metrics empty."""
@@ -72,7 +78,7 @@ class Row:
     @classmethod
     def of(cls, resolved, dataset_id: str, **values) -> "Row":
         """A row of ``resolved`` (a ``pipeline.Resolved``) on ``dataset_id``, with the measured ``values``."""
-        return cls(dataset=dataset_id, encoder=resolved.encoder.name, reducer=resolved.reducer.name,
+        return cls(dataset=dataset_id, encoder=component_label(resolved.encoder), reducer=resolved.reducer.name,
                    model=resolved.model.name, seed=resolved.train.seed, config_hash=resolved.config_hash(),
                    config=json.dumps(resolved.as_dict(), sort_keys=True, default=str), **values)
 
@@ -90,3 +96,5 @@ class Row:
 
 #: the CSV's columns, in order
 COLUMNS = [f.name for f in dataclasses.fields(Row)]
+#: the columns that hold a measured number ("" when there is none)
+NUMBER_COLUMNS = {f.name for f in dataclasses.fields(Row) if f.type in ("Number", Number)}

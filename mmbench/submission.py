@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from . import config as config_mod
 from .atomic import atomic_write_bytes, atomic_write_text
 from .components import RunContext
 from .errors import DataError, MMBenchError, one_line
-from .pipeline import build_model, encode_items, load_data, reduce_items, resolve
+from .pipeline import build_model, encode_items, load_data, reduce_items
+from .task1 import resolve_stored
 from .trainer import predict, resident_tensors, resolve_device
 
 CSV_NAME = "prediction.csv"
@@ -35,14 +35,14 @@ class Prediction:
 def load_trained(run_dir: Path, registry, ctx: RunContext):
     """(resolved config, data, model with the trained weights, warnings) for a run folder."""
     info = checkpoint.read_run(run_dir)
-    cfg = config_mod.from_dict(info["config"], str(Path(run_dir) / checkpoint.RUN_FILE))
-    resolved = resolve(cfg, registry)
+    resolved = resolve_stored(info["config"], str(Path(run_dir) / checkpoint.RUN_FILE), registry)
     warnings = []
     if resolved.config_hash() != info["config_hash"]:
         warnings.append(f"the config in {run_dir} now resolves to hash {resolved.config_hash()} (was "
                         f"{info['config_hash']}): a plugin's parameters changed since training")
     data = load_data(resolved.dataset, ctx)
-    model = build_model(resolved, data, reduce_items(resolved, encode_items(resolved, data, ctx), ctx))
+    data, reduction = resolved.before_training(data, reduce_items(resolved, encode_items(resolved, data, ctx), ctx), ctx)
+    model = build_model(resolved, data, reduction)
     state = checkpoint.load_state(run_dir)
     try:
         model.load_state_dict(state, strict=True)

@@ -159,3 +159,19 @@ def test_the_sweep_executors_depend_on_the_stages_and_nothing_depends_back():
 def test_the_core_probes_no_component_for_optional_members():
     """Every optional member has its default on the kind's base class (mmbench/components.py)."""
     assert probes() == {}
+
+
+def test_every_package_and_its_data_is_installed():
+    """setup.cfg lists packages by hand: a folder missing there is absent from a non-editable install (with
+    its package data, e.g. the published results of mmbench/leaderboard/published.yaml)."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    folders = {"mmbench": ROOT / "mmbench", "mmbench_plugins": ROOT / "plugins", "mmbench_zoo": ROOT / "model_zoo"}
+    found = {".".join([top, *init.parent.relative_to(folder).parts])
+             for top, folder in folders.items() for init in folder.rglob("__init__.py")
+             if "mmbench-example-plugin" not in init.parts and "templates" not in init.parts}
+    assert found - listed == set()
+    assert "*.yaml" in cfg["options.package_data"]["*"] and (ROOT / "mmbench" / "leaderboard" / "published.yaml").is_file()

@@ -22,15 +22,17 @@ def mmbench(*args, home, check=True):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("cli_home")
-    lb = tmp_path_factory.mktemp("lb")
+    committed = {p.name: p.read_bytes() for p in (ROOT / "leaderboards").glob("*.*")}
     args = ["run", "configs/quickstart.yaml", "--set", "dataset.scale=tiny", "--set", "reducer.dim=16",
-            "--set", "train.epochs=2", "--set", "train.batch_size=256", "--leaderboard-dir", str(lb)]
+            "--set", "train.epochs=2", "--set", "train.batch_size=256"]  # the default leaderboard folder
     first = mmbench(*args, home=home)
     second = mmbench(*args, home=home)
-    return home, lb, first, second
+    assert {p.name: p.read_bytes() for p in (ROOT / "leaderboards").glob("*.*")} == committed
+    return home, home / "leaderboards", first, second
 
 
 def test_quickstart_on_tiny_records_rows(tiny_run):
+    """Rows go to $MMBENCH_HOME/leaderboards by default: the repository's committed boards stay untouched."""
     home, lb, first, second = tiny_run
     rows = list(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
     assert len(rows) == 2

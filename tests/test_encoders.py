@@ -301,11 +301,30 @@ def test_cache_detects_corruption_and_recomputes(home):
 
 
 def test_cache_list_and_clear_commands(home, capsys):
+    """`cache list/clear` by dataset, encoder, reducer or stage; a reduction goes with its encoder's vectors."""
+    from mmbench.cache import content_key
+
     cache = ctx_for(home).cache
-    cache.get_or_compute({"stage": "encode", "encoder": "clip"}, lambda: np.ones((5, 3), np.float32))
+
+    def put(inputs, dataset=None):
+        cache.get_or_compute_entry(inputs, lambda: ({"vectors": np.ones((5, 3), np.float32)}, {}),
+                                   labels={"dataset": dataset} if dataset else None)
+
+    clip = {"stage": "encode", "encoder": "clip", "items": "a"}
+    put(clip, "microlens_1m_synth-tiny-s0")
+    put({"stage": "reduce", "reducer": "pca", "vectors": content_key(clip)})  # names neither dataset nor encoder
+    put({"stage": "encode", "encoder": "text", "items": "b"}, "microlens_1m")
+    put({"stage": "encode", "encoder": "random", "items": "c"})  # made before datasets were recorded
     assert main(["cache", "list"]) == 0
     out = capsys.readouterr().out
-    assert "1 entries" in out and "clip" in out
+    assert "4 entries" in out and "clip" in out and "'?' = not recorded" in out
+    assert main(["cache", "list", "--encoder", "clip"]) == 0
+    assert "2 entries" in capsys.readouterr().out
+    assert main(["cache", "clear", "--dataset", "microlens_1m_synth-*"]) == 0
+    assert "2 entries" in capsys.readouterr().out
+    assert sorted(e.meta["inputs"]["encoder"] for e in cache.entries()) == ["random", "text"]
+    assert main(["cache", "clear", "--encoder", "text", "--stage", "reduce"]) == 0  # no text reduction: nothing
+    assert len(cache.entries()) == 2
     assert main(["cache", "clear"]) == 0
     assert cache.entries() == []
 
@@ -325,12 +344,12 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     src = pq.read_table(tiny.root / schema.ITEM_INFO.path)
     assert table.column("item_tags").equals(src.column("item_tags"))
     assert table.column("item_id").to_pylist() == list(range(tiny.items.n_items))
-    from mmbench.commands.export import check_export_width
+    from mmbench.task1 import check_width
 
     with pytest.raises(ConfigError, match="reducer.dim=128"):
-        check_export_width("pca", 64, 64, 1792)
+        check_width("export-embeddings", "pca", 64, 64, 1792)
     with pytest.raises(ConfigError, match="asked for 128 dims but gives 64 .* at least 128 dims"):
-        check_export_width("pca", 128, 64, 64)  # never advise the dim the user already set
+        check_width("export-embeddings", "pca", 128, 64, 64)  # never advise the dim the user already set
     assert main(["export-embeddings", str(cfg), "--out", str(out), "--set", "reducer.dim=64"]) == 2
 
 
@@ -355,13 +374,16 @@ def _registered(name: str) -> bool:
     return name in build_registry().names("model")
 
 
-@pytest.mark.parametrize("config,encoder_key", [("clip_pca_attn.yaml", "clip"), ("openclip_pca_din.yaml", "openclip"),
-                                                ("text_none_dcn.yaml", None)])
-def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, home, tmp_path):
+@pytest.mark.parametrize("config,encoder_key,random_weights", [("clip_pca_attn.yaml", "clip", True),
+                                                               ("openclip_pca_din.yaml", "openclip", False),
+                                                               ("text_none_dcn.yaml", None, False)])
+def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, random_weights, shared, home, tmp_path):
+    """The shipped configs on synthetic data offline (README: CLIP without network, `encoder.random_weights`);
+    a run with random weights says so in its row, so that it is never taken for the real model."""
     path = ROOT / "configs" / config
     model = config_mod.load(path).model["name"]
     overrides = ["--set", "dataset.name=microlens_1m_synth", "--set", "dataset.scale=tiny", "--set", "dataset.world=1",
-                 "--set", "encoder.device=cpu"]
+                 "--set", "encoder.device=cpu", "--set", f"encoder.random_weights={str(random_weights).lower()}"]
     if encoder_key:  # the tiny test towers give 32-d fused vectors: PCA to the configs' 128 would be refused
         overrides += ["--set", f"encoder.model={shared[encoder_key]}", "--set", "encoder.num_workers=0",
                       "--set", "reducer.dim=16"]
@@ -369,8 +391,12 @@ def test_configs_run_end_to_end_on_synthetic_data(config, encoder_key, shared, h
     board = tmp_path / "boards"
     assert main(["run", str(path), *overrides, *FAST_TRAIN, "--leaderboard-dir", str(board)]) == 0
     (csv,) = board.glob("*.csv")
-    text = csv.read_text()
-    assert "microlens_1m_synth-tiny-s0" in text and (encoder_key or "text") in text
+    (row,) = store.read_rows(csv)
+    assert row["dataset"] == "microlens_1m_synth-tiny-s0" and row["status"] == "ok"
+    name = encoder_key or "text"
+    assert row["encoder"] == (f"{name} (random weights)" if random_weights else name)
+    md = csv.with_suffix(".md").read_text()
+    assert ("random weights" in md) == random_weights
 
 
 # ---------------------------------------------------------------- content signal

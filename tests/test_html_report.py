@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +16,14 @@ from mmbench.cache import content_key
 from mmbench.cli import main
 from mmbench.components import ValidPredictions
 from mmbench.leaderboard import store
-from mmbench.leaderboard.summary import combination_key, summarise
+from mmbench.leaderboard.summary import combination_key, load_published, summarise
 from mmbench.leaderboard.trials import trial_view
 from mmbench.metrics import auc
 from mmbench.row import Row
 
 DATASET = "microlens_1m_synth-tiny-s0"
-REPO = Path(__file__).resolve().parents[1]
-N_PUBLISHED = len(yaml.safe_load((REPO / "leaderboards" / "published.yaml").read_text())["results"])
+#: the Task-2 results that ship with mmbench (mmbench/leaderboard/published.yaml): every page shows them
+N_PUBLISHED = len(load_published(Path("/nonexistent"), DATASET))
 
 # (encoder, model, signal strength, seeds, study, trial, lr)
 RUNS = [
@@ -64,7 +63,6 @@ def board(tmp_path):
     failed = _row("random", "broken", 1, 0, "", "", 0.001, float("nan")) | {"status": "failed",
                                                                             "error": "RuntimeError: boom <b>"}
     store.append_row(directory, Row(**failed))
-    shutil.copy(REPO / "leaderboards" / "published.yaml", directory / "published.yaml")
     return directory, labels
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import pickle
 import shutil
 from pathlib import Path
@@ -20,7 +21,8 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import cli
+from mmbench import checkpoint, cli
+from mmbench.data import mmbench_home
 from mmbench.leaderboard import store
 from mmbench.registry import reset_default_registry
 from mmbench.row import COLUMNS, Row
@@ -287,6 +289,11 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     if name != "csv-a-folder":  # the only leaderboard is a folder: "no leaderboard in ..." (one line)
         assert rc == 0 and "# Leaderboard:" in out
 
+    rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--dataset", DATASET, "--format", "json")
+    _one_line_or_notes(err, rc)
+    if name != "csv-a-folder":  # strict JSON: no NaN or Infinity, whatever the cells held
+        assert rc == 0 and json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))["dataset"] == DATASET
+
     site = tmp_path / "site"
     rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--format", "html", "--out", site)
     shown = _one_line_or_notes(err, rc)
@@ -298,6 +305,9 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     lines = _one_line_or_notes(err, rc)
     fz.report({"id": f"leaderboard-folder/{name}", "command": "run", "rc": rc, "stderr": lines})
     assert rc == run_rc, lines
+    if rc != 0:  # refused as soon as the dataset id was known: nothing trained, no checkpoint saved
+        runs = checkpoint.runs_root(mmbench_home())
+        assert not (runs.exists() and any(runs.iterdir())), lines
     after = _snapshot(lb)
     csv_name = f"{DATASET}.csv"
     for path, data in before.items():  # nothing anyone left there is lost

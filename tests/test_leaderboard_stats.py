@@ -1,18 +1,17 @@
 """Leaderboard: one row per combination (mean ± std over seeds, DeLong CI, paired p), chart, safe writers."""
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mmbench.components import ValidPredictions
+from mmbench.errors import MMBenchError, MMBenchNote
 from mmbench.leaderboard import store
 from mmbench.leaderboard.render import render
-from mmbench.leaderboard.summary import summarise
+from mmbench.leaderboard.summary import Combination, find_combination, summarise
 from mmbench.row import COLUMNS, Row
 from mmbench.stats import delong
 
@@ -65,8 +64,7 @@ def test_summary_mean_std_ci_and_paired_p(board):
 
 def test_markdown_and_chart(board):
     directory, _, _ = board
-    shutil.copy(Path(__file__).resolve().parents[1] / "leaderboards" / "published.yaml", directory)
-    _, md_path = render(directory, "fake")
+    _, md_path = render(directory, "fake")  # published results ship with the package: no file in the folder
     md = md_path.read_text()
     strong_line = next(line for line in md.splitlines() if "| pca-4 |" in line)
     assert "± " in strong_line and "★" in strong_line  # default reference: the best combination
@@ -129,8 +127,85 @@ def test_the_leaderboard_command_reads_only_and_renders_on_request(board, capsys
 
 
 def test_real_data_shows_published_results_beside_measured_rows(tmp_path):
-    shutil.copy(Path(__file__).resolve().parents[1] / "leaderboards" / "published.yaml", tmp_path)
     store.record_row(tmp_path, run_row("r1", "enc", "none", "m", 1, 0.7))  # no oracle: real data
     summary, md_path = render(tmp_path, "fake")
     assert not summary.synthetic
     assert "shown for reference, apart from the measured rows" in md_path.read_text()
+
+
+def test_published_results_ship_with_the_package_and_a_folder_file_adds_or_overrides(tmp_path):
+    from mmbench.leaderboard.summary import load_published
+
+    shipped = {p["system"]: p for p in load_published(tmp_path, "fake")}
+    assert shipped["Official challenge baseline"]["valid_auc"] == 0.8655 and len(shipped) >= 7
+    (tmp_path / "published.yaml").write_text(
+        "results:\n  - {system: Official challenge baseline, description: re-checked, valid_auc: 0.8656, source: x, tasks: [1, 2]}\n"
+        "  - {system: My lab, description: ours, valid_auc: 0.9, source: y, tasks: [1]}\n")
+    local = {p["system"]: p for p in load_published(tmp_path, "fake")}
+    assert local["Official challenge baseline"]["valid_auc"] == 0.8656 and "My lab" not in local  # a Task-1 entry
+    assert len(local) == len(shipped)
+    task1 = [p["system"] for p in load_published(tmp_path, "fake-task1")]
+    assert task1 == ["Official challenge baseline", "My lab"]  # the Task-1 board: the fixed-DIN numbers only
+    (tmp_path / "published.yaml").write_text("results: [1, 2]\n")  # the folder's file is broken: the shipped ones stay
+    with pytest.warns(MMBenchNote, match="2 of 2 result"):
+        assert [p["system"] for p in load_published(tmp_path, "fake")] == list(shipped)
+
+
+def test_reference_by_prefix_and_ambiguous_references_are_refused(board):
+    directory, _, _ = board
+    rows = store.read_rows(directory / "fake.csv")
+    weak = summarise(rows, "fake", directory, reference="w2").reference
+    key = weak.key
+    assert summarise(rows, "fake", directory, reference=key[:5]).reference.key == key  # combination key prefix
+    # two combinations 'enc / none / m' that differ by a hyper-parameter: the label names both
+    lr_row = run_row("x1", "enc", "none", "m", 1, 0.6)
+    cfg = json.loads(lr_row.config)
+    cfg["train"]["lr"] = 0.1
+    lr_row.config = json.dumps(cfg)
+    store.record_row(directory, lr_row)
+    rows = store.read_rows(directory / "fake.csv")
+    with pytest.raises(MMBenchError, match=r"'enc/none/m' matches 2 combinations of fake: .*give one of these"):
+        summarise(rows, "fake", directory, reference="enc/none/m")
+    assert summarise(rows, "fake", directory, reference=key).reference.key == key
+    # a prefix two keys share is ambiguous too; a run's config hash prefix names its combination
+    combos = [Combination("ab12", "e", "none", "m", {}, [{"config_hash": "77aa"}]),
+              Combination("ab34", "e", "pca", "m", {}, [{"config_hash": "88bb"}])]
+    with pytest.raises(MMBenchError, match=r"'ab' matches 2 combinations of fake: ab12 \(e / none / m\); ab34"):
+        find_combination(combos, "ab", "fake")
+    assert find_combination(combos, "ab3").key == "ab34" and find_combination(combos, "88").key == "ab34"
+    with pytest.raises(MMBenchError, match="matches no combination"):
+        summarise(rows, "fake", directory, reference="zz/none/m")
+
+
+def test_json_leaderboard_writes_null_for_missing_numbers(board, capsys):
+    from mmbench import cli
+
+    directory, _, _ = board
+    store.record_row(directory, run_row("n1", "enc", "pca", "m", 1, 0.61, dim=8))  # no saved predictions: no CI
+    assert cli.main(["leaderboard", "--leaderboard-dir", str(directory), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    single = next(c for c in out["combinations"] if c["reducer"] == "pca-8")
+    assert single["valid_auc_std"] is None and single["ci95_low"] is None and single["p_value"] is None
+    assert single["valid_auc_mean"] == 0.61
+    failed = out["failed"][0]
+    assert failed["valid_auc"] is None and failed["seed"] == 1 and failed["error"] == "RuntimeError: boom"
+    assert cli.main(["leaderboard", "--leaderboard-dir", str(directory), "--format", "json", "--runs"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert all(r["oracle_auc"] is None or isinstance(r["oracle_auc"], float) for r in runs)
+    assert runs[0]["epochs"] == 1 and runs[0]["missing_images"] is None and runs[0]["device"] == ""
+    assert "\"\"" not in json.dumps([{k: v for k, v in r.items() if k in store.NUMBER_COLUMNS} for r in runs])
+
+
+def test_the_table_shows_names_with_rich_markup_as_text(tmp_path, capsys, monkeypatch):
+    from mmbench.cli import main
+
+    monkeypatch.setenv("COLUMNS", "300")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    for seed in (1, 2):
+        row = Row(dataset="d", encoder="[red]enc[/red]", reducer="pca", model="[bold]m", seed=seed,
+                  valid_auc=0.7, config_hash=f"{seed:012d}", status="ok")
+        store.append_row(tmp_path, row, ValidPredictions(rng.random(200), labels))
+    assert main(["leaderboard", "--leaderboard-dir", str(tmp_path), "--dataset", "d"]) == 0
+    out = capsys.readouterr().out
+    assert "[red]enc[/red]" in out and "[bold]m" in out

@@ -8,7 +8,7 @@ from mmbench import config, pipeline
 from mmbench.registry import default_registry
 
 ROOT = Path(__file__).resolve().parents[1]
-ROWS = yaml.safe_load((ROOT / "leaderboards" / "published.yaml").read_text())["results"]
+ROWS = yaml.safe_load((ROOT / "mmbench" / "leaderboard" / "published.yaml").read_text())["results"]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["system"] for r in ROWS])

@@ -81,8 +81,9 @@ def test_run_checkpoint_then_predict_submission(example_site, shuffled_root, tmp
         assert zf.namelist() == ["prediction.csv"]
         assert zf.read("prediction.csv").decode() == texts[0]
 
-    assert cli.main(["predict", row["config_hash"], "--task", "1", "--out", str(tmp_path / "t1")]) == 0
-    assert (tmp_path / "t1" / "prediction.csv").read_text().splitlines()[0] == "ID,Task1"
+    # a Task-1 submission comes from the fixed DIN on a Task-1 embedding (`mmbench task1`), not from this run
+    assert cli.main(["predict", row["config_hash"], "--task", "1", "--out", str(tmp_path / "t1")]) == 2
+    assert "mmbench task1 CONFIG.yaml" in capsys.readouterr().err and not (tmp_path / "t1").exists()
 
 
 class LinearReducer(TrainableReducer):

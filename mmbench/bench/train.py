@@ -78,6 +78,7 @@ def prepare(args, folder: Path) -> dict:
     split = data.train
     if args.rows and args.rows < len(split):
         split = split.take(np.sort(np.random.default_rng(train.seed).choice(len(split), args.rows, replace=False)))
+    check_timed_steps(len(split), train.batch_size, train.epochs, args.warmup, train.accumulation_steps)
     meta = {
         "dataset": data.dataset_id, "model": model_name, "vector_source": vector_source,
         "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split), "valid_rows": len(data.valid),
@@ -89,6 +90,18 @@ def prepare(args, folder: Path) -> dict:
         meta["floor"] = floor_of(params_to_dict(model_params), split.item_seq, train)
     workload.save(folder, split, data.valid, data.items, vectors, meta)
     return meta
+
+
+def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int, accumulate: int = 1) -> None:
+    """samples/s is timed over the optimizer steps after the warm-up: a run with no such step measures nothing."""
+    batches = -(-rows // batch_size)
+    steps = epochs * -(-batches // accumulate)  # an epoch's last batches step too
+    if steps <= warmup:
+        per = f" in groups of {accumulate}" if accumulate > 1 else ""
+        raise ConfigError(
+            f"bench train: this run makes {steps} optimizer step(s) ({epochs} epoch(s) x {batches} batches of "
+            f"{batch_size} from {rows:,} rows{per}), all inside the {warmup} warm-up steps that are not timed, "
+            f"so it would measure no samples/s; lower --warmup, add --epochs or use a smaller --batch-size")
 
 
 def default_model(vs: str | None) -> str:
@@ -145,9 +158,13 @@ def render(meta: dict, rows: list[dict]) -> str:
         f"{'side':<30}{'samples/s':>11}{'steps':>7}{'wall s':>9}{'peak MiB':>10}{'valid AUC':>11}",
     ]
     for r in rows:
+        if not r["measured_steps"]:  # e.g. stopped early inside the warm-up: nothing was timed
+            lines.append(f"{r['model']:<30}{'not timed':>11}{0:>7}{r['wall_seconds']:>9.1f}"
+                         f"{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
+            continue
         lines.append(f"{r['model']:<30}{r['samples_per_second']:>11.1f}{r['measured_steps']:>7}"
                      f"{r['wall_seconds']:>9.1f}{r['peak_memory_mb']:>10.0f}{r['valid_auc']:>11.4f}")
-    if len(rows) == 2:
+    if len(rows) == 2 and all(r["measured_steps"] for r in rows):
         a, b = rows
         lines.append(f"{'ratio':<30}{a['samples_per_second'] / b['samples_per_second']:>10.2f}x{'':>7}"
                      f"{a['wall_seconds'] / b['wall_seconds']:>9.2f}{a['peak_memory_mb'] / b['peak_memory_mb']:>10.2f}"
@@ -171,7 +188,9 @@ def render_floor(floor: dict, rows: list[dict]) -> list[str]:
              f"processes) at "
              f"batch x {int(f['dcn_width'])} x {int(f['dcn_width'])} -> at most {floor['samples_per_second']:.1f} samples/s"]
     for r in rows:
-        lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's time per sample")
+        if r["samples_per_second"]:  # a side with no timed step has no time per sample
+            lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's "
+                         f"time per sample")
     return lines
 
 

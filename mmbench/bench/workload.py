@@ -89,5 +89,6 @@ class StepClock:
             self.samples += batch_rows
         self._last = now
 
-    def samples_per_second(self) -> float:
-        return self.samples / sum(self.durations) if self.durations else float("nan")
+    def samples_per_second(self) -> float | None:
+        """None when no step came after the warm-up (JSON null, "not timed" in the table)."""
+        return self.samples / sum(self.durations) if self.durations else None

@@ -18,7 +18,8 @@ def _version(dist: str) -> str:
 
 
 def _size(path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+    """Bytes of the files under ``path``; links (the Task-1 data copies link to the source) count nothing."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) if path.exists() else 0
 
 
 def device_line() -> str:
@@ -43,7 +44,7 @@ def cmd_doctor(args) -> int:
     out(f"device         {device_line()}")
     home = mmbench_home()
     out(f"MMBENCH_HOME   {home}" + ("" if home.exists() else " (does not exist yet)"))
-    for sub in ("cache", "data", "runs"):
+    for sub in ("cache", "data", "runs", "leaderboards", "task1"):
         path = home / sub
         out(f"  {sub:<12} {path}  {_size(path) / 2**20:.1f} MiB")
     health = check_plugins(default_registry())

@@ -9,84 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from .. import config as config_mod
 from .. import paths, pipeline
-from ..atomic import atomic_path
-from ..components import RunContext, TrainableReducer
+from ..components import RunContext
 from ..data import schema
-from ..errors import ConfigError, DataError
 from ..registry import default_registry
+from ..task1 import check_fixed_reducer, check_width, write_item_info
 
-
-def source_item_tags(data) -> np.ndarray:
-    """item_tags exactly as the source item_info.parquet holds them (int64), else from the item table."""
-    path = Path(data.root) / schema.ITEM_INFO.path
-    if path.is_file():
-        table = pq.read_table(path, columns=["item_id", "item_tags"])
-        ids = table.column("item_id").to_numpy()
-        if len(ids) == data.items.n_items and np.array_equal(ids, np.arange(len(ids))):
-            flat = table.column("item_tags").combine_chunks().flatten().to_numpy()
-            return flat.reshape(len(ids), schema.ITEM_INFO.column("item_tags").type.list_size).astype(np.int64)
-    return np.asarray(data.items.item_tags, dtype=np.int64)
-
-
-def check_export_width(reducer: str, asked: int | None, width: int, encoder_width: int | None = None) -> None:
-    """Task 1 needs 128-d vectors; say which setting to change to get them."""
-    if width == schema.EMB_DIM:
-        return
-    if asked == schema.EMB_DIM:
-        fix = (f"reducer '{reducer}' was asked for {asked} dims but gives {width} (the encoder gives {encoder_width}-d "
-               f"vectors); use an encoder with at least {schema.EMB_DIM} dims")
-    else:
-        fix = f"use a reducer with dim {schema.EMB_DIM}: --set reducer.name=pca --set reducer.dim={schema.EMB_DIM}"
-    raise ConfigError(f"export-embeddings: reducer '{reducer}' gives {width}-d vectors; Task 1 needs "
-                      f"{schema.EMB_DIM}. {fix}")
-
-
-def item_info_table(vectors: np.ndarray, item_tags: np.ndarray) -> pa.Table:
-    n, dim = vectors.shape
-    vecs = np.asarray(vectors, dtype=np.float64).copy()
-    vecs[0] = 0.0  # padding row stays zero
-    tags_type = schema.ITEM_INFO.column("item_tags").type
-    emb_type = schema.ITEM_INFO.column("item_emb_d128").type
-    columns = [
-        pa.array(np.arange(n, dtype=np.int64), schema.INT),
-        pa.FixedSizeListArray.from_arrays(pa.array(item_tags.reshape(-1), pa.int64()), tags_type.list_size),
-        pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float64()), dim),
-    ]
-    return pa.Table.from_arrays(columns, schema=pa.schema([pa.field("item_id", schema.INT),
-                                                           pa.field("item_tags", tags_type),
-                                                           pa.field("item_emb_d128", emb_type)]))
-
-
-def check_exportable(resolved) -> None:
-    """What can be told from the config alone, before any encoding: a fixed reducer asked for 128 dims."""
-    red = resolved.reducer
-    if issubclass(red.component.factory, TrainableReducer):
-        raise ConfigError(f"export-embeddings: reducer '{red.name}' is trained with a CTR model, so it has no fixed "
-                          "item embedding to export; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
-    asked = getattr(red.params, "dim", None)
-    if isinstance(asked, int):
-        check_export_width(red.name, asked, asked)
+WHO = "export-embeddings"
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
-    check_exportable(resolved)
+    check_fixed_reducer(resolved, WHO)  # what the config alone tells, before any encoding
     data = pipeline.load_data(resolved.dataset, ctx)
     encoding = pipeline.encode_items(resolved, data, ctx)
     reduced = pipeline.reduce_items(resolved, encoding, ctx).table
-    check_export_width(resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
-                       encoding.vectors.shape[1])
-    tags = source_item_tags(data)
-    if tags.shape != (data.items.n_items, schema.ITEM_INFO.column("item_tags").type.list_size):
-        raise DataError(f"export-embeddings: item_tags of shape {tags.shape} do not match {data.items.n_items} items")
-    table = item_info_table(reduced, tags)
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
+    check_width(WHO, resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
+                encoding.vectors.shape[1])
+    write_item_info(out, data, reduced, WHO)
     return {"path": str(out), "items": data.items.n_items, "encode_seconds": encoding.seconds,
             "cache_hit": encoding.cache_hit, "stats": encoding.stats}
 
@@ -112,8 +52,8 @@ def cmd_export(args) -> int:
                   f"{resolved.encoder.name} + reducer {resolved.reducer.name}"
                   + (" (cached vectors)" if info["cache_hit"] else f" (encoded in {info['encode_seconds']:.1f}s)")
                   + (f"; missing content: {missing}" if missing else ""))
-    console.print("Task 1: put it at MicroLens_1M_x1/item_info.parquet of the baseline's data folder, train the fixed DIN, "
-                  "submit its prediction.csv as ID,Task1")
+    console.print("Task 1 end to end (this file in a linked copy of the data, the fixed DIN trained on it, its own "
+                  "leaderboard): mmbench task1 CONFIG.yaml")
     return 0
 
 

@@ -15,6 +15,7 @@ from ..errors import MMBenchError
 from ..leaderboard import store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
+from . import add_leaderboard_dir
 
 
 def _show(dataset: str, directory: Path, args) -> None:
@@ -24,7 +25,7 @@ def _show(dataset: str, directory: Path, args) -> None:
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
     if args.runs:  # the recorded runs themselves, as stored
         if args.format == "json":
-            print(json.dumps(store.read_rows(path), indent=2))
+            print(json.dumps([store.typed_row(r) for r in store.read_rows(path)], indent=2))
         else:
             print(path.read_bytes().decode("utf-8", "replace"), end="")
         return
@@ -38,7 +39,7 @@ def _show(dataset: str, directory: Path, args) -> None:
     records = [c.record() for c in summary.combinations]
     if args.format == "json":
         print(json.dumps({"dataset": dataset, "reference": summary.reference.key if summary.reference else None,
-                          "combinations": records, "failed": summary.failed,
+                          "combinations": records, "failed": [store.typed_row(r) for r in summary.failed],
                           "published": summary.published}, indent=2, default=str))
     elif args.format == "csv":
         buf = io.StringIO()
@@ -47,21 +48,22 @@ def _show(dataset: str, directory: Path, args) -> None:
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
+        table = Table(title=f"{escape(dataset)} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
         for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
             table.add_column(col)
         for c in summary.combinations:
+            # cells come from the CSV: rich markup in a name ("[red]x") is shown as text
             variant = "\n".join(x for x in (escape(c.variant), f"[italic]{escape(c.trial.text())}[/]" if c.trial else "")
                                 if x)
-            table.add_row(escape(c.encoder), escape(c.reducer_label), escape(c.model), variant, str(len(c.runs)),
+            table.add_row(*map(escape, (c.encoder, c.reducer_label, c.model)), variant, str(len(c.runs)),
                           f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
                           f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
                           "★" if c.is_reference else fmt(c.delta, "+.4f"),
-                          "" if c.is_reference else fmt_p(c.p_value), c.key)
+                          "" if c.is_reference else fmt_p(c.p_value), escape(c.key))
         console = Console(highlight=False)
         console.print(table)
         if summary.reference is not None:
-            console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
+            console.print(f"★ reference: {escape(summary.reference.label)} — {escape(summary.reference_reason)}")
         md = md_path or path.with_suffix(".md")
         if summary.failed:
             console.print(f"{len(summary.failed)} failed run(s): `--format md` lists them")
@@ -84,10 +86,11 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
 
 
 def cmd_leaderboard(args) -> int:
-    directory = Path(args.leaderboard_dir)
+    directory = store.leaderboard_dir(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
     if not datasets:
-        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first")
+        raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first "
+                           f"(the repository's committed boards: --leaderboard-dir leaderboards)")
     if args.format == "html":
         for dataset in datasets:
             if not store.csv_path(directory, dataset).exists():
@@ -115,5 +118,5 @@ def add_parser(sub) -> None:
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")
     p.add_argument("--runs", action="store_true", help="print the recorded runs (the CSV) instead of the summary")
     p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
-    p.add_argument("--leaderboard-dir", default="leaderboards")
+    add_leaderboard_dir(p, "the folder to read")
     p.set_defaults(func=cmd_leaderboard)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from ..errors import MMBenchError
+
 
 def cmd_predict(args) -> int:
-    from .. import checkpoint, paths, submission
+    from .. import checkpoint, paths, submission, task1
     from ..components import RunContext
     from ..registry import default_registry
     from .plugins import warn_failures
@@ -19,14 +21,20 @@ def cmd_predict(args) -> int:
     registry = default_registry()
     warn_failures(registry, err)
     ctx = RunContext()
-    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set)
+    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set, task=args.task)
+    run_task = task1.task_of(checkpoint.read_run(run_dir)["config"])
+    if args.task == 1 and run_task != 1:
+        raise MMBenchError(f"--task 1: run {run_dir.name} was trained by `mmbench run`, not on a Task-1 embedding "
+                           f"with the fixed baseline DIN; make a Task-1 run with `mmbench task1 CONFIG.yaml` and "
+                           f"predict that one (or drop --task 1 for a Task-2 submission)")
+    task = args.task or run_task
     pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
     for line in pred.warnings:
         err.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
-    csv_path, zip_path = submission.write_submission(pred, out, args.task)
+    csv_path, zip_path = submission.write_submission(pred, out, task)
     console.print(f"{len(pred.ids):,} {args.split} rows scored by run {pred.config_hash} "
                   f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)
-    console.print(f"wrote {csv_path} and {zip_path}", soft_wrap=True)
+    console.print(f"wrote {csv_path} and {zip_path} (ID,Task{task})", soft_wrap=True)
     return 0
 
 
@@ -49,7 +57,9 @@ def add_parser(sub) -> None:
                    help="a config hash (or prefix), a run folder under $MMBENCH_HOME/runs, or the config YAML")
     p.add_argument("--split", choices=["test", "valid"], default="test")
     p.add_argument("--out", required=True, help="folder for prediction.csv and prediction.zip")
-    p.add_argument("--task", type=int, choices=[1, 2], default=2, help="column name Task1 or Task2 (default 2)")
+    p.add_argument("--task", type=int, choices=[1, 2], default=None,
+                   help="the challenge task: column ID,Task1 or ID,Task2 (default: the run's task); 1 only for a "
+                        "run of `mmbench task1`")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="overrides used when RUN_OR_CONFIG is a config YAML (as given to `mmbench run`)")
     p.add_argument("--device", default=None, help="device for scoring (default: the run's train.device)")

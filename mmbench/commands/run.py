@@ -16,6 +16,7 @@ from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
 from ..trainer import EpochLog, resolve_device
+from . import add_leaderboard_dir
 from .plugins import warn_failures
 
 
@@ -68,23 +69,48 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
     return table
 
 
+class LeaderboardTargets(RunCallbacks):
+    """Refuses a blocked leaderboard target as soon as the dataset is known, not after training."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def on_data_loaded(self, data) -> None:
+        store.check_targets(self.directory, data.dataset_id)
+
+
+def output_dir(given: str | None) -> Path:
+    """The leaderboard folder (``--leaderboard-dir``, default ``$MMBENCH_HOME/leaderboards``) and
+    ``$MMBENCH_HOME``, checked as writable before any work."""
+    directory = paths.writable_dir(store.leaderboard_dir(given), "--leaderboard-dir")
+    paths.home_dir()
+    return directory
+
+
+def execute(resolved, registry, leaderboard_dir: Path, console: Console):
+    """Run, save the checkpoint, record the row and render the board; prints the run's summary table.
+    Returns (the pipeline's RunResult, the run folder, the leaderboard CSV)."""
+    resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
+    with make_progress(console) as progress:
+        ctx = RunContext(device=resolved.train.device, progress=progress)
+        result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir),
+                                                          RichCallbacks(progress, console), PluginHooks(registry)))
+    # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
+    run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
+    path = store.append_row(leaderboard_dir, result.row, result.valid)
+    render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
+    console.print(summary_table(result.row, result.encoding.cache_hit))
+    return result, run_dir, path
+
+
 def cmd_run(args) -> int:
     console = Console(highlight=False)
-    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
-    paths.home_dir()
+    directory = output_dir(args.leaderboard_dir)
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
     resolved = pipeline.resolve(cfg, registry)
-    resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
-    with make_progress(console) as progress:
-        ctx = RunContext(device=resolved.train.device, progress=progress)
-        result = pipeline.run(resolved, ctx, CallbackList(RichCallbacks(progress, console), PluginHooks(registry)))
-    # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
-    run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
-    path = store.append_row(Path(args.leaderboard_dir), result.row, result.valid)
-    render(Path(args.leaderboard_dir), result.row.dataset)  # md + chart with CIs
-    console.print(summary_table(result.row, result.encoding.cache_hit))
+    _, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
     return 0
@@ -95,5 +121,5 @@ def add_parser(sub) -> None:
     p.add_argument("config", help="YAML config with sections dataset, encoder, reducer, model, train")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.seed=3 (repeatable)")
-    p.add_argument("--leaderboard-dir", default="leaderboards", help="where the CSV/markdown rows go")
+    add_leaderboard_dir(p, "where the CSV/markdown rows go")
     p.set_defaults(func=cmd_run)

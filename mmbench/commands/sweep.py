@@ -1,28 +1,26 @@
 """``mmbench sweep SWEEP.yaml``: every encoder x reducer x model x grid x seed, resumable."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 
-from .. import paths
 from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..registry import default_registry
 from ..sweep import run_sweep
 from ..sweep.plan import EXECUTORS, load
+from . import add_leaderboard_dir
+from .run import output_dir
 
 
 def cmd_sweep(args) -> int:
     console = Console(highlight=False)
-    paths.writable_dir(args.leaderboard_dir, "--leaderboard-dir")
-    paths.home_dir()
+    directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"
     registry = default_registry()
     report = run_sweep(
-        spec, registry, Path(args.leaderboard_dir), ctx=RunContext(), executor=args.executor,
+        spec, registry, directory, ctx=RunContext(), executor=args.executor,
         address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed, callbacks=PluginHooks(registry),
         log=lambda msg: console.print(msg, soft_wrap=True),
     )
@@ -32,7 +30,7 @@ def cmd_sweep(args) -> int:
     console.print(f"sweep done: {report.planned} combinations; {report.skipped} were already recorded, "
                   f"{report.ran} ran now ({report.failed} failed)")
     for dataset in report.datasets:
-        md = Path(args.leaderboard_dir) / f"{dataset}.md"
+        md = directory / f"{dataset}.md"
         if md.exists():
             console.print(f"leaderboard: {md} and {md.with_suffix('.png').name}")
     return 1 if report.failed else 0
@@ -47,5 +45,5 @@ def add_parser(sub) -> None:
     p.add_argument("--executor", choices=EXECUTORS, help="override the file's executor (default local)")
     p.add_argument("--address", help="Ray cluster address (implies --executor ray), e.g. auto or ray://host:10001")
     p.add_argument("--retry-failed", action="store_true", help="run failed combinations again (their row is replaced)")
-    p.add_argument("--leaderboard-dir", default="leaderboards", help="where the CSV/markdown/chart go")
+    add_leaderboard_dir(p)
     p.set_defaults(func=cmd_sweep)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
@@ -13,6 +12,8 @@ from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..console import make_console
 from ..registry import default_registry
+from . import add_leaderboard_dir
+from .run import output_dir
 
 
 def _values(values: dict) -> str:
@@ -93,12 +94,13 @@ def cmd_tune(args) -> int:
         return 0
     if args.address and not args.executor:
         args.executor = "ray"
+    directory = output_dir(args.leaderboard_dir)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         BestColumn(), TimeElapsedColumn(), console=console, transient=True)
     with progress:
         ctx = RunContext(progress=progress)
         display = RichDisplay(console, progress)
-        report = tune_run.run_tune(spec, registry, Path(args.leaderboard_dir), ctx=ctx, executor=args.executor,
+        report = tune_run.run_tune(spec, registry, directory, ctx=ctx, executor=args.executor,
                                    address=args.address, display=display, callbacks=PluginHooks(registry))
     console.print(_final_table(report, [d.key for d in spec.space], args.top))
     c = report.comparison
@@ -111,7 +113,7 @@ def cmd_tune(args) -> int:
     if report.best_config is not None:
         console.print(f"best config: {report.best_config} (mmbench run {report.best_config})")
     console.print(f"{report.ran_here} trial(s) ran in this process; study '{report.study}' in {report.storage}; "
-                  f"rows in {Path(args.leaderboard_dir) / (report.dataset + '.csv')} (marked study={report.study})",
+                  f"rows in {directory / (report.dataset + '.csv')} (marked study={report.study})",
                   soft_wrap=True)
     return 0
 
@@ -128,5 +130,5 @@ def add_parser(sub) -> None:
     p.add_argument("--executor", choices=["local", "ray"], help="override the file's executor (default local)")
     p.add_argument("--address", help="Ray cluster address (implies --executor ray)")
     p.add_argument("--top", type=int, default=10, help="rows of the final table (default 10)")
-    p.add_argument("--leaderboard-dir", default="leaderboards", help="where the trials' rows go")
+    add_leaderboard_dir(p, "where the trials' rows go")
     p.set_defaults(func=cmd_tune)

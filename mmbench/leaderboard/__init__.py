@@ -5,6 +5,7 @@
     render    ``<dataset>.md`` and ``<dataset>.png`` from a summary, once per command
     chart     the chart itself (matplotlib)
 
-Rows are only ever measured runs. Published numbers live in ``published.yaml`` and are rendered in a
-section of their own, labelled as published.
+Rows are only ever measured runs. Published numbers ship with the package (``published.yaml`` here; a
+leaderboard folder's own ``published.yaml`` adds to it) and are rendered in a section of their own,
+labelled as published. A user's boards live in ``$MMBENCH_HOME/leaderboards`` unless a folder is named.
 """

@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,30 @@ from filelock import FileLock
 
 from ..atomic import atomic_path, atomic_write_bytes
 from ..components import ValidPredictions
+from ..data import mmbench_home
 from ..errors import DataError, note, short, warn
-from ..row import COLUMNS, Row
+from ..row import COLUMNS, NUMBER_COLUMNS, Row
+
+#: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
+TASK1_SUFFIX = "-task1"
+
+
+def task_dataset_id(dataset_id: str, task: int) -> str:
+    return dataset_id + TASK1_SUFFIX if task == 1 else dataset_id
+
+
+def task_of_dataset(dataset_id: str) -> int:
+    return 1 if dataset_id.endswith(TASK1_SUFFIX) else 2
+
+
+def default_dir() -> Path:
+    """Where a user's rows go unless ``--leaderboard-dir`` says otherwise: ``$MMBENCH_HOME/leaderboards``.
+    The repository's committed ``leaderboards/`` is written only when named."""
+    return mmbench_home() / "leaderboards"
+
+
+def leaderboard_dir(given: str | Path | None) -> Path:
+    return Path(given).expanduser() if given else default_dir()
 
 # A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
 # row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;
@@ -77,6 +100,31 @@ def read_rows(path: Path) -> list[dict]:
 
 def is_ok(row: dict) -> bool:
     return row.get("status") in ("ok", "", None)
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(value):
+        return None
+    return int(text) if text.strip().lstrip("-").isdigit() else value
+
+
+def typed_row(row: dict) -> dict:
+    """A stored row for JSON: numbers as numbers, a missing number as None (null), text as text."""
+    return {k: (None if v in ("", None) else _number(v)) if k in NUMBER_COLUMNS else v for k, v in row.items()}
+
+
+def check_targets(directory: Path, dataset: str) -> None:
+    """Before any training: the dataset's CSV and lock paths can hold files (a folder in their place
+    would only be found when the finished run is recorded)."""
+    path = csv_path(directory, dataset)
+    for target, role in ((path, "its rows (CSV)"), (Path(str(path) + ".lock"), "its lock file")):
+        if os.path.lexists(target) and not target.is_file():
+            raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
+                            f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,9 +31,10 @@ def num(value) -> float:
         return float("nan")
 
 
-def _round(value, digits: int = 6):
+def _round(value, digits: int = 6) -> float | None:
+    """A number for a record, None where there is none (JSON null, an empty CSV cell)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return None
     return round(float(value), digits)
 
 
@@ -112,13 +115,14 @@ class Combination:
         base = f"{self.encoder} / {self.reducer_label} / {self.model}"
         return f"{base} [{self.variant}]" if self.variant else base
 
-    def cost(self, column: str):
-        """A cost column over the seeds: the mean of a number, the distinct values of a text (device names)."""
-        values = [r.get(column, "") for r in self.runs if str(r.get(column, "")).strip()]
-        numbers = [num(v) for v in values]
-        if values and not any(math.isnan(x) for x in numbers):
-            return float(np.mean(numbers))
-        return " / ".join(dict.fromkeys(str(v) for v in values))
+    def cost(self, column: str) -> float | str | None:
+        """A cost column over the seeds: the mean of a number (over the runs with a finite one), the
+        distinct values of a text (device names); None where no run has one."""
+        values = [v for v in (str(r.get(column, "") or "").strip() for r in self.runs) if v]
+        if column in NUMERIC_COSTS:
+            numbers = [x for x in map(num, values) if math.isfinite(x)]
+            return float(np.mean(numbers)) if numbers else None
+        return " / ".join(dict.fromkeys(values)) or None
 
     def record(self) -> dict:
         """The combination as one flat record (``mmbench leaderboard --format csv/json``)."""
@@ -126,7 +130,7 @@ class Combination:
             "combo": self.key, "encoder": self.encoder, "reducer": self.reducer_label, "model": self.model,
             "variant": self.variant, "n_seeds": len(self.runs), "seeds": " ".join(self.seeds),
             "valid_auc_mean": round(self.mean, 6), "valid_auc_std": _round(self.std),
-            "ci95_low": _round(self.ci[0]) if self.ci else "", "ci95_high": _round(self.ci[1]) if self.ci else "",
+            "ci95_low": _round(self.ci[0]) if self.ci else None, "ci95_high": _round(self.ci[1]) if self.ci else None,
             "delta_vs_reference": _round(self.delta), "p_value": _round(self.p_value, 8),
             "reference": self.is_reference,
             "valid_gauc_mean": _round(self.mean_of("valid_gauc")),
@@ -146,6 +150,8 @@ COST_COLUMNS = [
     ("train_seconds", "train s", ",.1f"),
     ("device_name", "device", ""),
 ]
+
+NUMERIC_COSTS = {column for column, _, spec in COST_COLUMNS if spec}
 
 RECORD_COLUMNS = ["combo", "encoder", "reducer", "model", "variant", "n_seeds", "seeds", "valid_auc_mean",
                   "valid_auc_std", "ci95_low", "ci95_high", "delta_vs_reference", "p_value", "reference",
@@ -230,22 +236,41 @@ def _variants(combinations: list[Combination]) -> None:
             c.variant = ", ".join(f"{k}={_shown(c.flat.get(k))}" for k in differing)
 
 
-def find_combination(combinations: list[Combination], ref: str) -> Combination | None:
+def match_combinations(combinations: list[Combination], ref: str) -> list[Combination]:
+    """The combinations ``ref`` names: a combination key or a run's config hash (whole or a prefix), else a
+    label ('encoder/reducer/model', with or without the reducer's dim, or the table's label)."""
     ref_l = ref.strip().lower()
-    for c in combinations:
-        if c.key == ref_l or any(r["config_hash"] == ref_l for r in c.runs):
-            return c
+    exact = [c for c in combinations if c.key == ref_l or any(r["config_hash"] == ref_l for r in c.runs)]
+    if exact:
+        return exact
+    if re.fullmatch(r"[0-9a-f]+", ref_l):
+        prefixed = [c for c in combinations
+                    if c.key.startswith(ref_l) or any(r["config_hash"].startswith(ref_l) for r in c.runs)]
+        if prefixed:
+            return prefixed
+    squeezed = ref_l.replace(" ", "")
+    named = []
     for c in combinations:
         names = {c.label.lower(), f"{c.encoder}/{c.reducer}/{c.model}".lower(),
-                 f"{c.encoder}/{c.reducer_label}/{c.model}".lower(), c.label.lower().replace(" ", "")}
-        if ref_l in names or ref_l.replace(" ", "") in {n.replace(" ", "") for n in names}:
-            return c
-    return None
+                 f"{c.encoder}/{c.reducer_label}/{c.model}".lower()}
+        if ref_l in names or squeezed in {n.replace(" ", "") for n in names}:
+            named.append(c)
+    return named
+
+
+def find_combination(combinations: list[Combination], ref: str, dataset: str = "") -> Combination | None:
+    """The one combination ``ref`` names, None for none; several is an error listing them."""
+    found = match_combinations(combinations, ref)
+    if len(found) > 1:
+        listed = "; ".join(f"{c.key} ({c.label})" for c in found)
+        raise MMBenchError(f"--reference {ref!r} matches {len(found)} combinations of {dataset or 'this board'}: "
+                           f"{listed}; give one of these combination keys")
+    return found[0] if found else None
 
 
 #: the fields of a published result; ``system`` and ``source`` are required (a number without its
-#: source is not shown)
-PUBLISHED_FIELDS = ("system", "description", "valid_auc", "test_auc", "source")
+#: source is not shown); ``config`` names the mmbench config that reproduces it
+PUBLISHED_FIELDS = ("system", "description", "valid_auc", "test_auc", "source", "config")
 
 
 def _published_entry(entry) -> dict | None:
@@ -254,14 +279,15 @@ def _published_entry(entry) -> dict | None:
     out = {k: short(str(entry.get(k) if entry.get(k) is not None else ""), 200) for k in PUBLISHED_FIELDS}
     for k in ("valid_auc", "test_auc"):  # a number in [0, 1] or nothing
         out[k] = entry.get(k) if 0.0 <= num(entry.get(k)) <= 1.0 else ""
+    tasks = entry.get("tasks", [2])  # the challenge tasks whose boards show it
+    out["tasks"] = [t for t in tasks if t in (1, 2)] if isinstance(tasks, list) else [2]
     return out
 
 
-def load_published(directory: Path) -> list[dict]:
-    """``published.yaml``'s results. It is written by people: what cannot be read is left out with a
+def _published_file(path) -> list[dict]:
+    """One ``published.yaml``'s results. It is written by people: what cannot be read is left out with a
     note, never a failure of the command that renders the leaderboard."""
-    path = Path(directory) / "published.yaml"
-    if not path.exists():
+    if not (path.is_file() or path.is_dir()):  # a folder in its place is read, fails and is noted
         return []
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -278,6 +304,16 @@ def load_published(directory: Path) -> list[dict]:
     if None in entries:
         note(f"{path}: {entries.count(None)} of {len(entries)} result(s) lack 'system' or 'source' and are left out")
     return [e for e in entries if e is not None]
+
+
+def load_published(directory: Path, dataset: str = "") -> list[dict]:
+    """The published results that ship with mmbench (``published.yaml`` of this package), with the
+    leaderboard folder's own ``published.yaml`` (if any) adding entries or replacing those of the same
+    ``system``; only those of the dataset's challenge task (``<dataset>-task1``: Task 1)."""
+    merged = {e["system"]: e for e in _published_file(resources.files(__package__) / "published.yaml")}
+    merged.update({e["system"]: e for e in _published_file(Path(directory) / "published.yaml")})
+    task = store.task_of_dataset(dataset)
+    return [e for e in merged.values() if task in e["tasks"]]
 
 
 def _group(runs: list[dict]) -> list[Combination]:
@@ -297,10 +333,11 @@ def _group(runs: list[dict]) -> list[Combination]:
 
 def _pick_reference(ordered: list[Combination], dataset: str, reference: str | None):
     if reference:
-        ref = find_combination(ordered, reference)
+        ref = find_combination(ordered, reference, dataset)
         if ref is None:
             raise MMBenchError(f"--reference {reference!r} matches no combination of {dataset}; give a config "
-                               f"hash, a combination key or 'encoder/reducer/model' from the table")
+                               f"hash, a combination key (or a prefix of either) or 'encoder/reducer/model' from "
+                               f"the table")
         return ref, f"chosen with --reference {reference}"
     ref = next((c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE), None)
     if ref is not None:
@@ -348,4 +385,5 @@ def summarise(rows: list[dict], dataset: str, directory: Path, reference: str | 
     paired = _add_statistics(usable, ref, labels, preds) if has_stats else None
     oracle = next((num(r["oracle_auc"]) for r in runs if 0.0 < num(r.get("oracle_auc")) <= 1.0), None)
     return Summary(dataset, ordered, ref, reason, sorted(runs, key=lambda r: -num(r.get("valid_auc"))),
-                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory), paired)
+                   [r for r in rows if not store.is_ok(r)], has_stats, oracle, load_published(directory, dataset),
+                   paired)

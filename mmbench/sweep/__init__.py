@@ -60,6 +60,8 @@ def run_sweep(
     for ds_group in grouped(runs, "dataset"):
         data = pipeline.load_data(ds_group[0].resolved.dataset, ctx)
         report.datasets.append(data.dataset_id)
+        if not dry_run:
+            store.check_targets(directory, data.dataset_id)
         recorded = store.recorded_status(directory, data.dataset_id)
         todo = [r for r in ds_group if r.config_hash not in recorded
                 or (retry_failed and recorded[r.config_hash] == "failed")]

@@ -124,7 +124,9 @@ class Session:
     @property
     def data(self):
         if self._data is None:
-            self._data = pipeline.load_data(self.base.dataset, self.ctx)
+            data = pipeline.load_data(self.base.dataset, self.ctx)
+            store.check_targets(self.directory, data.dataset_id)  # a blocked CSV is said before any trial trains
+            self._data = data
         return self._data
 
     def stage(self, resolved: pipeline.Resolved) -> Prepared:
