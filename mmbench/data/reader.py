@@ -61,7 +61,7 @@ class _File:
         try:
             column = pq.read_table(self.path, columns=["item_title"]).column(0)
         except (pa.ArrowException, OSError) as exc:
-            raise self.unreadable(exc) from None
+            raise self.unreadable(exc, ["item_title"]) from None
         for chunk_start, chunk in zip(np.cumsum([0] + [len(c) for c in column.chunks]), column.chunks):
             try:
                 chunk.validate(full=True)
@@ -72,7 +72,14 @@ class _File:
                                 "UTF-8") from None
         return ["" if t is None else t for t in column.to_pylist()]
 
-    def unreadable(self, exc: Exception) -> DataError:
+    def unreadable(self, exc: Exception, columns: list[str] | None = None) -> DataError:
+        """The file cannot be decoded; with ``columns``, name the first of them that fails on its own
+        (e.g. a null inside a fixed-size list, which some pyarrow versions refuse while reading)."""
+        for name in columns or ():
+            try:
+                pq.read_table(self.path, columns=[name], use_threads=False)
+            except (pa.ArrowException, OSError) as col_exc:
+                return self.fail(name, f"cannot be read ({short(str(col_exc), 200)})")
         return DataError(f"{self.path} cannot be read as parquet ({short(str(exc), 200)}); {_FIX}")
 
     def fail(self, column: str, problem: str) -> DataError:
@@ -84,7 +91,7 @@ class _File:
         try:
             table = pq.read_table(self.path, columns=columns, use_threads=True)
         except (pa.ArrowException, OSError) as exc:
-            raise self.unreadable(exc) from None
+            raise self.unreadable(exc, columns) from None
         for name in columns:
             if table.column(name).null_count:
                 raise self.fail(name, f"has {table.column(name).null_count} nulls")
@@ -110,7 +117,7 @@ class _File:
             try:
                 table = pq.ParquetFile(self.path).read_row_group(group, columns=list(wanted), use_threads=False)
             except (pa.ArrowException, OSError) as exc:
-                raise self.unreadable(exc) from None
+                raise self.unreadable(exc, list(wanted)) from None
             for name, want in wanted.items():
                 self._fill(table.column(name), name, want, out[name][starts[group] : starts[group + 1]])
 
