@@ -117,11 +117,15 @@ def typed_row(row: dict) -> dict:
     return {k: (None if v in ("", None) else _number(v)) if k in NUMBER_COLUMNS else v for k, v in row.items()}
 
 
+def lock_path(csv: Path) -> Path:
+    return Path(str(csv) + ".lock")
+
+
 def check_targets(directory: Path, dataset: str) -> None:
-    """Before any training: the dataset's CSV and lock paths can hold files (a folder in their place
-    would only be found when the finished run is recorded)."""
+    """The dataset's CSV and lock paths can hold files. Called before any training (a folder in their
+    place would otherwise only be found when the finished run is recorded) and by every writer."""
     path = csv_path(directory, dataset)
-    for target, role in ((path, "its rows (CSV)"), (Path(str(path) + ".lock"), "its lock file")):
+    for target, role in ((path, "its rows (CSV)"), (lock_path(path), "its lock file")):
         if os.path.lexists(target) and not target.is_file():
             raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
                             f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
@@ -130,12 +134,10 @@ def check_targets(directory: Path, dataset: str) -> None:
 @contextlib.contextmanager
 def locked(directory: Path, dataset: str):
     """Hold the dataset's lock: no writer changes its CSV or predictions meanwhile."""
+    check_targets(directory, dataset)
     path = csv_path(directory, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = Path(str(path) + ".lock")
-    if lock.is_dir():
-        raise DataError(f"{lock} is a folder; mmbench uses this path as the leaderboard's lock file: move it away")
-    with FileLock(str(lock)):
+    with FileLock(str(lock_path(path))):
         yield path
 
 
