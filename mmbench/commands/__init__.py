@@ -7,3 +7,8 @@ def add_leaderboard_dir(parser, what: str = "where the CSV/markdown/chart go") -
     parser.add_argument("--leaderboard-dir", default=None, metavar="DIR",
                         help=f"{what} (default $MMBENCH_HOME/leaderboards; the repository's committed "
                              f"boards: --leaderboard-dir leaderboards)")
+
+
+def add_set(parser, help: str = "override a config value, e.g. --set train.seed=3 (repeatable)") -> None:
+    """``--set KEY=VALUE`` (repeatable): config overrides, parsed by ``config.load``."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)

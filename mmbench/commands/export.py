@@ -15,6 +15,7 @@ from ..components import RunContext
 from ..data import schema
 from ..registry import default_registry
 from ..task1 import check_fixed_reducer, check_width, write_item_info
+from . import add_set
 
 WHO = "export-embeddings"
 
@@ -61,5 +62,5 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export-embeddings", help="write a Task-1 item_info.parquet (128-d item_emb_d128) from a config")
     p.add_argument("config", help="YAML config (dataset, encoder and reducer sections are used)")
     p.add_argument("--out", required=True, help="output file (or folder: item_info.parquet is written inside it)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    add_set(p, "override a config value")
     p.set_defaults(func=cmd_export)

@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MMBenchError
+from . import add_set
 
 
 def cmd_predict(args) -> int:
@@ -60,7 +61,6 @@ def add_parser(sub) -> None:
     p.add_argument("--task", type=int, choices=[1, 2], default=None,
                    help="the challenge task: column ID,Task1 or ID,Task2 (default: the run's task); 1 only for a "
                         "run of `mmbench task1`")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="overrides used when RUN_OR_CONFIG is a config YAML (as given to `mmbench run`)")
+    add_set(p, "overrides used when RUN_OR_CONFIG is a config YAML (as given to `mmbench run`)")
     p.add_argument("--device", default=None, help="device for scoring (default: the run's train.device)")
     p.set_defaults(func=cmd_predict)

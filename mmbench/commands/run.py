@@ -16,7 +16,7 @@ from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
 from ..trainer import EpochLog, resolve_device
-from . import add_leaderboard_dir
+from . import add_leaderboard_dir, add_set
 from .plugins import warn_failures
 
 
@@ -119,7 +119,6 @@ def cmd_run(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run one encoder x reducer x model combination and record its AUC")
     p.add_argument("config", help="YAML config with sections dataset, encoder, reducer, model, train")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.seed=3 (repeatable)")
+    add_set(p)
     add_leaderboard_dir(p, "where the CSV/markdown rows go")
     p.set_defaults(func=cmd_run)

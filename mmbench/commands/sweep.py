@@ -8,7 +8,7 @@ from ..components import RunContext
 from ..registry import default_registry
 from ..sweep import run_sweep
 from ..sweep.plan import EXECUTORS, load
-from . import add_leaderboard_dir
+from . import add_leaderboard_dir, add_set
 from .run import output_dir
 
 
@@ -39,8 +39,7 @@ def cmd_sweep(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run every combination of a sweep file (resumable)")
     p.add_argument("config", help="sweep YAML: a run config plus a 'sweep:' section of lists")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value, e.g. --set train.epochs=1 or --set sweep.seeds=[1]")
+    add_set(p, "override a value, e.g. --set train.epochs=1 or --set sweep.seeds=[1]")
     p.add_argument("--dry-run", action="store_true", help="print the plan (what is cached, what would run)")
     p.add_argument("--executor", choices=EXECUTORS, help="override the file's executor (default local)")
     p.add_argument("--address", help="Ray cluster address (implies --executor ray), e.g. auto or ray://host:10001")

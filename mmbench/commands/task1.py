@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from . import add_leaderboard_dir
+from . import add_leaderboard_dir, add_set
 
 
 def cmd_task1(args) -> int:
@@ -34,7 +34,6 @@ def add_parser(sub) -> None:
                                      "fixed baseline DIN on it, record a Task-1 row")
     p.add_argument("config", help="YAML with dataset, encoder and reducer (to 128 dims); optionally "
                                   "model.net_dropout and train.lr / batch_size / embedding_reg / net_reg / seed")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.lr=0.002 (repeatable)")
+    add_set(p, "override a config value, e.g. --set train.lr=0.002 (repeatable)")
     add_leaderboard_dir(p, "where the Task-1 CSV/markdown rows go (file <dataset>-task1.csv)")
     p.set_defaults(func=cmd_task1)

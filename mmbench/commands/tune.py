@@ -12,7 +12,7 @@ from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..console import make_console
 from ..registry import default_registry
-from . import add_leaderboard_dir
+from . import add_leaderboard_dir, add_set
 from .run import output_dir
 
 
@@ -121,8 +121,7 @@ def cmd_tune(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("tune", help="hyper-parameter search on Optuna (TPE, pruning by epoch, resumable)")
     p.add_argument("config", help="search YAML: a run config plus a 'tune:' section with the space")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value, e.g. --set train.epochs=3 or --set tune.pruner=halving")
+    add_set(p, "override a value, e.g. --set train.epochs=3 or --set tune.pruner=halving")
     p.add_argument("--trials", type=int, help="the study's total number of trials (tune.trials)")
     p.add_argument("--study", help="the study's name (tune.study; default: the file's stem)")
     p.add_argument("--storage", metavar="URL", help="an Optuna RDB URL (default sqlite under $MMBENCH_HOME/tune/)")
