@@ -26,7 +26,6 @@ from .errors import DataError, MMBenchError
 from .metrics import auc
 from .stats import delong, paired_test, weighted_ci
 
-SUBSETS = ("all", "cold", "warm")
 
 
 @dataclass
@@ -71,6 +70,21 @@ def _subset_masks(cand: Candidates, max_train_rows: int) -> dict[str, np.ndarray
 
 def score(directory: Path, dataset: str, root: Path, reference: str | None = None, max_train_rows: int = 0) -> dict:
     """Every combination of ``<directory>/<dataset>.csv`` on all / cold / warm valid rows (JSON-ready)."""
+    cand = read_candidates(root)
+    result = score_masks(directory, dataset, root, cand.label, _subset_masks(cand, max_train_rows), reference,
+                         oracle=cand.oracle)
+    result["max_train_rows"] = max_train_rows
+    for entry in result["combos"]:
+        entry["margin_cold_minus_warm"] = _margin_difference(entry)
+    return result
+
+
+def score_masks(directory: Path, dataset: str, root: Path, labels_on_disk: np.ndarray, masks: dict[str, np.ndarray],
+                reference: str | None = None, oracle: np.ndarray | None = None, control_default: bool = True) -> dict:
+    """Every combination with saved predictions scored on each named subset of the valid rows
+    (``masks``: name -> boolean mask in valid.parquet order): seed-mean AUC with a DeLong 95 % CI and,
+    against the reference combination, the paired Δ and p. ``control_default``: with no ``reference``,
+    compare against the `random` encoder's combination when there is one."""
     directory = Path(directory)
     rows = store.read_rows(store.csv_path(directory, dataset))
     if not rows:
@@ -81,12 +95,11 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
     combos = [c for c in summary.combinations if all(r["config_hash"] in preds for r in c.runs)]
     if labels is None or not combos:
         raise MMBenchError(f"no saved valid predictions in {store.preds_dir(directory, dataset)}; "
-                           "cold/warm scores need them (every run records them)")
-    cand = read_candidates(root)
-    if len(cand.label) != len(labels) or not np.array_equal(cand.label, labels):
+                           "subset scores need them (every run records them)")
+    if len(labels_on_disk) != len(labels) or not np.array_equal(labels_on_disk, labels):
         raise DataError(f"{Path(root) / schema.VALID.path}: its labels differ from the saved valid labels of {dataset}; "
                         "--data-root must be the data root the runs used")
-    ref = _pick_reference(combos, reference)
+    ref = _pick_reference(combos, reference, control_default)
     index = {r["config_hash"]: i for i, r in enumerate(r for c in combos for r in c.runs)}
     matrix = np.stack([preds[h] for h in index])
 
@@ -96,9 +109,7 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
             w[index[r["config_hash"]]] = 1.0 / len(c.runs)
         return w
 
-    masks = _subset_masks(cand, max_train_rows)
-    result = {"dataset": dataset, "root": str(root), "max_train_rows": max_train_rows,
-              "reference": ref.label if ref else None,
+    result = {"dataset": dataset, "root": str(root), "reference": ref.label if ref else None,
               "subsets": {k: {"rows": int(m.sum()), "positives": int(labels[m].sum())} for k, m in masks.items()},
               "oracle": None, "combos": []}
     scores: dict[str, dict[str, Score]] = {c.key: {} for c in combos}
@@ -115,26 +126,32 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
                 s.delta, s.p = paired_test(aucs, cov, contrast)
                 s.var_delta = float(contrast @ cov @ contrast)
             scores[c.key][name] = s
-    if cand.oracle is not None:
-        result["oracle"] = {k: auc(labels[m], cand.oracle[m]) for k, m in masks.items()}
+    if oracle is not None:
+        result["oracle"] = {k: _auc_or_nan(labels[m], oracle[m]) for k, m in masks.items()}
     for c in combos:
         entry = {"label": c.label, "combo": c.key, "encoder": c.encoder, "reducer": c.reducer_label, "model": c.model,
                  "n_seeds": len(c.runs), "reference": c is ref}
-        for name in SUBSETS:
+        for name in masks:
             s = scores[c.key].get(name)
-            entry[name] = None if s is None else {"auc": s.auc, "ci95": list(s.ci), "delta": s.delta, "p": s.p}
-        entry["margin_cold_minus_warm"] = _margin_difference(scores[c.key])
+            entry[name] = None if s is None else {"auc": s.auc, "ci95": list(s.ci), "delta": s.delta, "p": s.p,
+                                                  "var_delta": s.var_delta}
         result["combos"].append(entry)
     return result
 
 
-def _pick_reference(combos: list, reference: str | None):
+def _auc_or_nan(labels: np.ndarray, scores: np.ndarray) -> float:
+    return auc(labels, scores) if 0 < labels.sum() < len(labels) else float("nan")
+
+
+def _pick_reference(combos: list, reference: str | None, control_default: bool = True):
     if reference:
         ref = summaries.find_combination(combos, reference)
         if ref is None:
             raise MMBenchError(f"--reference {reference!r} matches no combination with saved predictions; give a config "
                                "hash, a combination key or 'encoder/reducer/model' from `mmbench leaderboard`")
         return ref
+    if not control_default:
+        return None
     controls = [c for c in combos if c.encoder == "random"]
     if len(controls) > 1:
         raise MMBenchError("several combinations use the `random` encoder; choose one with --reference "
@@ -142,13 +159,13 @@ def _pick_reference(combos: list, reference: str | None):
     return controls[0] if controls else None
 
 
-def _margin_difference(s: dict[str, Score]) -> dict | None:
+def _margin_difference(entry: dict) -> dict | None:
     """Δ on cold rows minus Δ on warm rows, and the two-sided p of it being 0 (independent row sets)."""
-    cold, warm = s.get("cold"), s.get("warm")
-    if cold is None or warm is None or cold.delta is None or warm.delta is None:
+    cold, warm = entry.get("cold"), entry.get("warm")
+    if cold is None or warm is None or cold["delta"] is None or warm["delta"] is None:
         return None
-    diff = cold.delta - warm.delta
-    sd = math.sqrt(max(cold.var_delta + warm.var_delta, 0.0))
+    diff = cold["delta"] - warm["delta"]
+    sd = math.sqrt(max(cold["var_delta"] + warm["var_delta"], 0.0))
     p = float(2 * norm.sf(abs(diff) / sd)) if sd > 0 else (1.0 if abs(diff) < 1e-12 else 0.0)
     return {"diff": diff, "p": p}
 
@@ -158,34 +175,43 @@ def _fmt_p(p: float | None) -> str:
 
 
 def format_report(r: dict) -> str:
-    sub = r["subsets"]
     lines = [f"{r['dataset']}: valid rows by candidate (cold = target of <= {r['max_train_rows']} train rows; data root "
-             f"{r['root']})",
-             "  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in sub.items()),
-             f"  reference: {r['reference'] or 'none (no `random` encoder row; pass --reference)'}", ""]
+             f"{r['root']})"]
+    extra = ("Δcold-Δwarm", lambda c: c["margin_cold_minus_warm"])
+    return "\n".join(lines + format_table(r, "none (no `random` encoder row; pass --reference)", extra) + [
+        "", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
+            "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."])
+
+
+def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
+    """Subset sizes, then one line per combination: AUC, Δ vs the reference and p on each subset (and
+    an optional extra column ``(title, entry -> {"diff", "p"} | None)``), then the oracle's line."""
+    names = list(r["subsets"])
+    lines = ["  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in r["subsets"].items()),
+             f"  reference: {r['reference'] or no_reference}", ""]
     head = f"{'combination':<48} {'seeds':>5}"
-    for name in SUBSETS:
-        head += f" | {name + ' AUC':>10} {'Δ vs ref':>9} {'p':>7}"
-    head += f" | {'Δcold-Δwarm':>11} {'p':>7}"
+    for name in names:
+        head += f" | {name + ' AUC':>{max(10, len(name) + 4)}} {'Δ vs ref':>9} {'p':>7}"
+    if extra:
+        head += f" | {extra[0]:>11} {'p':>7}"
     lines += [head, "-" * len(head)]
     for c in r["combos"]:
         line = f"{c['label'][:48]:<48} {c['n_seeds']:>5}"
-        for name in SUBSETS:
-            s = c[name]
+        for name in names:
+            s, width = c[name], max(10, len(name) + 4)
             if s is None:
-                line += f" | {'—':>10} {'':>9} {'':>7}"
+                line += f" | {'—':>{width}} {'':>9} {'':>7}"
             else:
                 delta = "ref" if c["reference"] else ("—" if s["delta"] is None else f"{s['delta']:+.4f}")
-                line += f" | {s['auc']:>10.4f} {delta:>9} {'' if c['reference'] else _fmt_p(s['p']):>7}"
-        m = c["margin_cold_minus_warm"]
-        line += f" | {m['diff']:>+11.4f} {_fmt_p(m['p']):>7}" if m else f" | {'—':>11} {'':>7}"
+                line += f" | {s['auc']:>{width}.4f} {delta:>9} {'' if c['reference'] else _fmt_p(s['p']):>7}"
+        if extra:
+            m = extra[1](c)
+            line += f" | {m['diff']:>+11.4f} {_fmt_p(m['p']):>7}" if m else f" | {'—':>11} {'':>7}"
         lines.append(line)
     if r["oracle"]:
         line = f"{'oracle (true probabilities)':<48} {'':>5}"
-        for name in SUBSETS:
-            value = r["oracle"].get(name)
-            line += f" | {value:>10.4f} {'':>9} {'':>7}" if value == value else f" | {'—':>10} {'':>9} {'':>7}"
+        for name in names:
+            value, width = r["oracle"].get(name), max(10, len(name) + 4)
+            line += f" | {value:>{width}.4f} {'':>9} {'':>7}" if value == value else f" | {'—':>{width}} {'':>9} {'':>7}"
         lines.append(line)
-    lines += ["", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
-                  "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."]
-    return "\n".join(lines)
+    return lines

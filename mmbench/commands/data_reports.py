@@ -1,4 +1,5 @@
-"""``mmbench data marginals DIR`` and ``mmbench data coldwarm --dataset ID``: reports on a data root."""
+"""``mmbench data marginals DIR``, ``mmbench data coldwarm --dataset ID`` and ``mmbench data mechanisms
+--dataset ID``: reports on a data root and on the saved valid predictions of the runs on it."""
 from __future__ import annotations
 
 import json
@@ -23,6 +24,16 @@ def cmd_coldwarm(args) -> int:
     return 0
 
 
+def cmd_mechanisms(args) -> int:
+    from ..data import mmbench_home
+    from ..mechanisms import format_report, score
+
+    root = Path(args.data_root) if args.data_root else mmbench_home() / "data" / args.dataset
+    result = score(Path(args.leaderboard_dir), args.dataset, root, args.reference)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
 def add_parsers(dsub) -> None:
     m = dsub.add_parser("marginals", help="rows and users per split, positives, shared histories, disjoint users, "
                                           "items ever a target in an 80 %% train sample, history lengths")
@@ -43,3 +54,14 @@ def add_parsers(dsub) -> None:
                    help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
     c.add_argument("--json", action="store_true", help="print the numbers as JSON")
     c.set_defaults(func=cmd_coldwarm)
+
+    k = dsub.add_parser("mechanisms", help="a leaderboard's saved valid predictions scored by how each user's next "
+                                           "click links to its history (series, co-click, niche; synthetic world 2)")
+    k.add_argument("--dataset", required=True, help="leaderboard dataset id, e.g. microlens_1m_synth-w2-small-s0")
+    k.add_argument("--leaderboard-dir", default="leaderboards")
+    k.add_argument("--data-root", default="", help="the world-2 data root the runs used "
+                                                   "(default $MMBENCH_HOME/data/<dataset>)")
+    k.add_argument("--reference", default=None,
+                   help="combination to compare against (config hash, key or encoder/reducer/model)")
+    k.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    k.set_defaults(func=cmd_mechanisms)
