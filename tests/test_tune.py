@@ -50,12 +50,19 @@ def load_study(raw):
 
 
 def complete_trials(raw) -> int:
+    return progress(raw)[0]
+
+
+def progress(raw) -> tuple[int, bool]:
+    """(complete trials, whether a marked trial is mid-training: it has reported 1-3 of its epochs)."""
     try:  # through open_storage: it copes with the worker creating the database's tables meanwhile
         study = optuna.load_study(study_name=raw["tune"]["study"],
                                   storage=study_mod.open_storage(raw["tune"]["storage"], None))
     except KeyError:  # not created yet
-        return 0
-    return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+        return 0, False
+    running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    midway = any(study_mod.WORKER in t.user_attrs and 1 <= len(t.intermediate_values) <= 3 for t in running)
+    return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))), midway
 
 
 def test_search_file_mistakes_name_the_key(registry, tmp_path):
@@ -135,8 +142,17 @@ def test_killed_midway_then_resumed_without_repeating_finished_trials(tmp_path):
     cmd = [sys.executable, WORKER, str(path), str(lb), str(home)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while time.time() < deadline and not (Path(raw["tune"]["storage"][10:]).exists() and complete_trials(raw) >= 3):
-        time.sleep(0.1)
+
+    def ready() -> bool:
+        if not Path(raw["tune"]["storage"][10:]).exists():
+            return False
+        complete, midway = progress(raw)
+        return complete >= 3 and midway
+
+    # kill while a trial trains, not in the instant between a trial's creation and its worker mark
+    # (a trial killed there has no worker to check; Optuna's heartbeat retries it 4 heartbeats later)
+    while time.time() < deadline and not ready():
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {r["trial"]: r for r in rows_of(lb)}

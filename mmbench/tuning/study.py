@@ -4,7 +4,9 @@ The budget is ``tune.trials`` trials that *count*: complete, pruned, failed by t
 (e.g. training diverged) or running. A trial whose worker died (killed, machine lost) does not count:
 it is failed and its parameters are queued again, so a study killed at any moment and started again
 runs the rest without repeating a finished trial. A dead worker on this machine is recognised at
-once (its process id is gone); one elsewhere after four heartbeats of silence.
+once (its process id is gone); one elsewhere after four heartbeats of silence. So is a trial whose
+worker was killed in the instant between Optuna creating it and the worker marking it (no process id
+to check): until its heartbeat goes stale it counts as running.
 """
 from __future__ import annotations
 
