@@ -28,7 +28,7 @@ from .data import schema
 from .data.synth_behaviour import RECENCY_WINDOW
 from .data.synth_layout import TRUTH_DIR
 from .errors import DataError
-from .subsets import format_table, score_masks
+from .subsets import format_table, read_oracle, score_masks
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
@@ -110,9 +110,8 @@ def classify(root: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 def score(directory: Path, dataset: str, root: Path, reference: str | None = None) -> dict:
     labels, masks = classify(root)
-    truth = Path(root) / TRUTH_DIR / "valid.parquet"
-    oracle = pq.read_table(truth, columns=["prob"]).column(0).to_numpy() if truth.is_file() else None
-    return score_masks(directory, dataset, root, labels, masks, reference, oracle=oracle, control_default=False)
+    return score_masks(directory, dataset, root, labels, masks, reference, oracle=read_oracle(root),
+                       control_default=False)
 
 
 def format_report(r: dict) -> str:

@@ -27,7 +27,6 @@ from .metrics import auc
 from .stats import delong, paired_test, weighted_ci
 
 
-
 @dataclass
 class Candidates:
     """Per valid row (in valid.parquet order): its label and how many train rows have its candidate."""
@@ -47,11 +46,15 @@ def read_candidates(root: Path) -> Candidates:
     valid = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
     items = valid.column("item_id").to_numpy()
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
-    truth = root / TRUTH_DIR / "valid.parquet"
-    oracle = None
+    return Candidates(valid.column("label").to_numpy().astype(np.int8), counts[items], read_oracle(root))
+
+
+def read_oracle(root: Path) -> np.ndarray | None:
+    """A synthetic root's true probability per valid row (synth_truth/valid.parquet), else None."""
+    truth = Path(root) / TRUTH_DIR / "valid.parquet"
     if truth.is_file() and "prob" in pq.read_schema(truth).names:
-        oracle = pq.read_table(truth, columns=["prob"]).column(0).to_numpy()
-    return Candidates(valid.column("label").to_numpy().astype(np.int8), counts[items], oracle)
+        return pq.read_table(truth, columns=["prob"]).column(0).to_numpy()
+    return None
 
 
 @dataclass
@@ -186,19 +189,19 @@ def format_report(r: dict) -> str:
 def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
     """Subset sizes, then one line per combination: AUC, Δ vs the reference and p on each subset (and
     an optional extra column ``(title, entry -> {"diff", "p"} | None)``), then the oracle's line."""
-    names = list(r["subsets"])
+    widths = {name: max(10, len(name) + 4) for name in r["subsets"]}
     lines = ["  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in r["subsets"].items()),
              f"  reference: {r['reference'] or no_reference}", ""]
     head = f"{'combination':<48} {'seeds':>5}"
-    for name in names:
-        head += f" | {name + ' AUC':>{max(10, len(name) + 4)}} {'Δ vs ref':>9} {'p':>7}"
+    for name, width in widths.items():
+        head += f" | {name + ' AUC':>{width}} {'Δ vs ref':>9} {'p':>7}"
     if extra:
         head += f" | {extra[0]:>11} {'p':>7}"
     lines += [head, "-" * len(head)]
     for c in r["combos"]:
         line = f"{c['label'][:48]:<48} {c['n_seeds']:>5}"
-        for name in names:
-            s, width = c[name], max(10, len(name) + 4)
+        for name, width in widths.items():
+            s = c[name]
             if s is None:
                 line += f" | {'—':>{width}} {'':>9} {'':>7}"
             else:
@@ -210,8 +213,8 @@ def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
         lines.append(line)
     if r["oracle"]:
         line = f"{'oracle (true probabilities)':<48} {'':>5}"
-        for name in names:
-            value, width = r["oracle"].get(name), max(10, len(name) + 4)
+        for name, width in widths.items():
+            value = r["oracle"].get(name)
             line += f" | {value:>{width}.4f} {'':>9} {'':>7}" if value == value else f" | {'—':>{width}} {'':>9} {'':>7}"
         lines.append(line)
     return lines

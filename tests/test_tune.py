@@ -49,10 +49,6 @@ def load_study(raw):
     return optuna.load_study(study_name=raw["tune"]["study"], storage=raw["tune"]["storage"])
 
 
-def complete_trials(raw) -> int:
-    return progress(raw)[0]
-
-
 def progress(raw) -> tuple[int, bool]:
     """(complete trials, whether a marked trial is mid-training: it has reported 1-3 of its epochs)."""
     try:  # through open_storage: it copes with the worker creating the database's tables meanwhile

@@ -14,22 +14,25 @@ def cmd_marginals(args) -> int:
     return 0
 
 
-def cmd_coldwarm(args) -> int:
+def data_root(args) -> Path:
+    """--data-root, or where the synthetic dataset ``--dataset`` was written on first use."""
     from ..data import mmbench_home
+
+    return Path(args.data_root) if args.data_root else mmbench_home() / "data" / args.dataset
+
+
+def cmd_coldwarm(args) -> int:
     from ..subsets import format_report, score
 
-    root = Path(args.data_root) if args.data_root else mmbench_home() / "data" / args.dataset
-    result = score(Path(args.leaderboard_dir), args.dataset, root, args.reference, args.max_train_rows)
+    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.max_train_rows)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
 
 def cmd_mechanisms(args) -> int:
-    from ..data import mmbench_home
     from ..mechanisms import format_report, score
 
-    root = Path(args.data_root) if args.data_root else mmbench_home() / "data" / args.dataset
-    result = score(Path(args.leaderboard_dir), args.dataset, root, args.reference)
+    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
@@ -44,24 +47,22 @@ def add_parsers(dsub) -> None:
 
     c = dsub.add_parser("coldwarm", help="a leaderboard's saved valid predictions scored on cold vs warm candidate "
                                          "rows (paired DeLong against a reference)")
-    c.add_argument("--dataset", required=True, help="leaderboard dataset id, e.g. microlens_1m_synth-w2-small-s0")
-    c.add_argument("--leaderboard-dir", default="leaderboards")
-    c.add_argument("--data-root", default="", help="the data root the runs used (default $MMBENCH_HOME/data/<dataset>)")
-    c.add_argument("--reference", default=None,
-                   help="combination to compare against (config hash, key or encoder/reducer/model); "
-                        "default: the one with the `random` encoder")
+    add_board_arguments(c, "the data root the runs used", "; default: the one with the `random` encoder")
     c.add_argument("--max-train-rows", type=int, default=0,
                    help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
-    c.add_argument("--json", action="store_true", help="print the numbers as JSON")
     c.set_defaults(func=cmd_coldwarm)
 
     k = dsub.add_parser("mechanisms", help="a leaderboard's saved valid predictions scored by how each user's next "
                                            "click links to its history (series, co-click, niche; synthetic world 2)")
-    k.add_argument("--dataset", required=True, help="leaderboard dataset id, e.g. microlens_1m_synth-w2-small-s0")
-    k.add_argument("--leaderboard-dir", default="leaderboards")
-    k.add_argument("--data-root", default="", help="the world-2 data root the runs used "
-                                                   "(default $MMBENCH_HOME/data/<dataset>)")
-    k.add_argument("--reference", default=None,
-                   help="combination to compare against (config hash, key or encoder/reducer/model)")
-    k.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    add_board_arguments(k, "the world-2 data root the runs used")
     k.set_defaults(func=cmd_mechanisms)
+
+
+def add_board_arguments(parser, root_help: str, reference_default: str = "") -> None:
+    """What a report on a leaderboard's saved predictions reads: the board, the data root, a reference."""
+    parser.add_argument("--dataset", required=True, help="leaderboard dataset id, e.g. microlens_1m_synth-w2-small-s0")
+    parser.add_argument("--leaderboard-dir", default="leaderboards")
+    parser.add_argument("--data-root", default="", help=f"{root_help} (default $MMBENCH_HOME/data/<dataset>)")
+    parser.add_argument("--reference", default=None, help="combination to compare against (config hash, key or "
+                                                          f"encoder/reducer/model){reference_default}")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
