@@ -21,6 +21,7 @@ from typing import Any
 from .errors import ConfigError, short
 
 _BOUNDS_KEY = "mmbench_bounds"
+_ADDED_LATER_KEY = "mmbench_added_later"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,16 @@ def bounded(default: Any = dataclasses.MISSING, *, default_factory: Any = datacl
     """A dataclass field with declared bounds, e.g. ``epochs: int = bounded(10, ge=1)``."""
     return dataclasses.field(default=default, default_factory=default_factory,
                              metadata={_BOUNDS_KEY: Bounds(**bounds)})
+
+
+def added_later(default: Any, **bounds):
+    """A field added after runs were recorded with its class. While it holds its default (which must
+    reproduce the behaviour from before it existed) it is left out of the config a run records and so
+    of the run's hash: the rows recorded before it existed stay the same combination."""
+    metadata = {_ADDED_LATER_KEY: True}
+    if bounds:
+        metadata[_BOUNDS_KEY] = Bounds(**bounds)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def declare_bounds(params_cls, **bounds: Bounds) -> None:
@@ -253,4 +264,12 @@ def describe_params(params_cls) -> list[dict]:
 
 
 def params_to_dict(params) -> dict:
-    return dataclasses.asdict(params) if params is not None else {}
+    """The params as a run records them (and hashes them): fields declared ``added_later`` are left out
+    while at their default."""
+    if params is None:
+        return {}
+    out = dataclasses.asdict(params)
+    for f in dataclasses.fields(params):
+        if f.metadata.get(_ADDED_LATER_KEY) and out[f.name] == f.default:
+            del out[f.name]
+    return out

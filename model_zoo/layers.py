@@ -36,14 +36,25 @@ class ItemFeatureEmbedding(nn.Module):
     reducer's code embeddings (one table per code level, ``dim``) when it hands out codes. The padding
     id 0 gives zeros in every item-side part.
     Works on any id tensor shape: (B,) for targets, (B, L) for histories.
+
+    ``use_tags=False`` leaves the tag part out: with a content-free vector (the `random` encoder) the
+    item is then known by its id and levels only, a control without any content.
+
+    ``id_dropout`` p > 0 (DropoutNet's input dropout): in training, each distinct item of a batch has its
+    id embedding zeroed with probability p, not rescaled. An item never seen in train keeps its
+    near-zero initial id embedding, so this shows the model, while it trains, the state it meets on
+    cold items, and teaches it to score an item from its content parts alone.
     """
 
     def __init__(self, spec, dim: int, use_levels: bool = True, vector_dim: int | None = None,
-                 vector_bias: bool = True):
+                 vector_bias: bool = True, id_dropout: float = 0.0, use_tags: bool = True):
         super().__init__()
+        if not 0.0 <= id_dropout < 1.0:
+            raise ValueError(f"id_dropout must be in [0, 1), got {id_dropout}")
+        self.id_dropout = id_dropout
         self.features = spec.item_features
         self.id_emb = nn.Embedding(spec.n_items, dim, padding_idx=0)
-        self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0)
+        self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0) if use_tags else None
         vector_dim = (vector_dim or dim) if spec.vec_dim else 0
         self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias) if spec.vec_dim else None
         self.use_levels = use_levels
@@ -56,7 +67,7 @@ class ItemFeatureEmbedding(nn.Module):
             self.register_buffer("code_offsets", torch.tensor([0] + vocab[:-1]).cumsum(0), persistent=False)
         else:
             self.code_emb = None
-        self.out_dim = dim * (2 + use_levels + (self.code_emb is not None)) + vector_dim
+        self.out_dim = dim * (1 + use_tags + use_levels + (self.code_emb is not None)) + vector_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         # Histories repeat items heavily: represent each distinct id of the batch once, then gather.
@@ -67,11 +78,16 @@ class ItemFeatureEmbedding(nn.Module):
 
     def represent(self, ids: torch.Tensor) -> torch.Tensor:
         """Representation of a 1-d tensor of ids."""
-        tags = self.features.tags[ids]  # (n, 5)
-        tag_mask = (tags != 0).unsqueeze(-1).to(self.id_emb.weight.dtype)
-        tag_vec = (self.tag_emb(tags) * tag_mask).sum(-2) / tag_mask.sum(-2).clamp(min=1)
-        nonpad = (ids != 0).unsqueeze(-1).to(tag_vec.dtype)
-        parts = [self.id_emb(ids), tag_vec]
+        id_vec = self.id_emb(ids)
+        nonpad = (ids != 0).unsqueeze(-1).to(id_vec.dtype)
+        if self.training and self.id_dropout > 0:
+            keep = torch.rand(ids.shape[0], 1, device=ids.device) >= self.id_dropout
+            id_vec = id_vec * keep.to(id_vec.dtype)
+        parts = [id_vec]
+        if self.tag_emb is not None:
+            tags = self.features.tags[ids]  # (n, 5)
+            tag_mask = (tags != 0).unsqueeze(-1).to(id_vec.dtype)
+            parts.append((self.tag_emb(tags) * tag_mask).sum(-2) / tag_mask.sum(-2).clamp(min=1))
         if self.vec_proj is not None:
             parts.append(self.vec_proj(self.features.vectors(ids)) * nonpad)
         if self.use_levels:

@@ -2,7 +2,7 @@ import pytest
 
 from mmbench import config
 from mmbench.errors import ConfigError
-from mmbench.params import build_params, describe_params
+from mmbench.params import added_later, build_params, describe_params, params_to_dict
 from mmbench.trainer import TrainParams
 
 BASE = """
@@ -76,3 +76,17 @@ def test_describe_params_lists_defaults():
     described = {p["name"]: p for p in describe_params(TrainParams)}
     assert described["batch_size"]["default"] == 1024
     assert described["monitor"]["type"].startswith("one of")
+
+
+def test_a_field_added_later_is_recorded_only_when_it_leaves_its_default():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Params:
+        width: int = 8
+        extra: float = added_later(0.0)
+
+    assert params_to_dict(Params()) == {"width": 8}
+    assert params_to_dict(Params(extra=0.5)) == {"width": 8, "extra": 0.5}
+    assert build_params(Params, {"extra": 0.25}, "run.yaml").extra == 0.25
+    assert [d["name"] for d in describe_params(Params)] == ["width", "extra"]  # still listed for users

@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from mmbench.trainer import TrainParams, fit
 from mmbench_zoo.attention_dnn.model import AttentionDNN
 from mmbench_zoo.dcn.model import DCN, DCNParams
 from mmbench_zoo.din.model import DIN, DINParams
-from mmbench_zoo.layers import CrossNet, TargetAttention, pack_history
+from mmbench_zoo.layers import CrossNet, ItemFeatureEmbedding, TargetAttention, encode_batch_items, pack_history
 from mmbench_zoo.qin.model import QIN, QINParams
 from mmbench_zoo.transformer_dcn.model import TransformerDCN, TransformerDCNParams
 
@@ -179,7 +180,64 @@ def test_run_config_overrides_model_defaults(zoo_registry):
     ({"name": "din", "atention_hidden": [8]}, r"run.yaml: model \(din\): unknown key 'atention_hidden' \(did you mean 'attention_hidden'\?\)"),
     ({"name": "dcn", "cross_layer": 2}, r"unknown key 'cross_layer' \(did you mean 'cross_layers'\?\)"),
     ({"name": "dcn", "structure": "diagonal"}, r"model \(dcn\).structure: expected one of 'parallel', 'stacked'"),
+    ({"name": "din", "id_dropout": 1.0}, r"model \(din\).id_dropout"),
 ])
 def test_bad_model_params_are_config_errors(zoo_registry, model, message):
     with pytest.raises(ConfigError, match=message):
         pipeline.resolve(run_config(model), zoo_registry)
+
+
+def test_id_dropout_zeroes_whole_id_embeddings_in_training_only(data):
+    spec = spec_of(data)
+    torch.manual_seed(0)
+    items = ItemFeatureEmbedding(spec, 4, id_dropout=0.5)
+    torch.nn.init.normal_(items.id_emb.weight)  # a visible id part (the baseline init is N(0, 1e-4))
+    ids = torch.arange(1, spec.n_items)
+    with torch.no_grad():
+        full = items.eval().represent(ids)
+        dropped_rep = items.train().represent(ids)
+    dropped = (dropped_rep[:, :4] == 0).all(-1)
+    assert 0.35 < dropped.float().mean() < 0.65  # 199 items, p = 0.5
+    torch.testing.assert_close(dropped_rep[~dropped], full[~dropped])  # the kept ones: unchanged
+    torch.testing.assert_close(dropped_rep[dropped, 4:], full[dropped, 4:])  # content parts: never dropped
+    assert torch.equal(full[:, :4], items.id_emb(ids).detach())  # eval: no dropout
+
+
+def test_id_dropout_treats_an_item_alike_as_target_and_in_the_history(data):
+    """One draw per distinct item of the batch: a candidate that is also in a history is dropped in both."""
+    spec = spec_of(data)
+    torch.manual_seed(1)
+    items = ItemFeatureEmbedding(spec, 4, id_dropout=0.5).train()
+    torch.nn.init.normal_(items.id_emb.weight)
+    batch = batch_of(data.train, slice(0, 256))
+    target, reps, key_index, _ = encode_batch_items(items, batch["item_id"], batch["item_seq"])
+    _, hist_ids = pack_history(batch["item_seq"])
+    keys = reps[key_index]
+    same = hist_ids.long().unsqueeze(1) == batch["item_id"].long().unsqueeze(0)  # (positions, rows)
+    pos, row = same.nonzero(as_tuple=True)
+    assert len(pos) > 0
+    torch.testing.assert_close(keys[pos], target[row])
+
+
+@pytest.mark.parametrize("name", ["din", "dcn", "attention_dnn", "transformer_dcn", "qin"])
+def test_every_model_passes_id_dropout_and_item_tags_to_its_item_embedding(data, name):
+    cls, params = TINY[name]
+    spec = spec_of(data)
+    with_tags = cls(spec, params)
+    model = cls(spec, dataclasses.replace(params, id_dropout=0.3, item_tags=False))
+    assert model.items.id_dropout == 0.3 and model.items.tag_emb is None
+    assert model.items.out_dim == with_tags.items.out_dim - 8  # the 8-wide tag part is gone
+    out = model.train()(batch_of(data.train, slice(0, 32)))
+    assert out.shape == (32,) and torch.isfinite(out).all()
+
+
+def test_without_tags_the_item_parts_are_the_others_unchanged(data):
+    spec = spec_of(data)
+    torch.manual_seed(0)
+    tagged = ItemFeatureEmbedding(spec, 4).eval()
+    untagged = ItemFeatureEmbedding(spec, 4, use_tags=False).eval()
+    untagged.load_state_dict({k: v for k, v in tagged.state_dict().items() if not k.startswith("tag_emb")})
+    ids = torch.tensor([0, 1, 5, 7])
+    with torch.no_grad():
+        a, b = tagged.represent(ids), untagged.represent(ids)
+    torch.testing.assert_close(b, torch.cat([a[:, :4], a[:, 8:]], dim=-1))  # [id, tags, vector, levels] minus tags

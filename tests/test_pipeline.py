@@ -97,6 +97,25 @@ def test_config_hash_depends_on_every_section(fake_registry):
     assert base != pipeline.resolve(cfg(reducer={"name": "pca", "dim": 3}), fake_registry).config_hash()
 
 
+def test_committed_world2_rows_keep_their_config_hash():
+    """A run's hash is its identity on the board (a rerun joins its combination, a sweep skips what is
+    recorded): options added to a component since must not change the hash of the committed rows."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from mmbench.registry import default_registry
+
+    board = Path(__file__).resolve().parents[1] / "leaderboards" / "microlens_1m_synth-w2-small-s0.csv"
+    with board.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 27
+    registry = default_registry()
+    for row in rows:
+        resolved = pipeline.resolve(config.from_dict(json.loads(row["config"]), board.name), registry)
+        assert resolved.config_hash() == row["config_hash"], row["model"]
+
+
 def test_model_defaults_come_from_its_params_and_train_defaults_from_its_folder(fake_registry):
     resolved = pipeline.resolve(cfg(model={"name": "attention_dnn"}, train={}), fake_registry)
     assert resolved.model.params.num_heads == 4  # AttentionDNNParams

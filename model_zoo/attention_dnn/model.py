@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
+from mmbench.params import added_later
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, mlp
 
@@ -24,6 +25,8 @@ class AttentionDNNParams:
     dropout: float = 0.1
     batch_norm: bool = True
     use_user_id: bool = True
+    id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
+    item_tags: bool = added_later(True)  # False: no tag part (a control without content)
 
     def __post_init__(self):
         if min(self.embedding_dim, self.attention_dim, self.num_heads) < 1 or self.attention_layers < 0:
@@ -60,7 +63,7 @@ class AttentionDNN(RowInputsModel):
     def __init__(self, spec, params: AttentionDNNParams):
         super().__init__()
         e, a = params.embedding_dim, params.attention_dim
-        self.items = ItemFeatureEmbedding(spec, e)
+        self.items = ItemFeatureEmbedding(spec, e, id_dropout=params.id_dropout, use_tags=params.item_tags)
         self.to_tokens = nn.Linear(self.items.out_dim, a)
         self.pos_emb = nn.Parameter(torch.zeros(spec.seq_len, a))
         self.blocks = nn.ModuleList(SelfAttentionBlock(a, params.num_heads)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from mmbench.components import train_defaults
+from mmbench.params import added_later
 
 from ..layers import (CrossNet, ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init,
                       encode_batch_items, mlp)
@@ -31,6 +32,8 @@ class DCNParams:
     attention_activation: Literal["dice", "relu", "prelu", "sigmoid"] = "dice"
     attention_dropout: float = 0.0
     use_user_id: bool = False
+    id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
+    item_tags: bool = added_later(True)  # False: no tag part (a control without content)
 
     def __post_init__(self):
         if self.embedding_dim < 1 or self.cross_layers < 0 or self.low_rank < 0:
@@ -45,7 +48,7 @@ class DCN(RowInputsModel):
         super().__init__()
         e = params.embedding_dim
         self.params = params
-        self.items = ItemFeatureEmbedding(spec, e)
+        self.items = ItemFeatureEmbedding(spec, e, id_dropout=params.id_dropout, use_tags=params.item_tags)
         d = self.items.out_dim
         self.attention = TargetAttention(d, params.attention_hidden, params.attention_activation,
                                          params.attention_dropout) if params.history == "attention" else None

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from mmbench.components import train_defaults
+from mmbench.params import added_later
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
@@ -38,6 +39,8 @@ class DINParams:
     use_user_id: bool = False  # the baseline leaves user_id out (a user has ~3 rows)
     use_item_levels: bool = True  # likes/views levels as item-side features (target and history)
     vector_dim: int = 0  # width of the projected multimodal vector; 0 = embedding_dim
+    id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
+    item_tags: bool = added_later(True)  # False: no tag part (a control without content)
     target_attention_heads: int = 0  # > 0: add a multi-head softmax target attention (award entry)
     target_attention_dim: int = 0  # its width; 0 = the item width
     cross_attention_layers: int = 0  # > 0: add stacked target cross-attention layers (Gavin113)
@@ -68,7 +71,8 @@ class DIN(RowInputsModel):
     def __init__(self, spec, params: DINParams):
         super().__init__()
         e, p = params.embedding_dim, params
-        self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e)
+        self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e,
+                                          id_dropout=p.id_dropout, use_tags=p.item_tags)
         d = self.items.out_dim
         self.attention = TargetAttention(d, p.attention_hidden, p.attention_activation, p.attention_dropout,
                                          p.use_softmax)

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
+from mmbench.params import added_later
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, baseline_init, encode_batch_items
 
@@ -34,6 +35,8 @@ class QINParams:
     net_dropout: float = 0.1
     batch_norm: bool = True
     use_user_id: bool = False
+    id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
+    item_tags: bool = added_later(True)  # False: no tag part (a control without content)
 
     def __post_init__(self):
         if min(self.embedding_dim, self.vector_dim, self.num_row) < 1 or self.attention_dim < 0 or self.qnn_layers < 0:
@@ -102,7 +105,7 @@ class QIN(RowInputsModel):
         super().__init__()
         e = params.embedding_dim
         self.items = ItemFeatureEmbedding(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
-                                 vector_bias=False)
+                                 vector_bias=False, id_dropout=params.id_dropout, use_tags=params.item_tags)
         d = self.items.out_dim
         self.attention = SparseTargetAttention(d, params.attention_dim or 2 * d, params.attention_scale)
         in_dim = 2 * d + self.init_row_inputs(spec, e, params.use_user_id)

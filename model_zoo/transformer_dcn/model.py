@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
+from mmbench.params import added_later
 
 from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
 
@@ -37,6 +38,8 @@ class TransformerDCNParams:
     embedding_dim: int = 64
     vector_dim: int = 128  # width of the projected multimodal vector (the published item_emb_d128: 128)
     item_levels: bool = False  # likes/views as item-side features too (published: row features only)
+    id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
+    item_tags: bool = added_later(True)  # False: no tag part (a control without content)
     transformer_layers: int = 2
     num_heads: int = 1
     dim_feedforward: int = 256
@@ -193,7 +196,7 @@ class TransformerDCN(RowInputsModel):
         e = params.embedding_dim
         self.mask = params.mask
         self.items = ItemFeatureEmbedding(spec, e, use_levels=params.item_levels, vector_dim=params.vector_dim,
-                                 vector_bias=False)
+                                 vector_bias=False, id_dropout=params.id_dropout, use_tags=params.item_tags)
         d = self.items.out_dim
         self.sequence = TargetAwareTransformer(d, params.transformer_layers, params.num_heads,
                                                params.dim_feedforward, params.transformer_dropout,
