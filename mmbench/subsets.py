@@ -190,16 +190,17 @@ def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
     """Subset sizes, then one line per combination: AUC, Δ vs the reference and p on each subset (and
     an optional extra column ``(title, entry -> {"diff", "p"} | None)``), then the oracle's line."""
     widths = {name: max(10, len(name) + 4) for name in r["subsets"]}
+    label_width = min(100, max([48] + [len(c["label"]) for c in r["combos"]]))  # variants name their parameters
     lines = ["  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in r["subsets"].items()),
              f"  reference: {r['reference'] or no_reference}", ""]
-    head = f"{'combination':<48} {'seeds':>5}"
+    head = f"{'combination':<{label_width}} {'seeds':>5}"
     for name, width in widths.items():
         head += f" | {name + ' AUC':>{width}} {'Δ vs ref':>9} {'p':>7}"
     if extra:
         head += f" | {extra[0]:>11} {'p':>7}"
     lines += [head, "-" * len(head)]
     for c in r["combos"]:
-        line = f"{c['label'][:48]:<48} {c['n_seeds']:>5}"
+        line = f"{c['label'][:label_width]:<{label_width}} {c['n_seeds']:>5}"
         for name, width in widths.items():
             s = c[name]
             if s is None:
@@ -212,7 +213,7 @@ def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
             line += f" | {m['diff']:>+11.4f} {_fmt_p(m['p']):>7}" if m else f" | {'—':>11} {'':>7}"
         lines.append(line)
     if r["oracle"]:
-        line = f"{'oracle (true probabilities)':<48} {'':>5}"
+        line = f"{'oracle (true probabilities)':<{label_width}} {'':>5}"
         for name, width in widths.items():
             value = r["oracle"].get(name)
             line += f" | {value:>{width}.4f} {'':>9} {'':>7}" if value == value else f" | {'—':>{width}} {'':>9} {'':>7}"

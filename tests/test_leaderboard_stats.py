@@ -209,3 +209,34 @@ def test_the_table_shows_names_with_rich_markup_as_text(tmp_path, capsys, monkey
     assert main(["leaderboard", "--leaderboard-dir", str(tmp_path), "--dataset", "d"]) == 0
     out = capsys.readouterr().out
     assert "[red]enc[/red]" in out and "[bold]m" in out
+
+
+def test_a_parameter_a_run_did_not_record_is_not_shown_in_its_variant(tmp_path):
+    """Runs recorded before a parameter existed (or at its added-later default) do not record it: the
+    variant names it only for the combination that set it."""
+    plain = run_row("p1", "enc", "none", "m", 1, 0.6)
+    dropped = run_row("d1", "enc", "none", "m", 1, 0.7)
+    cfg = json.loads(dropped.config)
+    cfg["model"]["id_dropout"] = 0.5
+    dropped.config = json.dumps(cfg)
+    for row in (plain, dropped):
+        store.record_row(tmp_path, row)
+    combos = summarise(store.read_rows(tmp_path / "fake.csv"), "fake", tmp_path).combinations
+    assert sorted(c.label for c in combos) == ["enc / none / m", "enc / none / m [model.id_dropout=0.5]"]
+
+
+def test_the_default_reference_is_the_baseline_setting_not_any_precomputed_pca_din(tmp_path):
+    def row(h, columns, dim, auc, **model):
+        r = run_row(h, "precomputed", "pca", "din", 1, auc, dim=dim)
+        cfg = json.loads(r.config)
+        cfg["encoder"]["columns"] = columns
+        cfg["model"].update(model)
+        r.config = json.dumps(cfg)
+        return r
+
+    both = ["txt_emb_BERT", "img_emb_CLIPRN50"]
+    for r in (row("covers", ["img_emb_CLIPRN50"], 64, 0.80), row("base", both, 128, 0.70),
+              row("option", both, 128, 0.75, item_tags=False)):
+        store.record_row(tmp_path, r)
+    summary = summarise(store.read_rows(tmp_path / "fake.csv"), "fake", tmp_path)
+    assert summary.reference.runs[0]["config_hash"] == "base"

@@ -103,3 +103,13 @@ def test_predictions_of_other_data_are_refused_in_one_line(board, tmp_path, caps
                  "--data-root", str(other)]) != 0
     err = capsys.readouterr().err
     assert "no leaderboard" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_long_variant_label_is_shown_whole():
+    from mmbench.subsets import format_table
+
+    label = "random / pca-64 / din [model.id_dropout=0.5, model.item_tags=False]"
+    entry = {"label": label, "n_seeds": 3, "reference": True, "all": {"auc": 0.7, "delta": None, "p": None}}
+    lines = format_table({"subsets": {"all": {"rows": 10, "positives": 3}}, "reference": label,
+                          "combos": [entry], "oracle": None}, "none")
+    assert any(line.startswith(label + " ") for line in lines)

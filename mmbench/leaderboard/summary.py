@@ -22,6 +22,8 @@ from .trials import TrialNote, trial_view
 
 #: The official challenge baseline's setting as mmbench reproduces it (configs/baseline_din.yaml).
 BASELINE = ("precomputed", "pca", "din")
+#: ... and the settings that config gives, which tell the baseline from other precomputed / pca / din rows
+BASELINE_SETTINGS = {"encoder.columns": json.dumps(["txt_emb_BERT", "img_emb_CLIPRN50"]), "reducer.dim": 128}
 
 
 def num(value) -> float:
@@ -223,7 +225,9 @@ def _shown(value) -> str:
 
 
 def _variants(combinations: list[Combination]) -> None:
-    """Tell apart combinations with the same component names by the parameters where they differ."""
+    """Tell apart combinations with the same component names by the parameters where they differ. A
+    parameter a run's config does not record (one added to its component later, at its default: see
+    ``mmbench.params.added_later``) is not shown for it."""
     by_names: dict[tuple, list[Combination]] = {}
     for c in combinations:
         by_names.setdefault((c.encoder, c.reducer_label, c.model), []).append(c)
@@ -233,7 +237,7 @@ def _variants(combinations: list[Combination]) -> None:
         keys = sorted({k for c in group for k in c.flat})
         differing = [k for k in keys if len({json.dumps(c.flat.get(k), default=str) for c in group}) > 1]
         for c in group:
-            c.variant = ", ".join(f"{k}={_shown(c.flat.get(k))}" for k in differing)
+            c.variant = ", ".join(f"{k}={_shown(c.flat[k])}" for k in differing if k in c.flat)
 
 
 def match_combinations(combinations: list[Combination], ref: str) -> list[Combination]:
@@ -339,12 +343,20 @@ def _pick_reference(ordered: list[Combination], dataset: str, reference: str | N
                                f"hash, a combination key (or a prefix of either) or 'encoder/reducer/model' from "
                                f"the table")
         return ref, f"chosen with --reference {reference}"
-    ref = next((c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE), None)
+    ref = _baseline(ordered)
     if ref is not None:
         return ref, "the official challenge baseline's setting (precomputed / pca / din)"
     if ordered:
         return ordered[0], "the best measured combination (no baseline row precomputed / pca / din yet)"
     return None, ""
+
+
+def _baseline(ordered: list[Combination]) -> Combination | None:
+    """The combination of the baseline's components, preferring (in this order) the one with the
+    baseline config's settings, one without a variant (no model option set), the best."""
+    named = [c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE]
+    return min(named, default=None, key=lambda c: (
+        any(c.flat.get(k) != v for k, v in BASELINE_SETTINGS.items()), bool(c.variant)))
 
 
 def _add_statistics(usable: list[Combination], ref: Combination | None, labels, preds) -> PairedStats:
