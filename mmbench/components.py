@@ -174,10 +174,13 @@ def train_defaults(module_file: str, name: str = "config.yaml") -> dict:
 
 @dataclass
 class ValidPredictions:
-    """Click probabilities of the valid split (in row order) by the restored best epoch."""
+    """Click probabilities of the valid split (in row order) by the restored best epoch; where the data
+    knows the labels of its test split (a synthetic world), the test split's too, by the same weights."""
 
     probs: np.ndarray
     labels: np.ndarray
+    test_probs: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
 
 
 __all__ = ["API_VERSION", "BASES", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",

@@ -15,8 +15,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
 from torch import nn
 
 from . import tracking
@@ -25,13 +29,15 @@ from .callbacks import RunCallbacks
 from .components import Encoded, Reduced, RunContext, TrainableReducer, ValidPredictions
 from .config import COMPONENT_SECTIONS, RunConfig
 from .costs import PeakMemory, device_name, per_second
+from .data.synth_layout import TRUTH_DIR
 from .data.types import MMCTRData
 from .errors import PluginError, one_line
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Configured, Registry
 from .row import Row
-from .trainer import NOT_IN_HASH, TrainParams, TrainResult, build_and_fit, kept_rng, resolve_device
+from .trainer import (NOT_IN_HASH, TrainParams, TrainResult, build_and_fit, kept_rng, predict, resident_tensors,
+                      resolve_device)
 
 
 @dataclass
@@ -246,6 +252,42 @@ def train_model(resolved: Resolved, data: MMCTRData, reduction: Reduction,
     return Trained(model, result, round(memory.stop(), 1))
 
 
+def saved_predictions(resolved: Resolved, data: MMCTRData, trained: Trained) -> ValidPredictions:
+    """What a run keeps beside its row: the valid predictions of the restored best epoch and, where the
+    data root holds its test split's labels (a synthetic world's ``synth_truth/test.parquet``), the
+    test split's predictions by the same weights, so subset reports can pool valid and test users."""
+    saved = ValidPredictions(trained.result.valid_probs, data.valid.label)
+    labels = read_test_labels(data)
+    if labels is not None:
+        first = next(iter(trained.model.parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
+        saved.test_probs = predict(trained.model, resident_tensors(data.test, device), resolved.train.eval_batch_size,
+                                   resolved.train.amp)
+        saved.test_labels = labels
+    return saved
+
+
+def read_test_labels(data: MMCTRData) -> np.ndarray | None:
+    """The test split's labels in its row order, from ``<root>/synth_truth/test.parquet`` (ID, label);
+    None for data without them (the real challenge keeps its test labels) or a table that does not
+    cover the split's IDs."""
+    path = Path(data.root) / TRUTH_DIR / "test.parquet"
+    if data.test is None or data.test.ids is None or len(data.test) == 0 or not path.is_file():
+        return None
+    try:
+        truth = pq.read_table(path, columns=["ID", "label"])
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        return None
+    ids, labels = truth.column("ID").to_numpy().astype(np.int64), truth.column("label").to_numpy()
+    if len(ids) == 0 or not np.isin(labels, (0, 1)).all():
+        return None
+    order = np.argsort(ids, kind="stable")
+    at = np.clip(np.searchsorted(ids[order], data.test.ids), 0, len(ids) - 1)
+    if not np.array_equal(ids[order][at], data.test.ids):
+        return None
+    return labels[order][at].astype(np.int8)
+
+
 # --------------------------------------------------------------------------------------- the row
 
 
@@ -293,6 +335,6 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = No
         callbacks.on_run_end(resolved, Row.failed(resolved, dataset_id, one_line(exc)), None)
         raise
     row = make_row(resolved, data, encoding, trained)
-    valid = ValidPredictions(trained.result.valid_probs, data.valid.label)
+    valid = saved_predictions(resolved, data, trained)
     callbacks.on_run_end(resolved, row, valid)
     return RunResult(row, trained.model, trained.result, encoding, valid, data)

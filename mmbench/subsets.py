@@ -36,17 +36,46 @@ class Candidates:
     oracle: np.ndarray | None  # synthetic data: the true probability (synth_truth/valid.parquet)
 
 
-def read_candidates(root: Path) -> Candidates:
+def read_candidates(root: Path, split: str = "valid") -> Candidates:
+    """Per row of ``split`` (valid, or test where the root holds its labels: a synthetic world's
+    ``synth_truth/test.parquet``), in the split's row order."""
     root = Path(root)
-    for spec in (schema.TRAIN, schema.VALID):
+    for spec in (schema.TRAIN, SPLIT_SPECS[split]):
         if not (root / spec.path).is_file():
             raise DataError(f"{root / spec.path} is missing: --data-root must be the data root the runs used "
                             f"(for synthetic data $MMBENCH_HOME/data/<dataset>, written on the first run)")
     train_items = pq.read_table(root / schema.TRAIN.path, columns=["item_id"]).column(0).to_numpy()
-    valid = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
-    items = valid.column("item_id").to_numpy()
+    if split == "valid":
+        table = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
+        items, labels = table.column("item_id").to_numpy(), table.column("label").to_numpy()
+    else:
+        table = pq.read_table(root / schema.TEST.path, columns=["ID", "item_id"])
+        items = table.column("item_id").to_numpy()
+        labels = _test_truth(root, table.column("ID").to_numpy(), "label")
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
-    return Candidates(valid.column("label").to_numpy().astype(np.int8), counts[items], read_oracle(root))
+    oracle = read_oracle(root) if split == "valid" else _test_truth(root, table.column("ID").to_numpy(), "prob")
+    return Candidates(labels.astype(np.int8), counts[items], oracle)
+
+
+SPLIT_SPECS = {"valid": schema.VALID, "test": schema.TEST}
+#: what --split accepts: one split, or valid and test pooled (disjoint users, the same row protocol)
+SPLIT_CHOICES = ("valid", "test", "valid+test")
+
+
+def _test_truth(root: Path, ids: np.ndarray, column: str) -> np.ndarray:
+    """A column of ``synth_truth/test.parquet`` in the order of the test split's ``ID``s."""
+    path = Path(root) / TRUTH_DIR / "test.parquet"
+    if not path.is_file() or column not in pq.read_schema(path).names:
+        raise DataError(f"{path} is missing or has no '{column}' column: --split test needs the test labels that a "
+                        f"synthetic world writes there (the real challenge keeps them); use --split valid")
+    truth = pq.read_table(path, columns=["ID", column])
+    known, values = truth.column("ID").to_numpy().astype(np.int64), truth.column(column).to_numpy()
+    order = np.argsort(known, kind="stable")
+    at = np.clip(np.searchsorted(known[order], ids), 0, max(len(known) - 1, 0))
+    if len(known) == 0 or not np.array_equal(known[order][at], ids):
+        raise DataError(f"{path}: its IDs do not cover the test split's ({Path(root) / schema.TEST.path}); "
+                        "--data-root must be the data root the runs used")
+    return values[order][at]
 
 
 def read_oracle(root: Path) -> np.ndarray | None:
@@ -71,37 +100,49 @@ def _subset_masks(cand: Candidates, max_train_rows: int) -> dict[str, np.ndarray
     return {"all": np.ones(len(cold), bool), "cold": cold, "warm": ~cold}
 
 
-def score(directory: Path, dataset: str, root: Path, reference: str | None = None, max_train_rows: int = 0) -> dict:
-    """Every combination of ``<directory>/<dataset>.csv`` on all / cold / warm valid rows (JSON-ready)."""
-    cand = read_candidates(root)
+def score(directory: Path, dataset: str, root: Path, reference: str | None = None, max_train_rows: int = 0,
+          split: str = "valid") -> dict:
+    """Every combination of ``<directory>/<dataset>.csv`` on all / cold / warm rows of ``split`` (one of
+    ``SPLIT_CHOICES``; ``valid+test`` pools both) (JSON-ready)."""
+    splits = split_names(split)
+    cands = [read_candidates(root, s) for s in splits]
+    cand = Candidates(np.concatenate([c.label for c in cands]), np.concatenate([c.train_rows for c in cands]),
+                      None if any(c.oracle is None for c in cands) else np.concatenate([c.oracle for c in cands]))
     result = score_masks(directory, dataset, root, cand.label, _subset_masks(cand, max_train_rows), reference,
-                         oracle=cand.oracle)
+                         oracle=cand.oracle, splits=splits)
     result["max_train_rows"] = max_train_rows
+    result["split"] = split
     for entry in result["combos"]:
         entry["margin_cold_minus_warm"] = _margin_difference(entry)
     return result
 
 
+def split_names(split: str) -> tuple[str, ...]:
+    if split not in SPLIT_CHOICES:
+        raise MMBenchError(f"--split {split!r}: must be one of {', '.join(SPLIT_CHOICES)}")
+    return tuple(split.split("+"))
+
+
 def score_masks(directory: Path, dataset: str, root: Path, labels_on_disk: np.ndarray, masks: dict[str, np.ndarray],
-                reference: str | None = None, oracle: np.ndarray | None = None, control_default: bool = True) -> dict:
-    """Every combination with saved predictions scored on each named subset of the valid rows
-    (``masks``: name -> boolean mask in valid.parquet order): seed-mean AUC with a DeLong 95 % CI and,
-    against the reference combination, the paired Δ and p. ``control_default``: with no ``reference``,
-    compare against the `random` encoder's combination when there is one."""
+                reference: str | None = None, oracle: np.ndarray | None = None, control_default: bool = True,
+                splits: tuple[str, ...] = ("valid",)) -> dict:
+    """Every combination with saved predictions scored on each named subset of the rows of ``splits``
+    (``masks``: name -> boolean mask over those splits' rows, one after the other, each in its file's
+    order): seed-mean AUC with a DeLong 95 % CI and, against the reference combination, the paired Δ
+    and p. ``control_default``: with no ``reference``, compare against the `random` encoder's
+    combination when there is one."""
     directory = Path(directory)
     rows = store.read_rows(store.csv_path(directory, dataset))
     if not rows:
         raise MMBenchError(f"no leaderboard {store.csv_path(directory, dataset)}; run a sweep on {dataset} first")
     summary = summaries.summarise(rows, dataset, directory)
     hashes = [r["config_hash"] for c in summary.combinations for r in c.runs]
-    labels, preds = store.load_predictions(directory, dataset, hashes)
+    labels, preds = _pooled_predictions(directory, dataset, root, hashes, splits, labels_on_disk)
     combos = [c for c in summary.combinations if all(r["config_hash"] in preds for r in c.runs)]
-    if labels is None or not combos:
-        raise MMBenchError(f"no saved valid predictions in {store.preds_dir(directory, dataset)}; "
-                           "subset scores need them (every run records them)")
-    if len(labels_on_disk) != len(labels) or not np.array_equal(labels_on_disk, labels):
-        raise DataError(f"{Path(root) / schema.VALID.path}: its labels differ from the saved valid labels of {dataset}; "
-                        "--data-root must be the data root the runs used")
+    if not combos:
+        where = store.preds_dir(directory, dataset)
+        raise MMBenchError(f"no saved {' and '.join(splits)} predictions in {where}; subset scores need them (every run "
+                           "records its valid predictions; test ones where the data root holds test labels)")
     ref = _pick_reference(combos, reference, control_default)
     index = {r["config_hash"]: i for i, r in enumerate(r for c in combos for r in c.runs)}
     matrix = np.stack([preds[h] for h in index])
@@ -142,6 +183,28 @@ def score_masks(directory: Path, dataset: str, root: Path, labels_on_disk: np.nd
     return result
 
 
+def _pooled_predictions(directory: Path, dataset: str, root: Path, hashes: list[str], splits: tuple[str, ...],
+                        labels_on_disk: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The saved labels and predictions of each split, one split after the other; a run counts only
+    with predictions of every split. The saved labels must be the data root's."""
+    all_labels, by_split = [], []
+    for split in splits:
+        labels, preds = store.load_predictions(directory, dataset, hashes, split)
+        if labels is None:
+            raise MMBenchError(f"no saved {split} predictions in {store.preds_dir(directory, dataset)}; subset scores "
+                               f"need them" + ("" if split == "valid" else "; a run saves its test predictions when "
+                               "its data root holds the test labels, as a synthetic world's does (rerun older runs)"))
+        all_labels.append(labels)
+        by_split.append(preds)
+    labels = np.concatenate(all_labels)
+    if len(labels_on_disk) != len(labels) or not np.array_equal(labels_on_disk, labels):
+        files = " and ".join(str(Path(root) / SPLIT_SPECS[s].path) for s in splits)
+        raise DataError(f"{files}: the labels differ from the saved {'+'.join(splits)} labels of {dataset}; "
+                        "--data-root must be the data root the runs used")
+    pooled = {h: np.concatenate([p[h] for p in by_split]) for h in hashes if all(h in p for p in by_split)}
+    return labels, pooled
+
+
 def _auc_or_nan(labels: np.ndarray, scores: np.ndarray) -> float:
     return auc(labels, scores) if 0 < labels.sum() < len(labels) else float("nan")
 
@@ -178,8 +241,8 @@ def _fmt_p(p: float | None) -> str:
 
 
 def format_report(r: dict) -> str:
-    lines = [f"{r['dataset']}: valid rows by candidate (cold = target of <= {r['max_train_rows']} train rows; data root "
-             f"{r['root']})"]
+    lines = [f"{r['dataset']}: {r.get('split', 'valid')} rows by candidate (cold = target of <= {r['max_train_rows']} "
+             f"train rows; data root {r['root']})"]
     extra = ("Δcold-Δwarm", lambda c: c["margin_cold_minus_warm"])
     return "\n".join(lines + format_table(r, "none (no `random` encoder row; pass --reference)", extra) + [
         "", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "

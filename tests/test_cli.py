@@ -46,6 +46,33 @@ def test_quickstart_on_tiny_records_rows(tiny_run):
     assert (lb / "microlens_1m_synth-w2-tiny-s0.md").exists()
 
 
+def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_reports(tiny_run):
+    """A synthetic root holds its test labels: the run saves the test split's predictions beside the
+    valid ones, and `data coldwarm --split valid+test` pools the two splits' rows."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from mmbench.metrics import auc
+    from mmbench.subsets import score
+
+    home, lb, _, _ = tiny_run
+    root = home / "data" / "microlens_1m_synth-w2-tiny-s0"
+    preds = lb / "microlens_1m_synth-w2-tiny-s0" / "preds"
+    row = next(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
+    test_ids = pq.read_table(root / "MicroLens_1M_x1" / "test.parquet", columns=["ID"]).column(0).to_numpy()
+    truth = pq.read_table(root / "synth_truth" / "test.parquet").to_pandas().set_index("ID")
+    labels, probs = np.load(preds / "test_labels.npy"), np.load(preds / f"{row['config_hash']}.test.npy")
+    assert np.array_equal(labels, truth.loc[test_ids, "label"].to_numpy()) and probs.shape == labels.shape
+    assert 0.5 < auc(labels, probs) <= 1.0  # the valid-selected weights score unseen test users too
+    valid_only, pooled = (score(lb, "microlens_1m_synth-w2-tiny-s0", root, max_train_rows=5, split=s)
+                          for s in ("valid", "valid+test"))
+    assert pooled["subsets"]["all"]["rows"] == valid_only["subsets"]["all"]["rows"] + len(labels)
+    valid_labels = np.load(preds / "valid_labels.npy")
+    both = np.concatenate([np.load(preds / f"{row['config_hash']}.npy"), probs])
+    assert pooled["combos"][0]["all"]["auc"] == pytest.approx(auc(np.concatenate([valid_labels, labels]), both), abs=1e-9)
+    assert pooled["oracle"]["all"] > 0.9  # the truth's probabilities, pooled the same way
+
+
 def test_second_run_hits_the_embedding_cache(tiny_run):
     _, _, first, second = tiny_run
     assert "(cache hit)" not in first.stdout

@@ -15,7 +15,7 @@ from mmbench.row import Row
 from mmbench.cli import main
 from mmbench.data import schema
 from mmbench.data.synth_layout import TRUTH_DIR
-from mmbench.errors import DataError
+from mmbench.errors import DataError, MMBenchError
 from mmbench.metrics import auc
 from mmbench.subsets import read_candidates, score
 from protocol_roots import HOT, build_root
@@ -113,3 +113,21 @@ def test_a_long_variant_label_is_shown_whole():
     lines = format_table({"subsets": {"all": {"rows": 10, "positives": 3}}, "reference": label,
                           "combos": [entry], "oracle": None}, "none")
     assert any(line.startswith(label + " ") for line in lines)
+
+
+def test_test_rows_need_the_roots_test_labels_and_runs_that_saved_test_predictions(board, capsys):
+    directory, root, _, _ = board
+    with pytest.raises(DataError, match=r"synth_truth/test.parquet is missing .*--split test needs the test labels"):
+        score(directory, DATASET, root, split="valid+test")
+    ids = pq.read_table(root / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
+    (root / TRUTH_DIR).mkdir(exist_ok=True)
+    pq.write_table(pa.table({"ID": ids, "label": np.arange(len(ids)) % 2, "prob": np.full(len(ids), 0.5)}),
+                   root / TRUTH_DIR / "test.parquet")
+    try:
+        with pytest.raises(MMBenchError, match="no saved test predictions .*rerun older runs"):
+            score(directory, DATASET, root, split="test")
+        assert main(["data", "coldwarm", "--dataset", DATASET, "--leaderboard-dir", str(directory),
+                     "--data-root", str(root), "--split", "test"]) != 0
+    finally:
+        (root / TRUTH_DIR / "test.parquet").unlink()
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -1,5 +1,5 @@
 """``mmbench data marginals DIR``, ``mmbench data coldwarm --dataset ID`` and ``mmbench data mechanisms
---dataset ID``: reports on a data root and on the saved valid predictions of the runs on it."""
+--dataset ID``: reports on a data root and on the saved predictions of the runs on it."""
 from __future__ import annotations
 
 import json
@@ -24,7 +24,8 @@ def data_root(args) -> Path:
 def cmd_coldwarm(args) -> int:
     from ..subsets import format_report, score
 
-    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.max_train_rows)
+    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.max_train_rows,
+                   args.split)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
@@ -35,6 +36,10 @@ def cmd_mechanisms(args) -> int:
     result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
+
+
+#: mmbench.subsets.SPLIT_CHOICES (not imported: building the parser stays light)
+SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 
 def add_parsers(dsub) -> None:
@@ -50,6 +55,9 @@ def add_parsers(dsub) -> None:
     add_board_arguments(c, "the data root the runs used", "; default: the one with the `random` encoder")
     c.add_argument("--max-train-rows", type=int, default=0,
                    help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
+    c.add_argument("--split", choices=SPLIT_CHOICES, default="valid",
+                   help="the rows scored: valid (default), test or both pooled; test needs a data root that holds the "
+                        "test labels (a synthetic world) and runs that saved test predictions")
     c.set_defaults(func=cmd_coldwarm)
 
     k = dsub.add_parser("mechanisms", help="a leaderboard's saved valid predictions scored by how each user's next "

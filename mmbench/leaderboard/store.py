@@ -216,40 +216,57 @@ def _labels(path: Path) -> np.ndarray | None:
 
 
 def save_predictions(directory: Path, dataset: str, config_hash: str, valid: ValidPredictions) -> None:
-    """``<dir>/<dataset>/preds/<config_hash>.npy`` (float32, valid row order) beside the valid labels.
+    """``<dir>/<dataset>/preds/<config_hash>.npy`` (float32, valid row order) beside the valid labels
+    (``valid_labels.npy``); a run that also scored a labelled test split adds ``<config_hash>.test.npy``
+    beside ``test_labels.npy``.
 
     Predictions only feed the CIs: when they cannot be saved (the folder is blocked, or the labels
     there are of other data) the run's row is still recorded, with a warning that it has no CI.
     """
     folder = preds_dir(directory, dataset)
-    labels = np.asarray(valid.labels, dtype=np.int8)
-    label_path = folder / "valid_labels.npy"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        old = _labels(label_path) if label_path.exists() else None
-        if old is not None and (old.shape != labels.shape or not np.array_equal(old, labels)):
-            warn(f"{label_path}: the valid labels differ from those of the runs recorded before, so the dataset "
-                 f"'{dataset}' changed under the same id; this run's row is recorded without its predictions (no "
-                 f"CI): move {csv_path(directory, dataset).name} and {folder} away to start a new leaderboard")
+        if not _save_split(folder, dataset, directory, "valid", config_hash, valid.probs, valid.labels):
             return
-        if old is None:
-            if label_path.exists():
-                note(f"{label_path} could not be read as valid labels; it was replaced by this run's")
-            with atomic_path(label_path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.save(f, labels)
-        with atomic_path(folder / f"{config_hash}.npy") as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, np.asarray(valid.probs, dtype=np.float32))
+        if valid.test_probs is not None and valid.test_labels is not None:
+            _save_split(folder, dataset, directory, "test", config_hash, valid.test_probs, valid.test_labels)
     except OSError as exc:
         warn(f"the valid predictions cannot be saved in {folder} ({short(exc.strerror or str(exc), 80)}); this "
              "run's row is recorded without them (no CI)")
 
 
-def load_predictions(directory: Path, dataset: str, hashes: list[str]):
-    """(labels, {hash: probs}) for the hashes whose predictions are readable and match the labels."""
+#: per split: (labels file, suffix of a run's predictions file)
+SPLITS = {"valid": ("valid_labels.npy", ".npy"), "test": ("test_labels.npy", ".test.npy")}
+
+
+def _save_split(folder: Path, dataset: str, directory: Path, split: str, config_hash: str, probs, labels) -> bool:
+    """One split's labels (checked against those saved before) and this run's predictions of it."""
+    label_name, suffix = SPLITS[split]
+    labels = np.asarray(labels, dtype=np.int8)
+    label_path = folder / label_name
+    old = _labels(label_path) if label_path.exists() else None
+    if old is not None and (old.shape != labels.shape or not np.array_equal(old, labels)):
+        warn(f"{label_path}: the {split} labels differ from those of the runs recorded before, so the dataset "
+             f"'{dataset}' changed under the same id; this run's row is recorded without its {split} predictions "
+             f"(no CI): move {csv_path(directory, dataset).name} and {folder} away to start a new leaderboard")
+        return False
+    if old is None:
+        if label_path.exists():
+            note(f"{label_path} could not be read as {split} labels; it was replaced by this run's")
+        with atomic_path(label_path) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, labels)
+    with atomic_path(folder / f"{config_hash}{suffix}") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(probs, dtype=np.float32))
+    return True
+
+
+def load_predictions(directory: Path, dataset: str, hashes: list[str], split: str = "valid"):
+    """(labels, {hash: probs}) of ``split`` for the hashes whose predictions are readable and match the labels."""
     folder = preds_dir(directory, dataset)
-    label_path = folder / "valid_labels.npy"
+    label_name, suffix = SPLITS[split]
+    label_path = folder / label_name
     if not label_path.is_file():
         return None, {}
     labels = _labels(label_path)
@@ -258,7 +275,7 @@ def load_predictions(directory: Path, dataset: str, hashes: list[str]):
         return None, {}
     out, unusable = {}, []
     for h in hashes:
-        p = folder / f"{h}.npy"
+        p = folder / f"{h}{suffix}"
         if not p.is_file():
             continue
         probs = _load_array(p)
@@ -267,6 +284,6 @@ def load_predictions(directory: Path, dataset: str, hashes: list[str]):
         else:
             unusable.append(p.name)
     if unusable:
-        note(f"{len(unusable)} prediction file(s) in {folder} are damaged or do not match the valid labels and are "
+        note(f"{len(unusable)} prediction file(s) in {folder} are damaged or do not match the {split} labels and are "
              f"left out of the CIs: {short(', '.join(unusable), 120)}")
     return labels, out

@@ -60,6 +60,6 @@ def train_planned(run: PlannedRun, data, prep: Prepared,
     try:
         trained = pipeline.train_model(run.resolved, data, prep.reduction, callbacks)
         row = pipeline.make_row(run.resolved, data, prep.encoding, trained)
-        return row, ValidPredictions(trained.result.valid_probs, data.valid.label)
+        return row, pipeline.saved_predictions(run.resolved, data, trained)
     except Exception as exc:
         return Row.failed(run.resolved, data.dataset_id, one_line(exc)), None
