@@ -31,7 +31,7 @@ from .config import COMPONENT_SECTIONS, RunConfig
 from .costs import PeakMemory, device_name, per_second
 from .data.synth_layout import TRUTH_DIR
 from .data.types import MMCTRData
-from .errors import PluginError, one_line
+from .errors import PluginError, one_line, warn
 from .features import FeatureSpec, ItemVectors
 from .params import build_params, params_to_dict
 from .registry import Configured, Registry
@@ -261,8 +261,13 @@ def saved_predictions(resolved: Resolved, data: MMCTRData, trained: Trained) -> 
     if labels is not None:
         first = next(iter(trained.model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
-        saved.test_probs = predict(trained.model, resident_tensors(data.test, device), resolved.train.eval_batch_size,
-                                   resolved.train.amp)
+        try:
+            saved.test_probs = predict(trained.model, resident_tensors(data.test, device),
+                                       resolved.train.eval_batch_size, resolved.train.amp)
+        except Exception as exc:  # the run and its valid predictions stand without them
+            warn(f"the test split of {data.dataset_id} could not be predicted ({one_line(exc)}); this run's row is "
+                 "recorded without test predictions")
+            return saved
         saved.test_labels = labels
     return saved
 

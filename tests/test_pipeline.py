@@ -245,3 +245,57 @@ def test_codes_out_of_their_vocabulary_are_refused(zoo_registry, tmp_path, monke
     data = pipeline.load_data(resolved.dataset, ctx)
     with pytest.raises(PluginError, match=r"reducer 'topic_codes' returned codes outside \[0, code_vocab\) = \(5,\)"):
         pipeline.reduce_items(resolved, pipeline.encode_items(resolved, data, ctx), ctx)
+
+
+def _with_labelled_test(data, root):
+    """The fake data with a test split (its valid rows, shuffled IDs) whose labels sit in root/synth_truth."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mmbench.data.synth_layout import TRUTH_DIR
+
+    ids = np.random.default_rng(0).permutation(len(data.valid)).astype(np.int64)
+    test = dataclasses.replace(data.valid, name="test", label=None, ids=ids)
+    (root / TRUTH_DIR).mkdir(parents=True)
+    truth = pa.table({"ID": ids[::-1].copy(), "label": data.valid.label[::-1].astype(np.int64)})  # any row order
+    pq.write_table(truth, root / TRUTH_DIR / "test.parquet")
+    return dataclasses.replace(data, root=root, test=test)
+
+
+def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_only_them(fake_registry, tmp_path):
+    import dataclasses
+
+    import torch
+    from fakes import make_fake_data
+
+    from mmbench.trainer import TrainResult
+
+    data = _with_labelled_test(make_fake_data(n_train=64, n_valid=50), tmp_path)
+    assert np.array_equal(pipeline.read_test_labels(data), data.valid.label.astype(np.int8))
+
+    class Echo(torch.nn.Module):  # scores a row by its item id
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, batch):
+            return self.w * batch["item_id"].float() / 100
+
+    resolved = pipeline.resolve(cfg(), fake_registry)
+    result = TrainResult(valid={}, best_epoch=1, epochs_run=1, train_seconds=0.0, samples_per_second=0.0, n_params=1,
+                         valid_probs=np.zeros(50))
+    trained = pipeline.Trained(Echo(), result, 0.0)
+    saved = pipeline.saved_predictions(resolved, data, trained)
+    want = 1 / (1 + np.exp(-data.valid.item_id.astype(np.float64) / 100))
+    np.testing.assert_allclose(saved.test_probs, want, rtol=1e-5)
+    assert np.array_equal(saved.test_labels, data.valid.label.astype(np.int8))
+
+    class Broken(Echo):
+        def forward(self, batch):
+            raise RuntimeError("out of memory")
+
+    with pytest.warns(Warning, match=r"could not be predicted \(RuntimeError: out of memory\)"):
+        saved = pipeline.saved_predictions(resolved, data, dataclasses.replace(trained, model=Broken()))
+    assert saved.test_probs is None and saved.test_labels is None and saved.probs is not None
