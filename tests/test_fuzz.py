@@ -260,10 +260,27 @@ def _row_problems(case: fz.Case, ws: Workspace) -> list[str]:
         problems.append(f"row labelled dataset {row['dataset']!r}, but the data measured is {case.dataset_label!r}")
     recorded = json.loads(row["config"])
     for section, key, value in case.row:
-        if recorded.get(section, {}).get(key) != value:
-            problems.append(f"row records {section}.{key}={recorded.get(section, {}).get(key)!r}, "
-                            f"the config asked for {value!r}")
+        got = recorded.get(section, {}).get(key, _ABSENT)
+        if got is _ABSENT:  # a parameter declared added_later is not recorded at its default: resolve it
+            got = _resolved_value(recorded, section, key)
+        if got != value:
+            problems.append(f"row records {section}.{key}={got!r}, the config asked for {value!r}")
     return problems
+
+
+_ABSENT = object()
+
+
+def _resolved_value(recorded: dict, section: str, key: str):
+    """The value the row's recorded config resolves to (what a rerun of it would use)."""
+    from mmbench import config, pipeline
+
+    try:
+        resolved = pipeline.resolve(config.from_dict(recorded, "the row's config"), default_registry())
+    except Exception as exc:  # noqa: BLE001 - reported as the problem
+        return f"<the row's config does not resolve: {exc}>"
+    holder = resolved.train if section == "train" else getattr(resolved, section).params
+    return getattr(holder, key, None)
 
 
 #: cases that break the promise today, each with who must fix what (strict: a fix makes them XPASS,
