@@ -1,7 +1,8 @@
 """What separates a world-2 valid row's positive from its negatives on cold and warm candidates, signal
 by signal, with no model: the world's latent item facts (topic share of the history, appeals, quality),
 the row's levels, and the zero-shot cosine between the candidate and the mean of its history for the
-item tags and for any item-vector table given (e.g. an encoder's cached vectors).
+item tags and for any item-vector table given (e.g. an encoder's cached vectors). Then how well each of
+those tables names an item's topic: 3-fold accuracy of a linear probe (logistic regression).
 
     python benchmarks/cold_signals.py --root $MMBENCH_HOME/data/microlens_1m_synth-w2-small-s0 \\
         --vectors titles=$MMBENCH_HOME/cache/<key>/vectors.npy covers=...   # keys: `mmbench cache list`
@@ -62,17 +63,27 @@ def main() -> None:
         "cover appeal (latent)": items.loc[target, "appeal_visual"].to_numpy(),
         "title appeal (latent)": items.loc[target, "appeal_text"].to_numpy(),
         "views_level (row)": valid["views_level"].to_numpy(),
-        "tags: zero-shot cosine": history_cosine(tag_table(root), seq, target),
     }
+    tables = {"tags": tag_table(root)}
     for spec in args.vectors:
         name, _, path = spec.partition("=")
-        signals[f"{name}: zero-shot cosine"] = history_cosine(np.load(path), seq, target)
+        tables[name] = np.load(path)
+    for name, table in tables.items():
+        signals[f"{name}: zero-shot cosine"] = history_cosine(table, seq, target)
     subsets = {"never in train": cand.train_rows == 0, "<= 5 train rows": cand.train_rows <= 5,
                "warm (> 5)": cand.train_rows > 5}
     y = cand.label
     print(f"{'signal':<40}" + "".join(f"{k + f' ({m.sum()})':>24}" for k, m in subsets.items()))
     for name, score in signals.items():
         print(f"{name:<40}" + "".join(f"{auc(y[m], score[m]):>24.3f}" for m in subsets.values()))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    known = items.index.to_numpy()  # item ids with a topic (id 0 is padding)
+    print("\ntopic of an item from its table (linear probe, 3-fold accuracy; chance 1/%d):" % (topic.max() + 1))
+    for name, table in tables.items():
+        score = cross_val_score(LogisticRegression(max_iter=2000), table[known], topic[known], cv=3).mean()
+        print(f"  {name:<38}{score:.3f}")
 
 
 if __name__ == "__main__":
