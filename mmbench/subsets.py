@@ -153,7 +153,8 @@ def score_masks(directory: Path, dataset: str, root: Path, labels_on_disk: np.nd
             w[index[r["config_hash"]]] = 1.0 / len(c.runs)
         return w
 
-    result = {"dataset": dataset, "root": str(root), "reference": ref.label if ref else None,
+    left_out = [c.label for c in summary.combinations if c not in combos]
+    result = {"dataset": dataset, "root": str(root), "reference": ref.label if ref else None, "left_out": left_out,
               "subsets": {k: {"rows": int(m.sum()), "positives": int(labels[m].sum())} for k, m in masks.items()},
               "oracle": None, "combos": []}
     scores: dict[str, dict[str, Score]] = {c.key: {} for c in combos}
@@ -244,6 +245,11 @@ def format_report(r: dict) -> str:
     lines = [f"{r['dataset']}: {r.get('split', 'valid')} rows by candidate (cold = target of <= {r['max_train_rows']} "
              f"train rows; data root {r['root']})"]
     extra = ("Δcold-Δwarm", lambda c: c["margin_cold_minus_warm"])
+    if r.get("left_out"):
+        gone = r["left_out"]
+        more = f"; and {len(gone) - 3} more" if len(gone) > 3 else ""
+        lines.append(f"  left out: {len(gone)} combination(s) without saved {r.get('split', 'valid')} predictions of "
+                     f"every seed ({'; '.join(gone[:3])}{more})")
     return "\n".join(lines + format_table(r, "none (no `random` encoder row; pass --reference)", extra) + [
         "", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
             "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."])

@@ -71,6 +71,7 @@ def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_report
     both = np.concatenate([np.load(preds / f"{row['config_hash']}.npy"), probs])
     assert pooled["combos"][0]["all"]["auc"] == pytest.approx(auc(np.concatenate([valid_labels, labels]), both), abs=1e-9)
     assert pooled["oracle"]["all"] > 0.9  # the truth's probabilities, pooled the same way
+    assert pooled["left_out"] == valid_only["left_out"] == []
 
 
 def test_second_run_hits_the_embedding_cache(tiny_run):

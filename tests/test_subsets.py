@@ -131,3 +131,13 @@ def test_test_rows_need_the_roots_test_labels_and_runs_that_saved_test_predictio
     finally:
         (root / TRUTH_DIR / "test.parquet").unlink()
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
+    from mmbench.subsets import format_report
+
+    report = {"dataset": "toy", "root": "r", "max_train_rows": 0, "split": "valid+test", "reference": None,
+              "left_out": [f"c{i} / none / m" for i in range(5)], "subsets": {"all": {"rows": 4, "positives": 2}},
+              "combos": [], "oracle": None}
+    line = next(x for x in format_report(report).splitlines() if "left out" in x)
+    assert "5 combination(s) without saved valid+test predictions" in line and line.endswith("c2 / none / m; and 2 more)")
