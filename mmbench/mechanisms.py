@@ -28,7 +28,7 @@ from .data import schema
 from .data.synth_behaviour import RECENCY_WINDOW
 from .data.synth_layout import TRUTH_DIR
 from .errors import DataError
-from .subsets import format_table, read_oracle, score_masks
+from .subsets import SPLIT_SPECS, format_table, read_oracle, read_test_truth, score_masks, split_names
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
@@ -53,15 +53,15 @@ def _lookup(truth: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _valid_rows(root: Path) -> dict[str, np.ndarray]:
-    path = root / schema.VALID.path
+def _split_rows(root: Path, split: str = "valid") -> dict[str, np.ndarray]:
+    path = root / SPLIT_SPECS[split].path
     if not path.is_file():
         raise DataError(f"{path} is missing: --data-root must be the data root the runs used")
-    wanted = ["user_id", "item_seq", "item_id", "label"]
+    wanted = ["user_id", "item_seq", "item_id", "label" if split == "valid" else "ID"]
     missing = [c for c in wanted if c not in pq.read_schema(path).names]
     if missing:
         raise DataError(f"{path}: no column {', '.join(missing)}; the mechanism classes need the challenge's "
-                        "valid layout (user_id, item_seq, item_id, label)")
+                        f"{split} layout ({', '.join(wanted)})")
     t = pq.read_table(path, columns=wanted)
     seq = t.column("item_seq").combine_chunks()
     listed = pa.types.is_fixed_size_list(seq.type) or pa.types.is_list(seq.type) or pa.types.is_large_list(seq.type)
@@ -71,20 +71,24 @@ def _valid_rows(root: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: column 'item_seq' must hold one list of integer item ids per row, all of one "
                         f"length and without nulls (found {seq.type}); write it as the challenge does "
                         "(the last 64 clicks, left-padded with 0)")
+    ids = t.column("ID").to_numpy() if split == "test" else None
+    labels = t.column("label").to_numpy() if split == "valid" else read_test_truth(root, ids, "label")
     return {"user": t.column("user_id").to_numpy(), "item": t.column("item_id").to_numpy(),
-            "label": t.column("label").to_numpy().astype(np.int8),
+            "label": labels.astype(np.int8),
             "seq": seq.flatten().to_numpy().astype(np.int64).reshape(len(t), -1)}
 
 
-def classify(root: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(valid labels, class name -> boolean mask over valid rows); all rows of a user share its
-    positive's class. Histories are left-padded, so the last column is the last click."""
+def classify(root: Path, split: str = "valid") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(labels, class name -> boolean mask over the rows of ``split``, valid or a synthetic world's
+    labelled test); all rows of a user share its positive's class. Histories are left-padded, so the
+    last column is the last click."""
     root = Path(root)
-    v = _valid_rows(root)
+    path = root / SPLIT_SPECS[split].path
+    v = _split_rows(root, split)
     t = _lookup(root / TRUTH_DIR / "items.parquet")
     seq, item = v["seq"], v["item"]
     if max(int(seq.max(initial=0)), int(item.max(initial=0))) >= len(t["community"]):
-        raise DataError(f"{root / schema.VALID.path} holds item ids beyond {root / TRUTH_DIR / 'items.parquet'}; "
+        raise DataError(f"{path} holds item ids beyond {root / TRUTH_DIR / 'items.parquet'}; "
                         "the truth table belongs to other data")
     real = seq > 0
 
@@ -100,7 +104,7 @@ def classify(root: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     positives = v["label"] == 1
     users, inverse = np.unique(v["user"], return_inverse=True)
     if np.bincount(inverse[positives], minlength=len(users)).max(initial=0) > 1:
-        raise DataError(f"{root / schema.VALID.path}: a user has more than one positive row; the mechanism classes "
+        raise DataError(f"{path}: a user has more than one positive row; the mechanism classes "
                         "need the challenge protocol (one positive per user)")
     user_class = np.full(len(users), -1)
     user_class[inverse[positives]] = row_class[positives]
@@ -108,14 +112,27 @@ def classify(root: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return v["label"], {name: group_class == k for k, name in enumerate(CLASSES)}
 
 
-def score(directory: Path, dataset: str, root: Path, reference: str | None = None) -> dict:
-    labels, masks = classify(root)
-    return score_masks(directory, dataset, root, labels, masks, reference, oracle=read_oracle(root),
-                       control_default=False)
+def score(directory: Path, dataset: str, root: Path, reference: str | None = None, split: str = "valid") -> dict:
+    """Every combination of the board on each class's rows of ``split`` (``valid+test`` pools both)."""
+    splits = split_names(split)
+    parts = [classify(root, s) for s in splits]
+    labels = np.concatenate([labels for labels, _ in parts])
+    masks = {name: np.concatenate([m[name] for _, m in parts]) for name in CLASSES}
+    oracles = [read_oracle(root) if s == "valid" else _oracle_of_test(root) for s in splits]
+    oracle = None if any(o is None for o in oracles) else np.concatenate(oracles)
+    result = score_masks(directory, dataset, root, labels, masks, reference, oracle=oracle, control_default=False,
+                         splits=splits)
+    result["split"] = split
+    return result
+
+
+def _oracle_of_test(root: Path) -> np.ndarray:
+    ids = pq.read_table(Path(root) / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
+    return read_test_truth(root, ids, "prob")
 
 
 def format_report(r: dict) -> str:
-    lines = [f"{r['dataset']}: valid users by the link between their real next click and their history "
+    lines = [f"{r['dataset']}: {r.get('split', 'valid')} users by the link between their real next click and their history "
              f"(data root {r['root']})"]
     return "\n".join(lines + format_table(r, "none (pass --reference to compare)") + [
         "", "series: the successor of the last click in its series; coclick: shares a hidden co-click community with "

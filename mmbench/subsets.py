@@ -51,9 +51,9 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
     else:
         table = pq.read_table(root / schema.TEST.path, columns=["ID", "item_id"])
         items = table.column("item_id").to_numpy()
-        labels = _test_truth(root, table.column("ID").to_numpy(), "label")
+        labels = read_test_truth(root, table.column("ID").to_numpy(), "label")
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
-    oracle = read_oracle(root) if split == "valid" else _test_truth(root, table.column("ID").to_numpy(), "prob")
+    oracle = read_oracle(root) if split == "valid" else read_test_truth(root, table.column("ID").to_numpy(), "prob")
     return Candidates(labels.astype(np.int8), counts[items], oracle)
 
 
@@ -62,7 +62,7 @@ SPLIT_SPECS = {"valid": schema.VALID, "test": schema.TEST}
 SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 
-def _test_truth(root: Path, ids: np.ndarray, column: str) -> np.ndarray:
+def read_test_truth(root: Path, ids: np.ndarray, column: str) -> np.ndarray:
     """A column of ``synth_truth/test.parquet`` in the order of the test split's ``ID``s."""
     path = Path(root) / TRUTH_DIR / "test.parquet"
     if not path.is_file() or column not in pq.read_schema(path).names:
@@ -245,11 +245,6 @@ def format_report(r: dict) -> str:
     lines = [f"{r['dataset']}: {r.get('split', 'valid')} rows by candidate (cold = target of <= {r['max_train_rows']} "
              f"train rows; data root {r['root']})"]
     extra = ("Δcold-Δwarm", lambda c: c["margin_cold_minus_warm"])
-    if r.get("left_out"):
-        gone = r["left_out"]
-        more = f"; and {len(gone) - 3} more" if len(gone) > 3 else ""
-        lines.append(f"  left out: {len(gone)} combination(s) without saved {r.get('split', 'valid')} predictions of "
-                     f"every seed ({'; '.join(gone[:3])}{more})")
     return "\n".join(lines + format_table(r, "none (no `random` encoder row; pass --reference)", extra) + [
         "", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
             "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."])
@@ -261,7 +256,13 @@ def format_table(r: dict, no_reference: str, extra=None) -> list[str]:
     widths = {name: max(10, len(name) + 4) for name in r["subsets"]}
     label_width = min(100, max([48] + [len(c["label"]) for c in r["combos"]]))  # variants name their parameters
     lines = ["  " + "   ".join(f"{k} {v['rows']:,} rows ({v['positives']:,} positive)" for k, v in r["subsets"].items()),
-             f"  reference: {r['reference'] or no_reference}", ""]
+             f"  reference: {r['reference'] or no_reference}"]
+    if r.get("left_out"):
+        gone = r["left_out"]
+        more = f"; and {len(gone) - 3} more" if len(gone) > 3 else ""
+        lines.append(f"  left out: {len(gone)} combination(s) without saved {r.get('split', 'valid')} predictions of "
+                     f"every seed ({'; '.join(gone[:3])}{more})")
+    lines.append("")
     head = f"{'combination':<{label_width}} {'seeds':>5}"
     for name, width in widths.items():
         head += f" | {name + ' AUC':>{width}} {'Δ vs ref':>9} {'p':>7}"

@@ -148,3 +148,36 @@ def test_a_valid_file_without_the_challenge_columns_is_named(tmp_path):
                              "item_id": [2, 30], "label": [1, 0]}), root / schema.VALID.path)
     labels, masks = classify(root)
     assert masks["series"].tolist() == [True, True] and labels.tolist() == [1, 0]
+
+
+def test_the_test_split_is_classed_alike_and_pools_with_valid(tmp_path):
+    """The valid rows again as a labelled test split (shuffled, its truth in another order): each test
+    user gets its class, and --split valid+test scores both splits' rows, one after the other."""
+    root = tmp_path / "root"
+    _truth(root)
+    labels, classes = _valid(root)
+    valid = pq.read_table(root / schema.VALID.path)
+    order = np.random.default_rng(2).permutation(valid.num_rows)
+    ids = np.arange(valid.num_rows, dtype=np.int64)[::-1].copy()
+    test = valid.take(pa.array(order)).drop_columns(["label"]).append_column("ID", pa.array(ids))
+    pq.write_table(test, root / schema.TEST.path)
+    pq.write_table(pa.table({"ID": ids[::-1].copy(), "label": labels[order][::-1].astype(np.int64),
+                             "prob": np.full(len(ids), 0.5)}), root / TRUTH_DIR / "test.parquet")
+    test_labels, masks = classify(root, "test")
+    assert np.array_equal(test_labels, labels[order])
+    for name in CLASSES:
+        assert np.array_equal(masks[name], classes[order] == name), name
+    rng = np.random.default_rng(3)
+    probs = np.where(classes == "series", 3.0 * labels, 0.0) + rng.standard_normal(len(labels))
+    cfg = {"dataset": {"name": DATASET}, "encoder": {"name": "e"}, "reducer": {"name": "none"}, "model": {"name": "seq"},
+           "train": {"seed": 1}}
+    row = Row(dataset=DATASET, encoder="e", reducer="none", model="seq", seed=1, valid_auc=auc(labels, probs),
+              config_hash="seq1", config=json.dumps(cfg))
+    store.record_row(tmp_path / "lb", row, ValidPredictions(probs, labels, probs[order], labels[order]))
+    r = score(tmp_path / "lb", DATASET, root, split="valid+test")
+    assert r["subsets"]["series"] == {"rows": 8 * USERS_PER_CLASS, "positives": 2 * USERS_PER_CLASS}
+    both = np.concatenate([classes, classes[order]]) == "series"
+    want = auc(np.concatenate([labels, labels[order]])[both], np.concatenate([probs, probs[order]])[both])
+    assert r["combos"][0]["series"]["auc"] == pytest.approx(want)
+    assert r["oracle"] is None  # valid has no synth_truth/valid.parquet here, so the pool has no oracle
+    assert score(tmp_path / "lb", DATASET, root, split="test")["oracle"]["series"] == 0.5  # test's own probs

@@ -33,9 +33,15 @@ def cmd_coldwarm(args) -> int:
 def cmd_mechanisms(args) -> int:
     from ..mechanisms import format_report, score
 
-    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference)
+    result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.split)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
+
+
+def add_split_argument(parser) -> None:
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="valid",
+                        help="the rows scored: valid (default), test or both pooled; test needs a data root that "
+                             "holds the test labels (a synthetic world) and runs that saved test predictions")
 
 
 #: mmbench.subsets.SPLIT_CHOICES (not imported: building the parser stays light)
@@ -55,14 +61,13 @@ def add_parsers(dsub) -> None:
     add_board_arguments(c, "the data root the runs used", "; default: the one with the `random` encoder")
     c.add_argument("--max-train-rows", type=int, default=0,
                    help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
-    c.add_argument("--split", choices=SPLIT_CHOICES, default="valid",
-                   help="the rows scored: valid (default), test or both pooled; test needs a data root that holds the "
-                        "test labels (a synthetic world) and runs that saved test predictions")
+    add_split_argument(c)
     c.set_defaults(func=cmd_coldwarm)
 
     k = dsub.add_parser("mechanisms", help="a leaderboard's saved valid predictions scored by how each user's next "
                                            "click links to its history (series, co-click, niche; synthetic world 2)")
     add_board_arguments(k, "the world-2 data root the runs used")
+    add_split_argument(k)
     k.set_defaults(func=cmd_mechanisms)
 
 
