@@ -28,7 +28,7 @@ from .data import schema
 from .data.synth_behaviour import RECENCY_WINDOW
 from .data.synth_layout import TRUTH_DIR
 from .errors import DataError
-from .subsets import SPLIT_SPECS, format_table, read_oracle, read_test_truth, score_masks, split_names
+from .subsets import format_table, read_oracle, read_test_truth, score_masks, split_names
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
@@ -54,7 +54,7 @@ def _lookup(truth: Path) -> dict[str, np.ndarray]:
 
 
 def _split_rows(root: Path, split: str = "valid") -> dict[str, np.ndarray]:
-    path = root / SPLIT_SPECS[split].path
+    path = root / schema.SPLITS[split].path
     if not path.is_file():
         raise DataError(f"{path} is missing: --data-root must be the data root the runs used")
     wanted = ["user_id", "item_seq", "item_id", "label" if split == "valid" else "ID"]
@@ -72,7 +72,7 @@ def _split_rows(root: Path, split: str = "valid") -> dict[str, np.ndarray]:
                         f"length and without nulls (found {seq.type}); write it as the challenge does "
                         "(the last 64 clicks, left-padded with 0)")
     ids = t.column("ID").to_numpy() if split == "test" else None
-    labels = t.column("label").to_numpy() if split == "valid" else read_test_truth(root, ids, "label")
+    labels = t.column("label").to_numpy() if split == "valid" else read_test_truth(root, ids, ("label",))["label"]
     return {"user": t.column("user_id").to_numpy(), "item": t.column("item_id").to_numpy(),
             "label": labels.astype(np.int8),
             "seq": seq.flatten().to_numpy().astype(np.int64).reshape(len(t), -1)}
@@ -83,7 +83,7 @@ def classify(root: Path, split: str = "valid") -> tuple[np.ndarray, dict[str, np
     labelled test); all rows of a user share its positive's class. Histories are left-padded, so the
     last column is the last click."""
     root = Path(root)
-    path = root / SPLIT_SPECS[split].path
+    path = root / schema.SPLITS[split].path
     v = _split_rows(root, split)
     t = _lookup(root / TRUTH_DIR / "items.parquet")
     seq, item = v["seq"], v["item"]
@@ -128,7 +128,7 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
 
 def _oracle_of_test(root: Path) -> np.ndarray:
     ids = pq.read_table(Path(root) / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
-    return read_test_truth(root, ids, "prob")
+    return read_test_truth(root, ids, ("prob",))["prob"]
 
 
 def format_report(r: dict) -> str:

@@ -29,7 +29,7 @@ from .callbacks import RunCallbacks
 from .components import Encoded, Reduced, RunContext, TrainableReducer, ValidPredictions
 from .config import COMPONENT_SECTIONS, RunConfig
 from .costs import PeakMemory, device_name, per_second
-from .data.synth_layout import TRUTH_DIR
+from .data.synth_layout import TRUTH_DIR, rows_of_ids
 from .data.types import MMCTRData
 from .errors import PluginError, one_line, warn
 from .features import FeatureSpec, ItemVectors
@@ -283,14 +283,11 @@ def read_test_labels(data: MMCTRData) -> np.ndarray | None:
         truth = pq.read_table(path, columns=["ID", "label"])
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
-    ids, labels = truth.column("ID").to_numpy().astype(np.int64), truth.column("label").to_numpy()
-    if len(ids) == 0 or not np.isin(labels, (0, 1)).all():
+    labels = truth.column("label").to_numpy()
+    if not np.isin(labels, (0, 1)).all():
         return None
-    order = np.argsort(ids, kind="stable")
-    at = np.clip(np.searchsorted(ids[order], data.test.ids), 0, len(ids) - 1)
-    if not np.array_equal(ids[order][at], data.test.ids):
-        return None
-    return labels[order][at].astype(np.int8)
+    rows = rows_of_ids(truth.column("ID").to_numpy(), data.test.ids)
+    return None if rows is None else labels[rows].astype(np.int8)
 
 
 # --------------------------------------------------------------------------------------- the row

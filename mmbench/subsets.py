@@ -21,7 +21,7 @@ from scipy.stats import norm
 
 from .leaderboard import store, summary as summaries
 from .data import schema
-from .data.synth_layout import TRUTH_DIR
+from .data.synth_layout import TRUTH_DIR, rows_of_ids
 from .errors import DataError, MMBenchError
 from .metrics import auc
 from .stats import delong, paired_test, weighted_ci
@@ -29,18 +29,18 @@ from .stats import delong, paired_test, weighted_ci
 
 @dataclass
 class Candidates:
-    """Per valid row (in valid.parquet order): its label and how many train rows have its candidate."""
+    """Per row of a split (in its file's order): its label and how many train rows have its candidate."""
 
     label: np.ndarray
     train_rows: np.ndarray
-    oracle: np.ndarray | None  # synthetic data: the true probability (synth_truth/valid.parquet)
+    oracle: np.ndarray | None  # synthetic data: the true probability (synth_truth/<split>.parquet)
 
 
 def read_candidates(root: Path, split: str = "valid") -> Candidates:
     """Per row of ``split`` (valid, or test where the root holds its labels: a synthetic world's
     ``synth_truth/test.parquet``), in the split's row order."""
     root = Path(root)
-    for spec in (schema.TRAIN, SPLIT_SPECS[split]):
+    for spec in (schema.TRAIN, schema.SPLITS[split]):
         if not (root / spec.path).is_file():
             raise DataError(f"{root / spec.path} is missing: --data-root must be the data root the runs used "
                             f"(for synthetic data $MMBENCH_HOME/data/<dataset>, written on the first run)")
@@ -48,34 +48,33 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
     if split == "valid":
         table = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
         items, labels = table.column("item_id").to_numpy(), table.column("label").to_numpy()
+        oracle = read_oracle(root)
     else:
         table = pq.read_table(root / schema.TEST.path, columns=["ID", "item_id"])
         items = table.column("item_id").to_numpy()
-        labels = read_test_truth(root, table.column("ID").to_numpy(), "label")
+        truth = read_test_truth(root, table.column("ID").to_numpy(), ("label", "prob"))
+        labels, oracle = truth["label"], truth["prob"]
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
-    oracle = read_oracle(root) if split == "valid" else read_test_truth(root, table.column("ID").to_numpy(), "prob")
     return Candidates(labels.astype(np.int8), counts[items], oracle)
 
 
-SPLIT_SPECS = {"valid": schema.VALID, "test": schema.TEST}
 #: what --split accepts: one split, or valid and test pooled (disjoint users, the same row protocol)
 SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 
-def read_test_truth(root: Path, ids: np.ndarray, column: str) -> np.ndarray:
-    """A column of ``synth_truth/test.parquet`` in the order of the test split's ``ID``s."""
+def read_test_truth(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Columns of ``synth_truth/test.parquet`` in the order of the test split's ``ID``s."""
     path = Path(root) / TRUTH_DIR / "test.parquet"
-    if not path.is_file() or column not in pq.read_schema(path).names:
-        raise DataError(f"{path} is missing or has no '{column}' column: --split test needs the test labels that a "
-                        f"synthetic world writes there (the real challenge keeps them); use --split valid")
-    truth = pq.read_table(path, columns=["ID", column])
-    known, values = truth.column("ID").to_numpy().astype(np.int64), truth.column(column).to_numpy()
-    order = np.argsort(known, kind="stable")
-    at = np.clip(np.searchsorted(known[order], ids), 0, max(len(known) - 1, 0))
-    if len(known) == 0 or not np.array_equal(known[order][at], ids):
+    missing = [c for c in columns if not path.is_file() or c not in pq.read_schema(path).names]
+    if missing:
+        raise DataError(f"{path} is missing or has no '{missing[0]}' column: --split test needs the test labels that "
+                        f"a synthetic world writes there (the real challenge keeps them); use --split valid")
+    truth = pq.read_table(path, columns=["ID", *columns])
+    rows = rows_of_ids(truth.column("ID").to_numpy(), ids)
+    if rows is None:
         raise DataError(f"{path}: its IDs do not cover the test split's ({Path(root) / schema.TEST.path}); "
                         "--data-root must be the data root the runs used")
-    return values[order][at]
+    return {c: truth.column(c).to_numpy()[rows] for c in columns}
 
 
 def read_oracle(root: Path) -> np.ndarray | None:
@@ -199,7 +198,7 @@ def _pooled_predictions(directory: Path, dataset: str, root: Path, hashes: list[
         by_split.append(preds)
     labels = np.concatenate(all_labels)
     if len(labels_on_disk) != len(labels) or not np.array_equal(labels_on_disk, labels):
-        files = " and ".join(str(Path(root) / SPLIT_SPECS[s].path) for s in splits)
+        files = " and ".join(str(Path(root) / schema.SPLITS[s].path) for s in splits)
         raise DataError(f"{files}: the labels differ from the saved {'+'.join(splits)} labels of {dataset}; "
                         "--data-root must be the data root the runs used")
     pooled = {h: np.concatenate([p[h] for p in by_split]) for h in hashes if all(h in p for p in by_split)}

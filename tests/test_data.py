@@ -337,3 +337,14 @@ def test_mmbench_home(monkeypatch, tmp_path):
     assert mmbench_home() == tmp_path
     monkeypatch.delenv("MMBENCH_HOME")
     assert mmbench_home() == Path("~/.cache/mmbench").expanduser()
+
+
+def test_rows_of_ids_reads_a_truth_table_in_a_splits_order():
+    import numpy as np
+
+    from mmbench.data.synth_layout import rows_of_ids
+
+    known = np.array([30, 10, 20])
+    assert rows_of_ids(known, np.array([20, 30, 10, 20])).tolist() == [2, 0, 1, 2]
+    assert rows_of_ids(known, np.array([10, 40])) is None  # an id the table does not have
+    assert rows_of_ids(np.array([], dtype=np.int64), np.array([1])) is None

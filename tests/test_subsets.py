@@ -141,3 +141,11 @@ def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
               "combos": [], "oracle": None}
     line = next(x for x in format_report(report).splitlines() if "left out" in x)
     assert "5 combination(s) without saved valid+test predictions" in line and line.endswith("c2 / none / m; and 2 more)")
+
+
+def test_the_split_choices_of_the_commands_are_the_reports_own():
+    """The parser keeps its own copy (building it must not import the report's statistics)."""
+    from mmbench.commands import data_reports
+    from mmbench.subsets import SPLIT_CHOICES
+
+    assert data_reports.SPLIT_CHOICES == SPLIT_CHOICES

@@ -23,6 +23,17 @@ ROW_CHUNK = 262_144
 TRUTH_DIR = "synth_truth"  # generator internals, for tests and local scoring of test predictions
 
 
+def rows_of_ids(known: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+    """For each of ``ids``, its row in ``known`` (an ID column, any order), e.g. to read a truth table's
+    columns in a split's row order; None when some id is not in ``known``."""
+    known = np.asarray(known, dtype=np.int64)
+    if len(known) == 0:
+        return None if len(ids) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(known, kind="stable")
+    rows = order[np.clip(np.searchsorted(known[order], ids), 0, len(known) - 1)]
+    return rows if np.array_equal(known[rows], ids) else None
+
+
 def fixed(matrix: np.ndarray, value_type: pa.DataType) -> pa.FixedSizeListArray:
     flat = pa.array(np.ascontiguousarray(matrix).reshape(-1), type=value_type)
     return pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
