@@ -17,9 +17,9 @@ import sys
 import warnings
 
 from rich.console import Console
-from rich.markup import escape
 
 from . import __version__
+from .console import labelled, make_console
 from .errors import MMBenchNote, MMBenchWarning, short
 from .failures import describe_failure
 
@@ -54,8 +54,8 @@ def quiet_libraries(err: Console, debug: bool):
             text = short(str(message), 1000)
             if text not in shown:
                 shown.add(text)
-                label = "[yellow]warning:[/]" if issubclass(category, MMBenchWarning) else "[cyan]note:[/]"
-                err.print(f"{label} {escape(text)}", soft_wrap=True)
+                label = "warning" if issubclass(category, MMBenchWarning) else "note"
+                err.print(labelled(label, text), soft_wrap=True)
         elif debug:
             sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
@@ -77,7 +77,7 @@ def quiet_libraries(err: Console, debug: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    err = Console(stderr=True, highlight=False)
+    err = make_console(stderr=True)
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
@@ -85,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return int(args.func(args) or 0)
         except KeyboardInterrupt:
-            err.print("[bold yellow]interrupted:[/] stopped by Ctrl-C; nothing partial was written")
+            err.print(labelled("interrupted", "stopped by Ctrl-C; nothing partial was written"))
             return 130
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line (MMBENCH_DEBUG=1: traceback)
             if debug:
                 raise
             message, code = describe_failure(exc)
             message = short(message, MAX_MESSAGE)
-            err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+            err.print(labelled("error", message), soft_wrap=True)
             return code
 
 

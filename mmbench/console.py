@@ -1,4 +1,12 @@
-"""The rich consoles of the commands: full-width tables also when the output is a file or a pipe.
+"""The rich consoles of the commands: one rule for everything mmbench prints through rich.
+
+**No text is parsed as markup.** Paths, plugin names, cache labels and config values are the user's
+(``--leaderboard-dir 'lb[/x]'`` is a valid folder): rich would read ``[/x]`` as a closing tag and fail
+after the work is done, or swallow ``[red]`` and ``:smile:`` silently. So every console, table cell and
+progress column here takes strings literally (``markup=False``, ``emoji=False``), and the few styled
+words mmbench adds itself (``error:``, ``ok``) are :class:`rich.text.Text` with a style, never markup:
+there is nothing to escape, and nothing can be forgotten. Only this module constructs a Console
+(``tests/test_architecture.py`` checks it).
 
 Rich falls back to 80 columns when it cannot ask a terminal, which truncates numbers (``0.73…``) in
 tables that are meant to be read from a log or a CI job. Without a terminal (and without COLUMNS),
@@ -10,12 +18,32 @@ import os
 import sys
 
 from rich.console import Console
+from rich.progress import TextColumn
+from rich.text import Text
 
 UNLIMITED = 1000
+#: the styles of mmbench's own labels
+LABELS = {"error": "bold red", "warning": "yellow", "note": "cyan", "interrupted": "bold yellow",
+          "ok": "green", "broken": "red"}
 
 
 def make_console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     interactive = hasattr(stream, "isatty") and stream.isatty()
     width = None if interactive or os.environ.get("COLUMNS") else UNLIMITED
-    return Console(stderr=stderr, highlight=False, width=width)
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, width=width)
+
+
+def styled(text: str, style: str | None = None) -> Text:
+    """``text`` as it is (brackets included), in ``style``."""
+    return Text(str(text), style=style or "")
+
+
+def labelled(label: str, text: str) -> Text:
+    """``label: text``, the label styled (:data:`LABELS`), the text literal."""
+    return Text.assemble((f"{label}:", LABELS.get(label, "")), " ", str(text))
+
+
+def text_column(field: str) -> TextColumn:
+    """A progress column showing ``field`` literally (a description holds names from configs)."""
+    return TextColumn(field, markup=False)

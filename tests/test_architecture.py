@@ -175,3 +175,42 @@ def test_every_package_and_its_data_is_installed():
              if "mmbench-example-plugin" not in init.parts and "templates" not in init.parts}
     assert found - listed == set()
     assert "*.yaml" in cfg["options.package_data"]["*"] and (ROOT / "mmbench" / "leaderboard" / "published.yaml").is_file()
+
+
+#: rich constructors that parse markup in the strings they are given, unless told not to
+MARKUP_PARSERS = {"Console", "TextColumn", "escape", "from_markup", "render_markup"}
+
+
+def markup_sites(root: Path = ROOT) -> dict[str, list[int]]:
+    """Where a file outside mmbench/console.py builds a rich Console or markup column, or escapes
+    markup (a sign that some text is still parsed as markup): {file: [lines]}."""
+    out: dict[str, list[int]] = {}
+    for folder in SOURCES:
+        for path in (root / folder).rglob("*.py"):
+            rel = path.relative_to(root).as_posix()
+            if rel == "mmbench/console.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                name = None
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                    if isinstance(f, ast.Attribute) and name == "escape":
+                        name = None  # html.escape: another language's escaping
+                if name in MARKUP_PARSERS:
+                    out.setdefault(rel, []).append(node.lineno)
+    return out
+
+
+def test_only_the_console_module_prints_through_rich_and_nothing_is_read_as_markup():
+    """One escaping rule (mmbench/console.py): consoles and progress columns take text literally, so a
+    path or name with brackets ("lb[/x]") is printed as it is, wherever it is printed."""
+    assert markup_sites() == {}
+
+
+def test_the_markup_finder_sees_a_console(tmp_path):
+    (tmp_path / "mmbench").mkdir()
+    (tmp_path / "mmbench" / "a.py").write_text("from rich.console import Console\n\nc = Console()\n")
+    for folder in SOURCES[1:]:
+        (tmp_path / folder).mkdir()
+    assert markup_sites(tmp_path) == {"mmbench/a.py": [3]}

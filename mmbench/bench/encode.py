@@ -53,8 +53,7 @@ def format_report(r: dict) -> str:
 
 
 def cmd_encode(args) -> int:
-    from rich.console import Console
-
+    from ..console import make_console
     from .. import config as config_mod
     from .. import pipeline
     from ..components import RunContext
@@ -78,7 +77,7 @@ def cmd_encode(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1, default=str))
     else:
-        Console(highlight=False).print(format_report(report))
+        make_console().print(format_report(report))
     return 0
 
 

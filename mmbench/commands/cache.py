@@ -2,10 +2,10 @@
 reducer / stage."""
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
 from .. import paths
+from ..console import make_console
 from ..cache import FACTS, entry_facts, matches
 from ..components import RunContext
 
@@ -21,15 +21,15 @@ def cmd_list(args) -> int:
     facts = entry_facts(entries)
     where = _filters(args)
     entries = [e for e in entries if matches(facts[e.key], where)]
-    table = Table(title=f"mmbench cache ({cache.root})")
+    table = Table(title="mmbench cache")
     for col in ("key", "stage", "dataset", "encoder", "reducer", "shape", "size MiB", "created"):
         table.add_column(col)
     for e in entries:
         f = facts[e.key]
         table.add_row(e.key, f["stage"] or "", f["dataset"] or "?", f["encoder"] or "?", f["reducer"] or "",
                       "x".join(map(str, e.meta.get("shape", []))), f"{e.size_bytes / 2**20:.1f}", e.meta.get("created", ""))
-    Console(highlight=False).print(table)
-    print(f"{len(entries)} entries, {sum(e.size_bytes for e in entries) / 2**20:.1f} MiB"
+    make_console().print(table)
+    print(f"{len(entries)} entries, {sum(e.size_bytes for e in entries) / 2**20:.1f} MiB in {cache.root}"
           + ("; '?' = not recorded (an entry made before mmbench recorded it): only a plain `cache clear` or "
              "another filter removes it" if any(None in (facts[e.key]["dataset"], facts[e.key]["encoder"])
                                                  for e in entries) else ""))

@@ -5,8 +5,6 @@ import importlib.metadata as md
 import platform
 import sys
 
-from rich.console import Console
-
 PACKAGES = ("mmbench", "torch", "transformers", "open_clip_torch", "numpy", "pyarrow", "pandas", "pluggy")
 
 
@@ -35,9 +33,10 @@ def cmd_doctor(args) -> int:
     from ..data import mmbench_home
     from ..health import check_plugins
     from ..registry import default_registry
+    from ..console import make_console
 
-    console = Console(highlight=False)
-    out = lambda text: console.print(text, soft_wrap=True, markup=False)  # noqa: E731
+    console = make_console()
+    out = lambda text: console.print(text, soft_wrap=True)  # noqa: E731
     out(f"python         {sys.version.split()[0]} ({platform.platform()})")
     for dist in PACKAGES:
         out(f"{dist:<14} {_version(dist)}")

@@ -33,11 +33,10 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
 
 
 def cmd_export(args) -> int:
-    from rich.console import Console
-
+    from ..console import make_console
     from .run import make_progress
 
-    console = Console(highlight=False)
+    console = make_console()
     out = Path(args.out).expanduser()
     if out.is_dir() or args.out.endswith(("/", "\\")):
         out = out / "item_info.parquet"

@@ -7,10 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from ..console import make_console, styled
 from ..errors import MMBenchError
 from ..leaderboard import store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
@@ -48,22 +47,22 @@ def _show(dataset: str, directory: Path, args) -> None:
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(title=f"{escape(dataset)} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
+        table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
         for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
             table.add_column(col)
         for c in summary.combinations:
-            # cells come from the CSV: rich markup in a name ("[red]x") is shown as text
-            variant = "\n".join(x for x in (escape(c.variant), f"[italic]{escape(c.trial.text())}[/]" if c.trial else "")
-                                if x)
-            table.add_row(*map(escape, (c.encoder, c.reducer_label, c.model)), variant, str(len(c.runs)),
+            variant = styled(c.variant)
+            if c.trial:
+                variant = variant + ("\n" if c.variant else "") + styled(c.trial.text(), "italic")
+            table.add_row(c.encoder, c.reducer_label, c.model, variant, str(len(c.runs)),
                           f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
                           f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
                           "★" if c.is_reference else fmt(c.delta, "+.4f"),
-                          "" if c.is_reference else fmt_p(c.p_value), escape(c.key))
-        console = Console(highlight=False)
+                          "" if c.is_reference else fmt_p(c.p_value), c.key)
+        console = make_console()
         console.print(table)
         if summary.reference is not None:
-            console.print(f"★ reference: {escape(summary.reference.label)} — {escape(summary.reference_reason)}")
+            console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
         md = md_path or path.with_suffix(".md")
         if summary.failed:
             console.print(f"{len(summary.failed)} failed run(s): `--format md` lists them")
@@ -81,8 +80,8 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
     pages = [html_report.dataset_page(directory, d, args.reference if d in datasets else None, args.all_trials)
              for d in every]
     written = html_report.write_site(Path(args.out), pages, set(datasets))
-    Console(highlight=False).print(f"wrote {', '.join(str(p) for p in written)} (open {written[0]} in a browser)",
-                                   soft_wrap=True)
+    make_console().print(f"wrote {', '.join(str(p) for p in written)} (open {written[0]} in a browser)",
+                         soft_wrap=True)
 
 
 def cmd_leaderboard(args) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from ..console import labelled, make_console, styled
 
 from ..params import describe_params
 from ..errors import MMBenchError
@@ -16,7 +17,7 @@ from ..registry import KINDS, default_registry
 def warn_failures(registry, console: Console) -> None:
     """One line per plugin that failed to load; the others keep working."""
     for failure in registry.failures:
-        console.print(f"[yellow]warning:[/] {escape(failure.line())}", soft_wrap=True, highlight=False)
+        console.print(labelled("warning", failure.line()), soft_wrap=True)
 
 
 def cmd_check(registry, console: Console) -> int:
@@ -29,23 +30,23 @@ def cmd_check(registry, console: Console) -> int:
         table.add_column(col)
     for h in health:
         api = "-" if h.api_version is None else str(h.api_version)
-        status = "[green]ok[/]" if h.ok else "[red]broken[/]"
-        cells = (escape(str(v)) for v in (h.plugin, h.distribution, h.version, api, ", ".join(h.components)))
+        status = styled("ok", "green") if h.ok else styled("broken", "red")
+        cells = (str(v) for v in (h.plugin, h.distribution, h.version, api, ", ".join(h.components)))
         table.add_row(*cells, status)
     console.print(table)
     broken = [h for h in health if not h.ok]
     for h in broken:
-        console.print(h.line(), soft_wrap=True, markup=False)
-    console.print(f"{len(health) - len(broken)} of {len(health)} plugins healthy", markup=False)
+        console.print(h.line(), soft_wrap=True)
+    console.print(f"{len(health) - len(broken)} of {len(health)} plugins healthy")
     return 1 if broken else 0
 
 
 def cmd_plugins(args) -> int:
     registry = default_registry()
-    console = Console(highlight=False)
+    console = make_console()
     if args.check:
         return cmd_check(registry, console)
-    warn_failures(registry, Console(stderr=True, highlight=False))
+    warn_failures(registry, make_console(stderr=True))
     found = registry.list(args.kind, args.pattern)
     if args.pattern and not found:
         raise MMBenchError(f"no {args.kind or 'component'} matches {args.pattern!r}; `mmbench plugins` lists them all")
@@ -59,7 +60,7 @@ def cmd_plugins(args) -> int:
     for col in ("kind", "name", "distribution", "version", "description"):
         table.add_column(col)
     for c in found:
-        table.add_row(*(escape(str(v)) for v in (c.kind, c.name, c.distribution, c.version,
+        table.add_row(*(str(v) for v in (c.kind, c.name, c.distribution, c.version,
                                                  c.metadata.get("description", ""))))
     console.print(table)
     return 0

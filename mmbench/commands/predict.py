@@ -1,9 +1,7 @@
 """``mmbench predict RUN_OR_CONFIG --split test --out DIR``: a challenge submission from a trained run."""
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
+from ..console import labelled, make_console
 from ..errors import MMBenchError
 from . import add_set
 
@@ -14,7 +12,7 @@ def cmd_predict(args) -> int:
     from ..registry import default_registry
     from .plugins import warn_failures
 
-    console, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    console, err = make_console(), make_console(stderr=True)
     out = paths.writable_dir(args.out, "--out")
     paths.home_dir()
     if args.device is not None:
@@ -31,7 +29,7 @@ def cmd_predict(args) -> int:
     task = args.task or run_task
     pred = submission.predict_split(run_dir, registry, ctx, args.split, args.device)
     for line in pred.warnings:
-        err.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
+        err.print(labelled("warning", line), soft_wrap=True)
     csv_path, zip_path = submission.write_submission(pred, out, task)
     console.print(f"{len(pred.ids):,} {args.split} rows scored by run {pred.config_hash} "
                   f"(mean probability {pred.probs.mean():.4f})", soft_wrap=True)

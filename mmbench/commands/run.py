@@ -4,13 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from .. import checkpoint, paths, pipeline
 from .. import config as config_mod
 from ..callbacks import CallbackList, PluginHooks, RunCallbacks
 from ..components import RunContext
+from ..console import make_console, text_column
 from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
@@ -42,8 +43,8 @@ class RichCallbacks(RunCallbacks):
 
 def make_progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), console=console, transient=True,
+        text_column("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        text_column("{task.fields[loss]}"), TimeElapsedColumn(), console=console, transient=True,
     )
 
 
@@ -104,11 +105,11 @@ def execute(resolved, registry, leaderboard_dir: Path, console: Console):
 
 
 def cmd_run(args) -> int:
-    console = Console(highlight=False)
+    console = make_console()
     directory = output_dir(args.leaderboard_dir)
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
-    warn_failures(registry, Console(stderr=True, highlight=False))
+    warn_failures(registry, make_console(stderr=True))
     resolved = pipeline.resolve(cfg, registry)
     _, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")

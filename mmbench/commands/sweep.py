@@ -1,10 +1,9 @@
 """``mmbench sweep SWEEP.yaml``: every encoder x reducer x model x grid x seed, resumable."""
 from __future__ import annotations
 
-from rich.console import Console
-
 from ..callbacks import PluginHooks
 from ..components import RunContext
+from ..console import make_console
 from ..registry import default_registry
 from ..sweep import run_sweep
 from ..sweep.plan import EXECUTORS, load
@@ -13,7 +12,7 @@ from .run import output_dir
 
 
 def cmd_sweep(args) -> int:
-    console = Console(highlight=False)
+    console = make_console()
     directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)
     if args.address and not args.executor:

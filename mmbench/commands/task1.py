@@ -3,8 +3,7 @@
 on the Task-1 leaderboard and a checkpoint for ``mmbench predict RUN --task 1`` (mmbench/task1.py)."""
 from __future__ import annotations
 
-from rich.console import Console
-
+from ..console import make_console
 from . import add_leaderboard_dir, add_set
 
 
@@ -15,10 +14,10 @@ def cmd_task1(args) -> int:
     from .plugins import warn_failures
     from .run import execute, output_dir
 
-    console = Console(highlight=False)
+    console = make_console()
     directory = output_dir(args.leaderboard_dir)
     registry = default_registry()
-    warn_failures(registry, Console(stderr=True, highlight=False))
+    warn_failures(registry, make_console(stderr=True))
     resolved = task1.resolve(task1.load_config(args.config, args.set), registry)
     result, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"Task-1 embedding: {result.data.root / schema.ITEM_INFO.path} (128-d item_emb_d128, row 0 zeros; "

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from ..callbacks import PluginHooks
 from ..components import RunContext
-from ..console import make_console
+from ..console import make_console, text_column
 from ..registry import default_registry
 from . import add_leaderboard_dir, add_set
 from .run import output_dir
@@ -95,7 +95,7 @@ def cmd_tune(args) -> int:
     if args.address and not args.executor:
         args.executor = "ray"
     directory = output_dir(args.leaderboard_dir)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    progress = Progress(text_column("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         BestColumn(), TimeElapsedColumn(), console=console, transient=True)
     with progress:
         ctx = RunContext(progress=progress)

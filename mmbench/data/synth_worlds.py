@@ -80,19 +80,19 @@ def ensure_generated(root: Path, world: int, scale: str, seed: int) -> None:
 def main_synth(out: Path | str, scale: str = "small", seed: int = 0, world: int = DEFAULT_WORLD,
                overwrite: bool = False) -> dict:
     """``mmbench data synth``: generate and print a short summary."""
-    from rich.console import Console
+    from ..console import make_console, styled
 
     start = time.perf_counter()
     facts = generate(world, Path(out), scale, seed, overwrite=overwrite)
     seconds = time.perf_counter() - start
     rows = facts["rows"]
     lines = [
-        f"[bold]synthetic MicroLens-1M, world {world}[/] ({scale}, seed {seed}) -> {Path(out)}",
+        styled(f"synthetic MicroLens-1M, world {world}", "bold") + f" ({scale}, seed {seed}) -> {Path(out)}",
         f"  rows: train {rows['train']:,}  valid {rows['valid']:,}  test {rows['test']:,}   "
         f"items {facts['n_items']:,}  users {facts['n_users']:,}",
         f"  positives {facts['positive_rate']['train']:.1%}   oracle valid AUC {facts['valid_auc']:.4f}   {seconds:.1f} s",
     ]
     if "references" in facts:
         lines.append("  single signals (valid AUC): " + "  ".join(f"{k} {v:.4f}" for k, v in facts["references"].items()))
-    Console().print("\n".join(lines))
+    make_console().print(styled("\n").join(styled(line) if isinstance(line, str) else line for line in lines))
     return facts
