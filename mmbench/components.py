@@ -21,6 +21,8 @@ import numpy as np
 import yaml
 from torch import nn
 
+from . import yamlfile
+
 from .cache import ArrayCache
 from .data import mmbench_home
 from .data.types import ItemTable, MMCTRData, Split
@@ -164,7 +166,12 @@ def train_defaults(module_file: str, name: str = "config.yaml") -> dict:
     would be a second copy, so it is refused.
     """
     path = Path(module_file).with_name(name)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yamlfile.load(path.read_text(encoding="utf-8"), str(path)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise PluginError(f"{path}{where}: {getattr(exc, 'problem', None) or exc}") from None
     unknown = sorted(set(data) - {"train"})
     if unknown:
         raise PluginError(f"{path}: only a 'train:' section belongs here, found {', '.join(unknown)}; "

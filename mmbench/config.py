@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yamlfile
 from .errors import ConfigError, note, short
 from .params import check_keys, did_you_mean
 
@@ -37,9 +38,11 @@ class RunConfig:
         return {s: copy.deepcopy(self.section(s)) for s in SECTIONS}
 
 
-def _parse_scalar(text: str):
+def _parse_scalar(text: str, key: str = ""):
     try:
-        return yaml.safe_load(text)
+        return yamlfile.load(text, f"--set {key}")
+    except yamlfile.DuplicateKeyError as exc:
+        raise ConfigError(f"--set {short(key, 60)}: {exc.problem}") from None
     except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: an int past Python's digit limit
         return text
 
@@ -70,7 +73,7 @@ def apply_override(raw: dict, assignment: str, source: str) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"--set {short(key, 60)}: '{part}' is not a section in {source}")
         node = child
-    node[parts[-1]] = _parse_scalar(value)
+    node[parts[-1]] = _parse_scalar(value, key)
 
 
 def apply_overrides(raw: dict, overrides: list[str], source: str) -> None:
@@ -86,7 +89,7 @@ def apply_overrides(raw: dict, overrides: list[str], source: str) -> None:
         old = raw.get(section)
         if section not in COMPONENT_SECTIONS or parts[1:] != ["name"] or not isinstance(old, dict):
             continue
-        new_name = _parse_scalar(value)
+        new_name = _parse_scalar(value, key)
         if old.get("name") == new_name:
             continue
         given = {p[1] for _, p, _ in split if p[0] == section}
@@ -123,24 +126,6 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     return RunConfig(**sections, source=source)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            try:
-                first = seen.setdefault(key, line)
-            except TypeError:  # an unhashable key: the base class reports it
-                continue
-            if first is not line:
-                raise ConfigError(f"{self.name} line {line}: key '{short(str(key), 60)}' is given twice "
-                                  f"(first on line {first}); keep one of them")
-        return super().construct_mapping(node, deep)
-
-
 def read_yaml(path: str | Path, what: str = "config file") -> dict:
     """A YAML mapping from ``path``; a missing file or bad YAML is one error naming the file and line."""
     path = Path(path)
@@ -156,11 +141,10 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
                           f"offset {exc.start}); save it as UTF-8 YAML") from None
     except OSError as exc:
         raise ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
-    loader = None
     try:
-        loader = _UniqueKeyLoader(text)  # the reader rejects control characters right here
-        loader.name = str(path)
-        raw = loader.get_single_data() or {}
+        raw = yamlfile.load(text, str(path)) or {}  # the reader rejects control characters right here
+    except yamlfile.DuplicateKeyError as exc:
+        raise ConfigError(f"{path} line {exc.problem_mark.line + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -175,9 +159,6 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise ConfigError(f"{path}: a value cannot be read ({short(str(exc), 120)}); "
                           f"write numbers of sensible size") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
     return raw

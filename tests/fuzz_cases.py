@@ -120,6 +120,7 @@ class Case:
     env: dict = field(default_factory=dict)
     row: tuple = ()
     dataset_label: str | None = None  # the ``dataset`` an accepted row must carry
+    shows: tuple[str, ...] = ()  # text the output must show as it is (a name with brackets: no markup)
 
 
 @dataclass
@@ -405,6 +406,59 @@ def config_text_cases() -> list[Case]:
                           text=text))
     cases.append(Case(id="yaml/utf8-bom", klass="yaml", expect=EITHER, stop=FIT, text=b"\xef\xbb\xbf" + data))
     cases.append(Case(id="yaml/crlf", klass="yaml", expect=ACCEPT, stop=FIT, text=data.replace(b"\n", b"\r\n")))
+    return cases
+
+
+REPO = Path(__file__).resolve().parents[1]
+#: every kind of YAML file a command reads: (label, the file's data, the command line for a file path)
+YAML_FILE_KINDS = {
+    "run": (lambda: base_config(), lambda ws, path: ["run", path, "--leaderboard-dir", ws.lb]),
+    "sweep": (lambda: yaml.safe_load((REPO / "configs/sweeps/example.yaml").read_text()),
+              lambda ws, path: ["sweep", path, "--dry-run", "--leaderboard-dir", ws.lb]),
+    "tune": (lambda: yaml.safe_load((REPO / "configs/tune/din_tiny.yaml").read_text()),
+             lambda ws, path: ["tune", path, "--dry-run", "--leaderboard-dir", ws.lb]),
+    "task1": (lambda: yaml.safe_load((REPO / "configs/task1_baseline.yaml").read_text()),
+              lambda ws, path: ["task1", path, "--leaderboard-dir", ws.lb]),
+}
+
+
+def _one_line_with(value, path: tuple, key) -> str:
+    """``value`` as one line of flow YAML (JSON is flow YAML), the mapping at ``path`` giving ``key`` twice."""
+    if isinstance(value, dict):
+        items = [f"{json.dumps(str(k))}: {_one_line_with(v, path[1:] if path and k == path[0] else (None,), key)}"
+                 for k, v in value.items()]
+        if path == ():
+            items.append(f"{json.dumps(str(key))}: {json.dumps(value[key])}")
+        return "{" + ", ".join(items) + "}"
+    return json.dumps(value)
+
+
+def _mappings(value, path=()):
+    if isinstance(value, dict):
+        yield path, value
+        for k, v in value.items():
+            yield from _mappings(v, path + (k,))
+
+
+def duplicate_key_cases() -> list[Case]:
+    """Every key of every mapping of every file kind given twice on one line (``{dim: 16, dim: 8}``)."""
+    cases = []
+    for kind, (data, command) in YAML_FILE_KINDS.items():
+        raw = data()
+        for path, mapping in _mappings(raw):
+            for key in mapping:
+                text = _one_line_with(raw, path, key).encode()
+                where = ".".join(map(str, path + (key,)))
+                cases.append(Case(id=f"duplicate-key/{kind}/{where}", klass="duplicate key", expect=REJECT,
+                                  names=(f"'{key}'", "line 1", "given twice"),
+                                  argv=lambda ws, t=text, c=command: c(ws, ws.write_config(t, "file.yaml"))))
+    flagship = b"reducer: {name: pca, dim: 16, dim: 8}\n"
+    cases.append(Case(id="duplicate-key/run/reducer-dim-16-then-8", klass="duplicate key", expect=REJECT,
+                      names=("'dim'", "line 7", "same line"),
+                      text=_dump({k: v for k, v in base_config().items() if k != "reducer"}).encode()
+                      .replace(b"model:", flagship + b"model:")))
+    cases.append(Case(id="duplicate-key/set-value", klass="duplicate key", expect=REJECT, names=("'a'", "--set reducer.dim"),
+                      sets=("reducer.dim={a: 16, a: 8}",), config=base_config()))
     return cases
 
 
@@ -782,9 +836,53 @@ def path_cases() -> list[Case]:
             for label, expect, names, argv, env in cases]
 
 
+#: names that rich would read as markup (a closing tag, a style, an unclosed tag, an emoji code, a link)
+MARKUP_NAMES = {"close-tag": "m[/x]", "style": "m[red]r[/red]", "unclosed": "m[bold", "emoji": "m:smile:",
+                "link": "m[link=javascript:alert(1)]k"}
+
+
+def markup_cases() -> list[Case]:
+    """Every place a user's name reaches the output (leaderboard folder, MMBENCH_HOME, config file, data
+    root, predict --out, a cache listing, a plugin pattern) with each of :data:`MARKUP_NAMES`: a run
+    trains to its row and the output shows the name as it is."""
+    cases = []
+
+    def run_with(lb=None, config_name="c.yaml", data_link=None):
+        def argv(ws):
+            if data_link is not None:
+                (ws.tmp / data_link).parent.mkdir(parents=True, exist_ok=True)
+                (ws.tmp / data_link).symlink_to(ws.data)
+                ws.data = ws.tmp / data_link
+            if lb is not None:
+                ws.lb = ws.tmp / lb
+            return ["run", ws.write_config(base_config(), config_name), "--leaderboard-dir", ws.lb]
+        return argv
+
+    for label, name in MARKUP_NAMES.items():
+        places = [
+            ("leaderboard-dir", run_with(lb=name), {}, (f"{name}/",)),
+            ("home", run_with(), {"MMBENCH_HOME": lambda ws, n=name: str(ws.tmp / n)}, (f"{name}/runs",)),
+            ("data-root", run_with(data_link=name), {}, ()),
+            ("config-file", run_with(config_name=f"{name}.yaml"), {}, ()),
+        ]
+        for place, argv, env, shows in places:
+            cases.append(Case(id=f"markup/{place}={label}", klass="markup", expect=ACCEPT, stop=FULL, argv=argv,
+                              env=env, shows=shows))
+        cases.append(Case(id=f"markup/cache-list-home={label}", klass="markup", expect=ACCEPT,
+                          argv=lambda ws: ["cache", "list"], env={"MMBENCH_HOME": lambda ws, n=name: str(ws.tmp / n)},
+                          shows=(f"{name}/cache",)))
+        cases.append(Case(id=f"markup/plugins-pattern={label}", klass="markup", expect=REJECT, names=(name,),
+                          argv=lambda ws, n=name: ["plugins", n]))
+        cases.append(Case(id=f"markup/predict-out={label}", klass="markup", expect=REJECT, names=("no_such_run",),
+                          argv=lambda ws, n=name: ["predict", "no_such_run", "--out", ws.tmp / n]))
+        cases.append(Case(id=f"markup/leaderboard-dir-empty={label}", klass="markup", expect=REJECT, names=(name,),
+                          argv=lambda ws, n=name: ["leaderboard", "--leaderboard-dir", ws.tmp / n, "--dataset", "x"]))
+    return cases
+
+
 def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
-             + override_cases() + data_cases() + path_cases())
+             + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases())
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash

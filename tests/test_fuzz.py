@@ -133,6 +133,7 @@ class Workspace:
 
     def write_config(self, raw, name: str = "c.yaml") -> Path:
         path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(raw, bytes):
             path.write_bytes(raw.replace(fz.DATA_ROOT.encode(), str(self.data).encode()))
         else:
@@ -236,6 +237,9 @@ def violations(case: fz.Case, o: Outcome, ws: Workspace) -> list[str]:
                 problems.append(f"the error line has {len(line)} characters (a long value was not shortened)")
         if _leaderboards(ws):
             problems.append("a refused run wrote a leaderboard file")
+    hidden = [name for name in case.shows if name not in text]
+    if hidden:
+        problems.append(f"the output does not show {hidden} as it is (read as markup?)")
     temps = _temp_files(ws.tmp, Path(os.environ["MMBENCH_HOME"]))
     if temps:
         problems.append(f"temp files left: {temps[:3]}")
@@ -316,6 +320,6 @@ def test_fuzz_generates_every_class_of_case():
     for case in CASES:
         by_class.setdefault(case.klass, set()).add(case.expect)
     assert set(by_class) == {"config value", "config structure", "yaml", "override", "data column", "data file",
-                             "data root", "paths"}
+                             "data root", "paths", "markup", "duplicate key"}
     assert all(fz.REJECT in e for e in by_class.values())
     assert len(CASES) > 500

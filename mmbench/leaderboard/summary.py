@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .. import yamlfile
 from ..cache import content_key
 from ..errors import MMBenchError, note, short
 from ..stats import delong, paired_test, weighted_ci
@@ -294,7 +295,7 @@ def _published_file(path) -> list[dict]:
     if not (path.is_file() or path.is_dir()):  # a folder in its place is read, fails and is noted
         return []
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.load(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         why = f"line {mark.line + 1}: {exc.problem}" if mark is not None else getattr(exc, "strerror", None) or exc

@@ -84,7 +84,7 @@ def apply_override(raw: dict, assignment: str, source: str, extra: tuple[str, ..
     """``--set`` for sweep (and search) files: run sections as in ``mmbench run``, plus the ``extra`` ones."""
     key = assignment.split("=", 1)[0].strip()
     if key.split(".")[0] in extra and "=" in assignment:
-        _set_path(raw, key, config_mod._parse_scalar(assignment.split("=", 1)[1]), source)
+        _set_path(raw, key, config_mod._parse_scalar(assignment.split("=", 1)[1], key), source)
     else:
         config_mod.apply_override(raw, assignment, source)
 
