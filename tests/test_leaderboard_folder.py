@@ -23,7 +23,7 @@ import yaml
 import fuzz_cases as fz
 from mmbench import checkpoint, cli
 from mmbench.data import mmbench_home
-from mmbench.leaderboard import store
+from mmbench.leaderboard import csvfile, store
 from mmbench.registry import reset_default_registry
 from mmbench.row import COLUMNS, Row
 
@@ -182,8 +182,37 @@ def _truncate(path_of):
 
 GOOD_PUBLISHED = {"system": "X", "description": "d", "valid_auc": 0.7, "test_auc": 0.69, "source": "paper"}
 
+def _resave(delimiter: str = ",", encoding: str = "utf-8", preamble: str = "", decimal_comma: bool = False,
+            header=lambda h: h):
+    """The CSV saved again the way a spreadsheet or an editor would: another separator (with decimal
+    commas), another encoding, comment lines before the header, an edited header."""
+    def damage(lb):
+        head, *rows = list(csv.reader(io.StringIO(_csv(lb).read_text(encoding="utf-8"))))
+        if decimal_comma:
+            rows = [[f.replace(".", ",") if f.replace(".", "", 1).isdigit() else f for f in r] for r in rows]
+        buf = io.StringIO()
+        buf.write(preamble)
+        csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows([header(head), *rows])
+        _csv(lb).write_bytes(buf.getvalue().encode(encoding))
+    return damage
+
+
+#: the same rows saved again by a spreadsheet or an editor: every view shows them as they were
+RESAVED = {"comment-first-line", "excel-semicolon", "excel-tab", "utf16-with-bom", "utf16-le-without-bom",
+           "utf16-semicolon-comment"}
+#: the header that a spreadsheet save turned into something else: refused, never read as rows of nothing
+CSV_REFUSED = {"csv-a-folder", "binary-garbage", "columns-renamed", "duplicate-valid-auc-column", "header-lost"}
+
 #: name -> (damage, what ``mmbench run`` must do: 0 = record its row, 2 = refuse in one line)
 DAMAGE = {
+    "comment-first-line": (_resave(preamble="# runs of the team, do not edit\n\n"), 0),
+    "excel-semicolon": (_resave(delimiter=";", decimal_comma=True), 0),
+    "excel-tab": (_resave(delimiter="\t"), 0),
+    "utf16-with-bom": (_resave(encoding="utf-16"), 0),
+    "utf16-le-without-bom": (_resave(encoding="utf-16-le"), 0),
+    "utf16-semicolon-comment": (_resave(delimiter=";", encoding="utf-16", preamble="# exported\n"), 0),
+    "duplicate-valid-auc-column": (_resave(header=lambda h: [("valid_auc" if c == "valid_gauc" else c) for c in h]), 2),
+    "header-lost": (_edit_rows(lambda h, rows: (rows[0], rows[1:])), 2),
     "long-config-field": (_with_row(config='{"encoder": {"x": "' + "y" * 300_000 + '"}}', config_hash="a" * 12), 0),
     "bytes-not-utf8": (_append_line(_line(status=b"failed", error=b"caf\xe9 \xff\xfe", config_hash=b"b" * 12)), 0),
     "bom": (lambda lb: _csv(lb).write_bytes(b"\xef\xbb\xbf" + _csv(lb).read_bytes()), 0),
@@ -209,11 +238,11 @@ DAMAGE = {
     "costs-garbage": (_with_row(peak_memory_mb="lots", samples_per_second="inf", encode_items_per_second="-1e400",
                                 device_name="GPU|x\n<b>" * 500, config_hash="9" * 12), 0),
     "columns-dropped": (_drop_columns("config_hash", "encoder"), 0),
-    "columns-renamed": (_edit_rows(lambda h, rows: ([c.upper() for c in h], rows)), 0),
+    "columns-renamed": (_edit_rows(lambda h, rows: ([c.upper() for c in h], rows)), 2),
     "empty-file": (lambda lb: _csv(lb).write_bytes(b""), 0),
     "header-only": (lambda lb: _csv(lb).write_bytes(_csv(lb).read_bytes().split(b"\n")[0] + b"\n"), 0),
     "binary-garbage": (lambda lb: _csv(lb).write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096,
-                                                                                               np.uint8))), 0),
+                                                                                               np.uint8))), 2),
     "foreign-csv-beside": (lambda lb: (lb / "notes.csv").write_text("a,b\n1,2\n"), 0),
     "csv-a-folder": (_replace_with_folder(f"{DATASET}.csv"), 2),
     "labels-garbage": (_write("{preds}/valid_labels.npy", b"not numpy"), 0),
@@ -261,8 +290,9 @@ def _snapshot(lb: Path) -> dict[str, bytes]:
 
 
 def _parsed(data: bytes) -> list[list[str]]:
-    """Header and rows as lists of fields (what a rewrite must keep)."""
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig", "surrogateescape"), newline="")))
+    """Header and rows as lists of fields (what a rewrite must keep), however the file was saved."""
+    table = csvfile.parse(Path("x.csv"), data)
+    return [table.header, *table.rows] if table.header or table.rows else []
 
 
 def _one_line_or_notes(err: str, rc: int) -> list[str]:
@@ -286,19 +316,23 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--format", "md")
     shown = _one_line_or_notes(err, rc)
     fz.report({"id": f"leaderboard-folder/{name}", "command": "leaderboard", "rc": rc, "stderr": shown})
-    if name != "csv-a-folder":  # the only leaderboard is a folder: "no leaderboard in ..." (one line)
+    if name in CSV_REFUSED:  # one line naming the file (a folder in its place: "no leaderboard in ...")
+        assert rc == 2 and (name == "csv-a-folder" or f"{DATASET}.csv" in shown[-1]), shown
+    else:
         assert rc == 0 and "# Leaderboard:" in out
 
     rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--dataset", DATASET, "--format", "json")
     _one_line_or_notes(err, rc)
-    if name != "csv-a-folder":  # strict JSON: no NaN or Infinity, whatever the cells held
+    if name not in CSV_REFUSED:  # strict JSON: no NaN or Infinity, whatever the cells held
         assert rc == 0 and json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))["dataset"] == DATASET
+    if name in RESAVED:  # another save of the same rows shows the same rows, none vanish
+        assert store.read_rows(_csv(lb)) == store.read_rows(_csv(recorded))
 
     site = tmp_path / "site"
     rc, out, err = _cli(capsys, "leaderboard", "--leaderboard-dir", lb, "--format", "html", "--out", site)
     shown = _one_line_or_notes(err, rc)
     fz.report({"id": f"leaderboard-folder/{name}", "command": "leaderboard --format html", "rc": rc, "stderr": shown})
-    if name != "csv-a-folder":
+    if name not in CSV_REFUSED:
         assert rc == 0 and f"<title>mmbench leaderboard: {DATASET}</title>" in (site / f"{DATASET}.html").read_text()
 
     rc, out, err = _cli(capsys, "run", _config(tmp_path, tiny_root), "--leaderboard-dir", lb, "--set", "train.seed=7")
@@ -311,7 +345,9 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
     after = _snapshot(lb)
     csv_name = f"{DATASET}.csv"
     for path, data in before.items():  # nothing anyone left there is lost
-        if path == csv_name:  # every row kept as it was (the header may gain columns at its end)
+        if path == csv_name and name in CSV_REFUSED:
+            assert after[path] == data, "a refused leaderboard CSV was changed"
+        elif path == csv_name:  # every row kept as it was (the header may gain columns at its end)
             old, new = _parsed(data), _parsed(after[path])
             assert len(new) == max(len(old), 1) + (1 if rc == 0 else 0)
             assert new[0][:len(old[0] if old else [])] == (old[0] if old else [])
@@ -322,6 +358,8 @@ def test_a_damaged_leaderboard_folder_never_goes_down(name, recorded, tiny_root,
         header, *rows = _parsed(after[csv_name])
         new_row = dict(zip(header, rows[-1]))
         assert new_row["status"] == "ok" and new_row["seed"] == "7" and 0.5 < float(new_row["valid_auc"]) < 1.0
+    if name in RESAVED and "comment" in name:  # the comment lines stay where they were
+        assert after[csv_name].startswith(b"# ")
 
 
 def test_a_row_longer_than_the_csv_field_limit_is_read_and_kept(recorded, tmp_path):

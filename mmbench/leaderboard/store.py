@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import math
 import os
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, note, short, warn
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
+from . import csvfile
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
 TASK1_SUFFIX = "-task1"
@@ -51,25 +51,22 @@ def leaderboard_dir(given: str | Path | None) -> Path:
 # raising it once, process-wide, is race-free (sweep threads read concurrently).
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
-#: text encoding of the CSV: a BOM (a spreadsheet's save) is skipped; bytes that are not UTF-8 are kept
-#: as they are through a read and a rewrite
-_ENCODING, _ERRORS = "utf-8-sig", "surrogateescape"
+_ERRORS = csvfile.ERRORS
 
 
 def csv_path(directory: Path, dataset: str) -> Path:
     return Path(directory) / f"{dataset}.csv"
 
 
-def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) exactly as stored: every row as its list of fields, whatever its length."""
+def _read_table(path: Path) -> csvfile.Table:
+    """Header and rows as stored (every row as its list of fields, whatever its length), the header
+    found past comment lines, in whatever encoding and separator it was saved (mmbench/leaderboard/csvfile.py)."""
     if not path.exists():
-        return [], []
+        return csvfile.Table()
     if not path.is_file():
         raise DataError(f"leaderboard {short(str(path), 200)} is a folder, not a CSV file; move it away "
                         "(mmbench keeps the rows of this dataset there)")
-    with open(path, newline="", encoding=_ENCODING, errors=_ERRORS) as f:
-        lines = list(csv.reader(f))
-    return (lines[0], lines[1:]) if lines else ([], [])
+    return csvfile.parse(path, path.read_bytes())
 
 
 def _as_dict(header: list[str], fields: list[str]) -> dict:
@@ -93,9 +90,9 @@ def _text(value: str) -> str:
 
 def read_rows(path: Path) -> list[dict]:
     """The recorded rows: one dict of strings per run, in recording order."""
-    header, rows = _read_table(path)
-    header = [_text(h) for h in header]
-    return [_as_dict(header, [_text(f) for f in fields]) for fields in rows if fields]  # a blank line is no row
+    table = _read_table(path)
+    header = [_text(h) for h in table.header]
+    return [_as_dict(header, [_text(f) for f in fields]) for fields in table.rows if fields]  # a blank line is no row
 
 
 def is_ok(row: dict) -> bool:
@@ -129,6 +126,7 @@ def check_targets(directory: Path, dataset: str) -> None:
         if os.path.lexists(target) and not target.is_file():
             raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
                             f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
+    _read_table(path)  # a CSV whose header cannot be found is refused now, not after training
 
 
 @contextlib.contextmanager
@@ -147,14 +145,16 @@ def _fmt_cell(value):
     return "" if value is None else value
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]], new: dict) -> None:
-    """The rows kept as they were (a row mmbench does not understand is never changed), then ``new``;
-    columns this version writes and the file lacks are added at the end of the header."""
-    header = header + [c for c in COLUMNS if c not in header]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerows([header, *rows, [_fmt_cell(new.get(c, "")) for c in header]])
-    atomic_write_bytes(path, buf.getvalue().encode("utf-8", _ERRORS))
+def _write(path: Path, table: csvfile.Table, rows: list[list[str]], new: dict) -> None:
+    """The comment lines and ``rows`` kept as they were (a row mmbench does not understand is never
+    changed), then ``new``; columns this version writes and the file lacks are added at the end of the
+    header. A file saved in another format (UTF-16, ``;``) is written back in mmbench's, every row kept."""
+    header = table.header + [c for c in COLUMNS if c not in table.header]
+    out = csvfile.Table(header, [*rows, [_fmt_cell(new.get(c, "")) for c in header]], table.preamble)
+    atomic_write_bytes(path, csvfile.dump(out))
+    if table.converted:
+        note(f"{short(str(path), 200)} was saved as {' and '.join(table.converted)}; it is written back as "
+             f"UTF-8 comma-separated CSV with all {len(rows)} earlier row(s)")
 
 
 def append_row(directory: Path, row: Row, valid: ValidPredictions | None = None) -> Path:
@@ -163,8 +163,8 @@ def append_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
     with locked(directory, row.dataset) as path:
         if valid is not None:
             save_predictions(directory, row.dataset, row.config_hash, valid)
-        header, rows = _read_table(path)
-        _write(path, header, rows, row.as_dict())
+        table = _read_table(path)
+        _write(path, table, table.rows, row.as_dict())
     return path
 
 
@@ -182,13 +182,14 @@ def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
     """Record a sweep's combination exactly once: False (nothing written) when its config hash already
     has an ok row; an earlier failed row of the same hash is replaced by this outcome."""
     with locked(directory, row.dataset) as path:
-        header, rows = _read_table(path)
+        table = _read_table(path)
+        header, rows = table.header, table.rows
         same = [_as_dict(header, fields).get("config_hash") == row.config_hash for fields in rows]
         if any(s and is_ok(_as_dict(header, fields)) for s, fields in zip(same, rows)):
             return False
         if valid is not None:
             save_predictions(directory, row.dataset, row.config_hash, valid)
-        _write(path, header, [fields for s, fields in zip(same, rows) if not s], row.as_dict())
+        _write(path, table, [fields for s, fields in zip(same, rows) if not s], row.as_dict())
     return True
 
 
