@@ -880,9 +880,57 @@ def markup_cases() -> list[Case]:
     return cases
 
 
+def _leaderboard_csv(encoding: str, delimiter: str, preamble: str, header=lambda h: h) -> bytes:
+    """A leaderboard CSV with one earlier row, saved as ``encoding`` / ``delimiter`` with comment lines."""
+    import csv
+    import io
+
+    from mmbench.row import COLUMNS
+
+    row = {"dataset": "microlens_1m", "encoder": "random", "reducer": "pca", "model": "din", "seed": "1",
+           "valid_auc": "0,61" if delimiter == ";" else "0.61", "status": "ok", "config_hash": "0123456789ab"}
+    buf = io.StringIO()
+    buf.write(preamble)
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows([header(list(COLUMNS)),
+                                                                          [row.get(c, "") for c in COLUMNS]])
+    return buf.getvalue().encode(encoding)
+
+
+def leaderboard_csv_cases() -> list[Case]:
+    """The dataset's leaderboard CSV as editors and spreadsheets save it (encodings x separators x
+    comment lines: the run goes on) and with its header damaged (refused before training, naming it)."""
+    def with_csv(data: bytes):
+        def argv(ws):
+            ws.lb.mkdir(parents=True, exist_ok=True)
+            (ws.lb / "microlens_1m.csv").write_bytes(data)
+            return ["run", ws.write_config(base_config()), "--leaderboard-dir", ws.lb]
+        return argv
+
+    cases = []
+    preambles = {"": "", "comment": "# the team's runs\n", "comments-and-blank": "\n# exported 2026\n#\n\n"}
+    for encoding in ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"):
+        for dlabel, delimiter in (("comma", ","), ("semicolon", ";"), ("tab", "\t")):
+            for plabel, preamble in preambles.items():
+                data = _leaderboard_csv(encoding, delimiter, preamble)
+                cases.append(Case(id=f"leaderboard-csv/{encoding}-{dlabel}" + (f"-{plabel}" if plabel else ""),
+                                  klass="leaderboard csv", expect=ACCEPT, argv=with_csv(data)))
+    bad = {f"column-twice-{c}": lambda h, c=c: h + [c] for c in ("valid_auc", "config_hash", "dataset", "status")}
+    bad.update({"header-lost": lambda h: [], "header-upper-case": lambda h: [c.upper() for c in h],
+                "header-another-tool": lambda h: ["run", "score", "when"]})
+    for label, edit in bad.items():
+        for encoding, delimiter in (("utf-8", ","), ("utf-16", ";")):
+            data = _leaderboard_csv(encoding, delimiter, "", edit)
+            if label == "header-lost":
+                data = data.decode(encoding).split("\n", 1)[1].encode(encoding)
+            cases.append(Case(id=f"leaderboard-csv/{label}-{encoding}", klass="leaderboard csv", expect=REJECT,
+                              names=("microlens_1m.csv",), argv=with_csv(data)))
+    return cases
+
+
 def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
-             + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases())
+             + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases()
+             + leaderboard_csv_cases())
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash
