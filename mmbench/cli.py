@@ -31,8 +31,20 @@ MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorte
 NOISY_LOGGERS = ("huggingface_hub", "transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib")
 
 
+class UsageError(Exception):
+    """The command line does not parse (unknown option, a value out of range): one ``error:`` line."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line naming the command and the option (no usage block): every
+    mistake mmbench reports looks the same, and scripts read the last line. Subcommands inherit it."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mmbench",
         description="Benchmark item encoder x dimension reducer x CTR model on MicroLens-1M.",
     )
@@ -79,7 +91,11 @@ def quiet_libraries(err: Console, debug: bool):
 def main(argv: list[str] | None = None) -> int:
     err = make_console(stderr=True)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        err.print(labelled("error", short(str(exc), MAX_MESSAGE)), soft_wrap=True)
+        return 2
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     with quiet_libraries(err, debug):
         try:

@@ -927,10 +927,68 @@ def leaderboard_csv_cases() -> list[Case]:
     return cases
 
 
+def command_options():
+    """(command words, argparse action, the words that fill its required arguments) for every option
+    of every ``mmbench`` command, read from the parser itself."""
+    import argparse
+
+    from mmbench.cli import build_parser
+
+    def walk(parser, words):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, words + [name])
+        required = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            if not action.option_strings:
+                required.append("x")
+            elif action.required:
+                required += [action.option_strings[-1], "x"]
+        for action in parser._actions:
+            if action.option_strings:
+                yield words, action, required
+    yield from walk(build_parser(), [])
+
+
+def unbounded_numeric_options() -> list[str]:
+    """Numeric options that take any number (``type=int``): each must have its range (commands.number)."""
+    return [f"mmbench {' '.join(words)} {a.option_strings[-1]}" for words, a, _ in command_options()
+            if a.type in (int, float) and not a.choices]
+
+
+def option_range_cases() -> list[Case]:
+    """Every numeric option of every command with values outside its range, not numbers, non-finite:
+    the parser refuses each in one line naming the option, before anything runs."""
+    cases = []
+    for words, action, required in command_options():
+        low = getattr(action.type, "low", None)
+        if low is None and getattr(action.type, "high", None) is None:
+            continue
+        option = action.option_strings[-1]
+        values = {"word": "x", "nan": "nan", "inf": "inf", "empty": ""}
+        if action.type.kind is int:
+            values["fraction"] = "1.5"
+        if low is not None:
+            values["below"] = str(low if action.type.above else (low - 1 if action.type.kind is int else low - 0.5))
+            values["far-below"] = "-5"
+        if action.type.high is not None:
+            values["above"] = str(action.type.high + 1)
+        for label, value in values.items():
+            if label == "far-below" and low is not None and low <= -5:
+                continue
+            cases.append(Case(id=f"option/{' '.join(words)} {option}={label}", klass="option range", expect=REJECT,
+                              names=(option, " ".join(words)),
+                              argv=lambda ws, w=words, o=option, v=value, r=required: [*w, f"{o}={v}", *r]))
+    return cases
+
+
 def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
              + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases()
-             + leaderboard_csv_cases())
+             + leaderboard_csv_cases() + option_range_cases())
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import time
 
+from ..commands import number
+
 from ..data.types import ItemTable
 
 
@@ -85,7 +87,7 @@ def add_encode_action(bench_subparsers) -> None:
     p = bench_subparsers.add_parser("encode", help="items/s of the config's encoder, split into decode and model time")
     p.add_argument("config", help="YAML config (its dataset and encoder sections are used)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
-    p.add_argument("--limit", type=int, default=2000, help="first N items of the dataset (0 = all; default 2000)")
+    p.add_argument("--limit", type=number(int, 0), default=2000, help="first N items of the dataset (0 = all; default 2000)")
     p.add_argument("--random-weights", action="store_true",
                    help="build the architecture from its config with random weights (same speed, no download)")
     p.add_argument("--device", default="", help="override encoder.device (auto, cpu, cuda, cuda:N)")

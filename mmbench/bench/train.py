@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..commands import number
 from ..errors import ConfigError, MMBenchError
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
@@ -250,19 +251,19 @@ def add_train_action(bench_subparsers) -> None:
     p.add_argument("--scale", help="synthetic scale: tiny, small, full (default small)")
     p.add_argument("--model", default=None, help="model name when no config is given (default din; "
                    f"transformer_dcn with --vs {PUBLISHED_TDCN})")
-    p.add_argument("--epochs", type=int, default=None, help="epochs to train (no early stop before)")
-    p.add_argument("--batch-size", type=int, default=None, help="override the model's train.batch_size")
-    p.add_argument("--rows", type=int, default=0, help="train on a random subset of this many rows (0 = all)")
-    p.add_argument("--warmup", type=int, default=5, help="optimizer steps not timed (default 5)")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads on CPU, both sides")
+    p.add_argument("--epochs", type=number(int, 1), default=None, help="epochs to train (no early stop before)")
+    p.add_argument("--batch-size", type=number(int, 1), default=None, help="override the model's train.batch_size")
+    p.add_argument("--rows", type=number(int, 0), default=0, help="train on a random subset of this many rows (0 = all)")
+    p.add_argument("--warmup", type=number(int, 0), default=5, help="optimizer steps not timed (default 5)")
+    p.add_argument("--threads", type=number(int, 1), default=None, help="torch intra-op threads on CPU, both sides")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default: the model's train.device)")
     p.add_argument("--vs", choices=["fuxictr", PUBLISHED_TDCN],
                    help="also train FuxiCTR's DIN (fuxictr) or the published 1st-place Transformer_DCN through "
                         "FuxiCTR (needs --published-repo) on the same data and print the ratio")
     p.add_argument("--published-repo", metavar="PATH",
                    help="local checkout of github.com/yinzm/WWW2025_MMCTR_rk1, for --vs " + PUBLISHED_TDCN)
-    p.add_argument("--published-workers", type=int, default=None, metavar="N",
+    p.add_argument("--published-workers", type=number(int, 0), default=None, metavar="N",
                    help="loader worker processes of the published side (default: its config's num_workers, 3)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per side before giving up")
+    p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per side before giving up")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=cmd_train)

@@ -1,4 +1,37 @@
 """One module per ``mmbench`` subcommand, each with ``add_parser(subparsers)``; shared arguments here."""
+from __future__ import annotations
+
+import argparse
+import math
+
+#: the largest seed numpy and torch take
+MAX_SEED = 2**32 - 1
+
+
+def number(kind: type = int, low: float | None = None, high: float | None = None, above: bool = False):
+    """An argparse ``type`` for a numeric option with its range: ``low`` (exclusive when ``above``) and
+    ``high``. A value outside is refused by the parser as one line naming the option and the range
+    (every numeric option of every command has one; tests/test_cli.py checks)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if low is not None and (value < low or (above and value == low)):
+            raise argparse.ArgumentTypeError(f"must be {'>' if above else '>='} {low}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text}")
+        return value
+    parse.kind, parse.low, parse.high, parse.above = kind, low, high, above
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def seed_option() -> dict:
+    return {"type": number(int, 0, MAX_SEED), "default": 0}
 
 
 def add_leaderboard_dir(parser, what: str = "where the CSV/markdown/chart go") -> None:

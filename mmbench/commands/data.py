@@ -1,7 +1,7 @@
 """``mmbench data synth``: write the synthetic stand-in for MicroLens-1M in the challenge layout."""
 from __future__ import annotations
 
-from . import data_reports
+from . import data_reports, seed_option
 
 
 def cmd_synth(args) -> int:
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     s = dsub.add_parser("synth", help="generate a synthetic MicroLens-1M with a planted, known signal")
     s.add_argument("--out", required=True, help="output folder (the data root)")
     s.add_argument("--scale", choices=["tiny", "small", "full"], default="small")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", **seed_option())
     s.add_argument("--world", type=int, choices=[1, 2], default=2,
                    help="2 (default): the challenge's row protocol over sequential behaviour; 1: the first stand-in")
     s.set_defaults(func=cmd_synth)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import number, seed_option
+
 
 def cmd_marginals(args) -> int:
     from ..data.marginals import compute, format_report
@@ -52,14 +54,14 @@ def add_parsers(dsub) -> None:
     m = dsub.add_parser("marginals", help="rows and users per split, positives, shared histories, disjoint users, "
                                           "items ever a target in an 80 %% train sample, history lengths")
     m.add_argument("root", help="a data root in the MMCTR layout (real or synthetic)")
-    m.add_argument("--seed", type=int, default=0, help="seed of the 80 %% train row sample")
+    m.add_argument("--seed", **seed_option(), help="seed of the 80 %% train row sample")
     m.add_argument("--json", action="store_true", help="print the numbers as JSON")
     m.set_defaults(func=cmd_marginals)
 
     c = dsub.add_parser("coldwarm", help="a leaderboard's saved valid predictions scored on cold vs warm candidate "
                                          "rows (paired DeLong against a reference)")
     add_board_arguments(c, "the data root the runs used", "; default: the one with the `random` encoder")
-    c.add_argument("--max-train-rows", type=int, default=0,
+    c.add_argument("--max-train-rows", type=number(int, 0), default=0,
                    help="a candidate is cold when at most this many train rows have it (default 0: never in train)")
     add_split_argument(c)
     c.set_defaults(func=cmd_coldwarm)

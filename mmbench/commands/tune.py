@@ -12,7 +12,7 @@ from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..console import make_console, text_column
 from ..registry import default_registry
-from . import add_leaderboard_dir, add_set
+from . import add_leaderboard_dir, add_set, number
 from .run import output_dir
 
 
@@ -122,12 +122,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("tune", help="hyper-parameter search on Optuna (TPE, pruning by epoch, resumable)")
     p.add_argument("config", help="search YAML: a run config plus a 'tune:' section with the space")
     add_set(p, "override a value, e.g. --set train.epochs=3 or --set tune.pruner=halving")
-    p.add_argument("--trials", type=int, help="the study's total number of trials (tune.trials)")
+    p.add_argument("--trials", type=number(int, 1), help="the study's total number of trials (tune.trials)")
     p.add_argument("--study", help="the study's name (tune.study; default: the file's stem)")
     p.add_argument("--storage", metavar="URL", help="an Optuna RDB URL (default sqlite under $MMBENCH_HOME/tune/)")
     p.add_argument("--dry-run", action="store_true", help="check the space and show the study's state; run nothing")
     p.add_argument("--executor", choices=["local", "ray"], help="override the file's executor (default local)")
     p.add_argument("--address", help="Ray cluster address (implies --executor ray)")
-    p.add_argument("--top", type=int, default=10, help="rows of the final table (default 10)")
+    p.add_argument("--top", type=number(int, 1), default=10, help="rows of the final table (default 10)")
     add_leaderboard_dir(p, "where the trials' rows go")
     p.set_defaults(func=cmd_tune)
