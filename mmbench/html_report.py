@@ -11,7 +11,6 @@ are pure functions of that data (no file access), like the markdown renderer.
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__
+from . import __version__, paths
+from .escaping import html_text, safe_url
 from .html_assets import PAGE_CSS, PAGE_JS
 from .leaderboard.render import cost_cell, fmt, fmt_p
 from .leaderboard.summary import Summary, num
@@ -121,8 +121,12 @@ def page_model(summary: Summary, rows: list[dict]) -> Page:
 
 # --------------------------------------------------------------------------------- formatting
 
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
+_e = html_text
+
+
+def _link(target: str, text: str) -> str:
+    url = safe_url(target)
+    return f'<a href="{_e(url)}">{_e(text)}</a>' if url is not None else _e(text)
 
 
 def _attr_num(value) -> str:
@@ -325,7 +329,8 @@ def _failed_section(page: Page) -> str:
 
 
 def _json_script(ident: str, value) -> str:
-    text = json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    # no <, > or & at all inside the script element: nothing in a value can end it or open a comment
+    text = json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="{ident}">{text}</script>'
 
 
@@ -349,7 +354,7 @@ def render_page(page: Page) -> str:
               f'probabilities): <strong>{page.oracle_auc:.4f}</strong>.</p>') if page.oracle_auc is not None else ""
     notes = "".join(f'<p class="muted">{_e(n)}</p>' for n in page.notes)
     body = (
-        f'<header><nav><a href="index.html">all datasets</a></nav><h1>Leaderboard: {_e(page.dataset)}</h1>'
+        f'<header><nav><a href="./index.html">all datasets</a></nav><h1>Leaderboard: {_e(page.dataset)}</h1>'
         f'<p>Measured by mmbench, rendered from <code>{_e(page.dataset)}.csv</code> ({page.n_runs} runs'
         + (f', last recorded {_e(page.last_recorded)}' if page.last_recorded else "") + '). '
         'One row per combination (encoder × reducer × model × hyper-parameters): valid AUC as mean ± std over '
@@ -390,7 +395,7 @@ def index_entry(page: Page, href: str) -> IndexEntry:
 
 def render_index(entries: list[IndexEntry]) -> str:
     rows = "".join(
-        f'<tr><td><a href="{_e(e.href)}">{_e(e.dataset)}</a></td><td class="num">{e.n_combinations}</td>'
+        f'<tr><td>{_link(e.href, e.dataset)}</td><td class="num">{e.n_combinations}</td>'
         f'<td class="num">{e.n_runs}</td><td>{_e(e.best_label)}</td><td class="num">{fmt(e.best_auc)}</td>'
         f'<td class="num">{fmt(e.oracle_auc)}</td><td>{_e(e.last_recorded)}</td></tr>' for e in entries)
     body = (
@@ -424,7 +429,7 @@ def write_site(out: Path, pages: list[Page], only: set[str] | None = None) -> li
     out = Path(out)
     written, entries = [], []
     for page in pages:
-        path = out / f"{page.dataset}.html"
+        path = paths.inside(out, page.dataset, "dataset id", ".html")
         if only is None or page.dataset in only:
             atomic_write_text(path, render_page(page))
             written.append(path)

@@ -61,3 +61,23 @@ def home_dir() -> Path:
     from .data import mmbench_home
 
     return writable_dir(mmbench_home(), "MMBENCH_HOME")
+
+
+#: characters a name that becomes one file name may not hold (a separator, NUL, a drive colon on Windows)
+_NOT_IN_NAMES = ("/", "\\", "\x00")
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` (a study, a dataset id, a label) can name one file inside its folder and nothing else:
+    not empty, no path separator or NUL, not ``.`` or ``..``. Otherwise one error naming ``what``."""
+    text = str(name)
+    if not text.strip() or text in (".", "..") or any(c in text for c in _NOT_IN_NAMES) or len(text) > 200:
+        raise MMBenchError(f"{what} {short(repr(text), 80)} cannot name a file: give a plain name (letters, digits, "
+                           f"'-', '_', '.'; no '/', '\\\\' or '..'; at most 200 characters)")
+    return text
+
+
+def inside(folder: str | Path, name: str, what: str, suffix: str = "") -> Path:
+    """``folder / (name + suffix)``, with ``name`` confined to ``folder`` (:func:`check_name`): every name
+    that becomes a path goes through here, so none can write outside its folder."""
+    return Path(folder) / (check_name(name, what) + suffix)

@@ -121,6 +121,7 @@ class Case:
     row: tuple = ()
     dataset_label: str | None = None  # the ``dataset`` an accepted row must carry
     shows: tuple[str, ...] = ()  # text the output must show as it is (a name with brackets: no markup)
+    check: Callable | None = None  # (workspace, stdout) -> problems, for what a case writes
 
 
 @dataclass
@@ -985,10 +986,89 @@ def option_range_cases() -> list[Case]:
     return cases
 
 
+#: names and values that are markup, a script URL or a path in some output format
+HOSTILE = {"js-url": "javascript:window.__x=1,{}", "html-tag": "<img src=x onerror=alert(1)>",
+           "attr-break": "\" onmouseover=\"alert(1)", "md-link": "[x](javascript:alert(1))", "md-code": "`x`|<b>y</b>",
+           "entity": "&lt;script&gt;", "newline-pipe": "a\n| b | c |"}
+#: what the hostile values are when they reach a page as markup, not text
+HOSTILE_RAW = ("<img src=x", "\" onmouseover=\"alert", "<b>y</b>")
+TRAVERSALS = {"parent": "../../escaped", "absolute": "/tmp/escaped", "dot-dot": "..", "nul": "a\x00b"}
+
+
+def _board_with(ws, dataset: str, **values) -> None:
+    from mmbench.leaderboard import store
+    from mmbench.row import Row
+
+    row = {"dataset": dataset, "encoder": "random", "reducer": "pca", "model": "din", "seed": 1, "valid_auc": 0.61,
+           "status": "ok", "config_hash": "0123456789ab", "config": json.dumps({"model": {"note": values.get("config", "")}})}
+    store.append_row(ws.lb, Row(**{**row, **{k: v for k, v in values.items() if k != "config"}}))
+
+
+def _html_problems(ws, out: str) -> list[str]:
+    import re
+
+    problems = []
+    for page in sorted((ws.tmp / "site").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        hrefs = re.findall(r'href="([^"]*)"', text)
+        bad = [h for h in hrefs if not h.startswith(("./", "http://", "https://", "#"))]
+        if bad:
+            problems.append(f"{page.name}: links that are not relative paths or http(s): {bad[:3]}")
+        for raw in HOSTILE_RAW:
+            if raw in text:
+                problems.append(f"{page.name}: {raw!r} as html")
+    if not problems and not (ws.tmp / "site" / "index.html").is_file():
+        problems.append("no index.html written")
+    return problems
+
+
+def _md_problems(ws, out: str) -> list[str]:
+    import re
+
+    text = re.sub(r"(`+) .*? \1|(`+)[^`]*?\2", "", out)  # code spans show their text as it is
+    problems = [f"{raw!r} as markdown/html" for raw in HOSTILE_RAW if raw in text and raw.startswith("<")]
+    if re.search(r"(?<!\\)\]\(\s*javascript:", text):
+        problems.append("a javascript: link")
+    widths = {len(re.findall(r"(?<!\\)\|", line)) for line in out.splitlines() if line.startswith("| ")}
+    if len(widths) > 3:
+        problems.append(f"a value changed the number of table cells: {sorted(widths)}")
+    return problems
+
+
+def output_escaping_cases() -> list[Case]:
+    """Hostile names and values in the html site and the markdown board (escaped for their context, links
+    only to relative paths), and names that would become paths outside their folder (refused)."""
+    cases = []
+    for label, value in HOSTILE.items():
+        if "/" not in value and "\n" not in value:  # a file name: the dataset's CSV, its page, the index link
+            cases.append(Case(id=f"escaping/html-csv-file-name={label}", klass="output escaping", expect=ACCEPT,
+                              argv=lambda ws, v=value: (_board_with(ws, v), ["leaderboard", "--format", "html", "--out",
+                                                        ws.tmp / "site", "--leaderboard-dir", ws.lb])[1],
+                              check=_html_problems))
+        for column in ("encoder", "model", "config"):
+            cases.append(Case(id=f"escaping/html-{column}={label}", klass="output escaping", expect=ACCEPT,
+                              argv=lambda ws, v=value, c=column: (_board_with(ws, "d", **{c: v}), [
+                                  "leaderboard", "--format", "html", "--out", ws.tmp / "site", "--leaderboard-dir",
+                                  ws.lb])[1], check=_html_problems))
+            cases.append(Case(id=f"escaping/md-{column}={label}", klass="output escaping", expect=ACCEPT,
+                              argv=lambda ws, v=value, c=column: (_board_with(ws, "d", **{c: v}), [
+                                  "leaderboard", "--format", "md", "--leaderboard-dir", ws.lb])[1],
+                              check=_md_problems))
+    for label, name in TRAVERSALS.items():
+        cases.append(Case(id=f"escaping/leaderboard-dataset={label}", klass="output escaping", expect=REJECT,
+                          names=("dataset id",), argv=lambda ws, n=name: ["leaderboard", "--leaderboard-dir", ws.lb,
+                                                                          "--dataset", n]))
+        cases.append(Case(id=f"escaping/tune-study={label}", klass="output escaping", expect=REJECT,
+                          names=("tune.study",),
+                          argv=lambda ws, n=name: ["tune", REPO / "configs/tune/din_tiny.yaml", "--study", n,
+                                                   "--dry-run"]))
+    return cases
+
+
 def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
              + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases()
-             + leaderboard_csv_cases() + option_range_cases())
+             + leaderboard_csv_cases() + option_range_cases() + output_escaping_cases())
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash

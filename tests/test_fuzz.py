@@ -239,6 +239,8 @@ def violations(case: fz.Case, o: Outcome, ws: Workspace) -> list[str]:
                 problems.append(f"the error line has {len(line)} characters (a long value was not shortened)")
         if any(ws.lb_before.get(p) != p.read_bytes() for p in _leaderboards(ws)):
             problems.append("a refused run wrote a leaderboard file")
+    if case.check is not None and o.rc == 0:
+        problems += case.check(ws, o.out)
     hidden = [name for name in case.shows if name not in text]
     if hidden:
         problems.append(f"the output does not show {hidden} as it is (read as markup?)")
@@ -322,7 +324,7 @@ def test_fuzz_generates_every_class_of_case():
     for case in CASES:
         by_class.setdefault(case.klass, set()).add(case.expect)
     assert set(by_class) == {"config value", "config structure", "yaml", "override", "data column", "data file",
-                             "data root", "paths", "markup", "duplicate key", "leaderboard csv", "option range"}
+                             "data root", "paths", "markup", "duplicate key", "leaderboard csv", "option range", "output escaping"}
     assert all(fz.REJECT in e for e in by_class.values())
     assert len(CASES) > 500
     assert fz.unbounded_numeric_options() == []  # every numeric option has its range, so it is fuzzed

@@ -262,3 +262,106 @@ def test_reruns_of_the_best_trial_join_it_and_the_table_says_so(board, capsys, m
     monkeypatch.setenv("COLUMNS", "400")  # one line per cell
     assert main(["leaderboard", "--leaderboard-dir", str(directory), "--dataset", DATASET]) == 0
     assert joined.trial.text() in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------- hostile names and values
+
+
+#: each sets window.__pwned (or opens an alert) if it ever runs as script: a dataset (file) name that is
+#: a javascript: URL once ".html" is added, and cell values that are html
+HOSTILE_DATASETS = ["javascript:window.__pwned=1,{}", "javascript:alert(1),{}", "x\" onmouseover=\"window.__pwned=7"]
+HOSTILE_VALUES = {"encoder": '<img src=x onerror="window.__pwned=2">', "model": "<script>window.__pwned=3</script>",
+                  "error": '"><svg onload="window.__pwned=4">', "reducer": "[x](javascript:window.__pwned=8)"}
+
+
+@pytest.fixture
+def hostile_board(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = (rng.random(500) < 0.3).astype(np.float32)
+    directory = tmp_path / "leaderboards"
+    for dataset in HOSTILE_DATASETS:
+        for seed in (1, 2):
+            probs = 1 / (1 + np.exp(-(labels + rng.standard_normal(len(labels)))))
+            row = _row("text", "din", seed, 1.0, "", "", 0.001, auc(labels, probs))
+            config = json.loads(row["config"])
+            config["model"]["note"] = "</script><script>window.__pwned=5</script>"
+            row |= {"dataset": dataset, "config": json.dumps(config), "config_hash": content_key(config)[:12] + str(seed),
+                    **{k: v for k, v in HOSTILE_VALUES.items() if k != "error"}}
+            store.append_row(directory, Row(**row), ValidPredictions(probs, labels))
+        store.append_row(directory, Row(**(_row("random", "broken", 1, 0, "", "", 0.001, float("nan"))
+                                           | {"dataset": dataset, "status": "failed", "error": HOSTILE_VALUES["error"]})))
+    (directory / "published.yaml").write_text(yaml.safe_dump({"results": [
+        {"system": "<b onmouseover=window.__pwned=6>S</b>", "description": "<script>window.__pwned=6</script>",
+         "valid_auc": 0.7, "source": "javascript:window.__pwned=6", "config": "`x`|<i>"}]}))
+    return directory
+
+
+def test_markdown_board_keeps_hostile_values_as_text(hostile_board):
+    """Raw html, links and code from names and config values are text in <dataset>.md."""
+    from mmbench.leaderboard.render import render_markdown
+
+    for dataset in HOSTILE_DATASETS:
+        md = render_markdown(summarise(store.read_rows(store.csv_path(hostile_board, dataset)), dataset, hostile_board))
+        text = re.sub(r"(`+) .*? \1|(`+)[^`]*?\2", "", md)  # code spans show their text as it is
+        for raw in ("<script", "<img", "<svg", "<b ", "<i>"):
+            assert raw not in text, (raw, md)
+        assert not re.search(r"(?<!\\)\]\(\s*javascript:", md), md  # no link: its brackets are escaped
+        assert "&lt;img src=x onerror=\"window.\\_\\_pwned=2\"&gt;" in md  # shown, as text
+        table_rows = [line for line in md.splitlines() if line.startswith("| ")]
+        widths = {len(re.findall(r"(?<!\\)\|", line)) for line in table_rows if "---" not in line}
+        assert len(widths) <= 3  # the three tables keep their columns: no value added a cell
+
+
+def test_names_that_become_paths_stay_in_their_folder(tmp_path, capsys):
+    """A dataset id or a study name with '/' or '..' never names a file outside its folder."""
+    from mmbench import paths
+    from mmbench.errors import MMBenchError
+
+    for name in ("../x", "a/b", "..", ".", "", "x\x00y", "a\\b"):
+        with pytest.raises(MMBenchError):
+            paths.inside(tmp_path, name, "dataset id", ".csv")
+    assert paths.inside(tmp_path, "javascript:x,{}", "dataset id", ".html") == tmp_path / "javascript:x,{}.html"
+    assert main(["leaderboard", "--leaderboard-dir", str(tmp_path), "--dataset", "../../etc/passwd"]) == 2
+    assert "dataset id '../../etc/passwd' cannot name a file" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_hostile_names_and_values_run_no_script_in_chromium(hostile_board, tmp_path, browser):
+    """The html index and pages built from hostile CSV file names and config values: every link is
+    clicked, every row hovered; no script of theirs runs and no alert opens."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    site = tmp_path / "site"
+    assert main(["leaderboard", "--format", "html", "--out", str(site), "--leaderboard-dir", str(hostile_board)]) == 0
+    d = browser
+
+    def no_script_ran(where):
+        assert d.execute_script("return window.__pwned === undefined"), f"script ran on {where}"
+        try:
+            d.switch_to.alert
+        except NoAlertPresentException:
+            return
+        pytest.fail(f"an alert opened on {where}")
+
+    index = (site / "index.html").as_uri()
+    d.get(index)
+    links = [a.get_attribute("href") for a in d.find_elements(By.CSS_SELECTOR, "#datasets a")]
+    assert len(links) == len(HOSTILE_DATASETS) and all(h.startswith("file://") for h in links), links
+    for i in range(len(links)):
+        d.get(index)
+        d.find_elements(By.CSS_SELECTOR, "#datasets a")[i].click()
+        no_script_ran(f"index link {i}")
+        assert d.title.startswith("mmbench leaderboard: "), d.current_url  # the dataset's page opened
+        assert HOSTILE_VALUES["encoder"] in d.find_element(By.TAG_NAME, "body").text  # shown as text
+        for element in d.find_elements(By.CSS_SELECTOR, "td, th, a, code, span")[:200]:
+            if element.is_displayed():
+                ActionChains(d).move_to_element(element).perform()
+        for button in d.find_elements(By.CSS_SELECTOR, "button.show-config"):
+            if button.is_displayed():
+                button.click()
+        for a in d.find_elements(By.CSS_SELECTOR, "a"):
+            href = a.get_attribute("href") or ""
+            assert not href.lower().startswith(("javascript:", "data:", "vbscript:")), href
+        no_script_ran(d.current_url)

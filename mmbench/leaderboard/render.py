@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_bytes
 from ..errors import short, warn
+from ..escaping import md_code, md_text, md_url
 from . import store
 from .chart import write_chart
 from .summary import Summary, num, summarise
@@ -25,9 +26,9 @@ def fmt_p(p) -> str:
 
 
 def cell(value, limit: int = 120) -> str:
-    """A table cell from a recorded value: one line, shortened, its pipes escaped (a CSV edited by hand
-    or a long error must not break the table)."""
-    return short(str(value if value is not None else ""), limit).replace("|", "\\|")
+    """A table cell from a recorded value: one line, shortened, nothing in it read as markdown or html
+    (a CSV edited by hand, a config value or a long error must not break the table or add markup)."""
+    return md_text(value, limit)
 
 
 def cost_cell(value, spec: str) -> str:
@@ -39,14 +40,14 @@ def cost_cell(value, spec: str) -> str:
 
 def render_markdown(summary: Summary) -> str:
     dataset = summary.dataset
-    lines = [f"# Leaderboard: {dataset}", "",
-             f"Measured by mmbench, rendered from `{dataset}.csv` (the source of truth). One row per combination "
+    lines = [f"# Leaderboard: {md_text(dataset)}", "",
+             f"Measured by mmbench, rendered from {md_code(dataset + '.csv')} (the source of truth). One row per combination "
              "(encoder × reducer × model × hyper-parameters): valid AUC as mean ± std over its seeds; "
              "95 % CI: DeLong, of that seed-mean, from the valid predictions in "
-             f"`{dataset}/preds/`; Δ and p: paired DeLong test against the reference (★) on the same valid rows.",
-             "", f"![valid AUC per combination, 95 % CI]({dataset}.png)", ""]
+             f"{md_code(dataset + '/preds/')}; Δ and p: paired DeLong test against the reference (★) on the same valid rows.",
+             "", f"![valid AUC per combination, 95 % CI]({md_url(dataset + '.png')})", ""]
     if summary.reference is not None:
-        lines += [f"Reference ★: {summary.reference.label} — {summary.reference_reason}.", ""]
+        lines += [f"Reference ★: {cell(summary.reference.label, 300)} — {cell(summary.reference_reason, 300)}.", ""]
     lines += ["| # | encoder | reducer | model | variant | seeds | valid AUC (mean ± std) | 95 % CI | Δ vs ★ | p | "
               "gAUC | logloss | combination |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -58,7 +59,7 @@ def render_markdown(summary: Summary) -> str:
         lines.append(f"| {i} | {cell(c.encoder)} | {cell(c.reducer_label)} | {cell(c.model)} | {variant} "
                      f"| {len(c.runs)} "
                      f"| {c.mean:.4f}{std} | {ci} | {delta} | {'' if c.is_reference else fmt_p(c.p_value)} "
-                     f"| {fmt(c.mean_of('valid_gauc'))} | {fmt(c.mean_of('valid_logloss'))} | `{c.key}` |")
+                     f"| {fmt(c.mean_of('valid_gauc'))} | {fmt(c.mean_of('valid_logloss'))} | {md_code(c.key)} |")
     if summary.combinations and not summary.has_stats:
         lines += ["", "CIs and p-values need the runs' saved valid predictions; none were found for these rows."]
     if summary.oracle_auc is not None:
@@ -74,13 +75,13 @@ def render_markdown(summary: Summary) -> str:
                 f"| {num(r['valid_auc']):.4f} | {fmt(num(r.get('valid_logloss')))} | {fmt(num(r.get('valid_gauc')))} "
                 f"| {cell(r.get('epochs'))} | "
                 + "".join(f"{cell(cost_cell(r.get(column), spec))} | " for column, _, spec in costs)
-                + f"`{cell(r['config_hash'])}` |")
+                + f"{md_code(r['config_hash'])} |")
     if summary.failed:
         lines += ["", "## Failed runs", "", "| encoder | reducer | model | seed | error | config |",
                   "|---|---|---|---|---|---|"]
         for r in summary.failed:
             lines.append(f"| {cell(r.get('encoder'))} | {cell(r.get('reducer'))} | {cell(r.get('model'))} "
-                         f"| {cell(r.get('seed'))} | {cell(r.get('error'), 300)} | `{cell(r.get('config_hash'))}` |")
+                         f"| {cell(r.get('seed'))} | {cell(r.get('error'), 300)} | {md_code(r.get('config_hash'))} |")
     if summary.published:
         lines += ["", "## Published results (not measured by mmbench)", "",
                   "Reported by their authors on the real MicroLens-1M; "
@@ -89,10 +90,10 @@ def render_markdown(summary: Summary) -> str:
                   "| system | what it is | valid AUC | test AUC | source | mmbench config |",
                   "|---|---|---|---|---|---|"]
         for p in summary.published:
-            config = f"`{p['config']}`" if p.get("config") else "—"
+            config = md_code(p["config"]) if p.get("config") else "—"
             lines.append(
-                f"| {cell(p['system'])} *(published)* | {cell(p['description'], 300)} | {p.get('valid_auc') or '—'} "
-                f"| {p.get('test_auc') or '—'} | {cell(p['source'], 300)} | {config} |"
+                f"| {cell(p['system'])} *(published)* | {cell(p['description'], 300)} | {cell(p.get('valid_auc') or '—')} "
+                f"| {cell(p.get('test_auc') or '—')} | {cell(p['source'], 300)} | {config} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from .. import paths
 from ..atomic import atomic_path, atomic_write_bytes
 from ..components import ValidPredictions
 from ..data import mmbench_home
@@ -55,7 +56,7 @@ _ERRORS = csvfile.ERRORS
 
 
 def csv_path(directory: Path, dataset: str) -> Path:
-    return Path(directory) / f"{dataset}.csv"
+    return paths.inside(directory, dataset, "dataset id", ".csv")
 
 
 def _read_table(path: Path) -> csvfile.Table:
@@ -197,7 +198,7 @@ def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
 
 
 def preds_dir(directory: Path, dataset: str) -> Path:
-    return Path(directory) / dataset / "preds"
+    return paths.inside(directory, dataset, "dataset id") / "preds"
 
 
 def _load_array(path: Path) -> np.ndarray | None:

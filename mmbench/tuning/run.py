@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .. import paths
 from ..atomic import atomic_write_text
 from ..callbacks import RunCallbacks
 from ..components import RunContext
@@ -201,7 +202,7 @@ def best_config(spec: TuneSpec, line: TrialLine) -> dict:
 
 def write_best_config(spec: TuneSpec, report: TuneReport, home: Path) -> Path:
     best = report.trials[0]
-    path = Path(home) / "tune" / f"{spec.options.study}.best.yaml"
+    path = paths.inside(Path(home) / "tune", spec.options.study, "tune.study", ".best.yaml")
     head = (f"# best trial ({best.number}) of study '{spec.options.study}': valid {report.metric} {best.value:.4f},\n"
             f"# selected on valid (so optimistic there); rerun with other seeds: mmbench run {path.name} "
             f"--set train.seed=N\n")

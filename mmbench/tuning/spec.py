@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config as config_mod
+from .. import paths
 from ..errors import ConfigError
 from ..params import bounded, build_params, check_bounds, check_keys, did_you_mean
 from ..sweep.plan import RayOptions, apply_override
@@ -213,7 +214,7 @@ def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
         pruner = {"name": pruner or "none"}
     options = build_params(TuneOptions, tune, f"{source}: tune")
     options.pruner = build_params(PrunerOptions, pruner, f"{source}: tune.pruner")
-    options.study = options.study or Path(source).stem
+    options.study = paths.check_name(options.study or Path(source).stem, f"{source}: tune.study")
     for name, value, allowed in (("sampler", options.sampler, SAMPLERS), ("pruner", options.pruner.name, PRUNERS)):
         if value not in allowed:
             raise ConfigError(f"{source}: tune.{name} must be one of {', '.join(allowed)}, got {value!r}")
