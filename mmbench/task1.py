@@ -35,7 +35,7 @@ from .config import RunConfig
 from .data import schema
 from .data.reader import load_shipped
 from .data.types import MMCTRData
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, note
 from .leaderboard.store import task_dataset_id
 from .registry import Registry
 
@@ -143,7 +143,7 @@ class Task1Resolved(pipeline.Resolved):
                               f"128-d vector: use a reducer that returns vectors (e.g. pca with dim 128)")
         check_width(who, red.name, getattr(red.params, "dim", None), reduction.table.shape[1])
         root = write_data_root(data, reduction.table, ctx.home)
-        table = load_shipped(root, data.items.n_items, "item_info.parquet", "item_emb_d128")  # the file as written
+        table = read_bound_item_info(root, data, reduction.table)  # the file as written, checked against its folder
         task_data = dataclasses.replace(data, dataset_id=task_dataset_id(data.dataset_id, TASK), root=root)
         return task_data, pipeline.Reduction(table, reducer=reduction.reducer, cache_hit=reduction.cache_hit,
                                              seconds=reduction.seconds)
@@ -213,6 +213,36 @@ def data_root_for(data: MMCTRData, vectors: np.ndarray, home: Path) -> Path:
     DIN runs (seeds, knobs) trained on it."""
     digest = hashlib.blake2b(np.ascontiguousarray(vectors, dtype=np.float32).tobytes(), digest_size=6).hexdigest()
     return Path(home) / "task1" / f"{data.dataset_id}-{digest}"
+
+
+def _as_written(vectors: np.ndarray) -> np.ndarray:
+    """The vectors as item_info.parquet holds them once read back (float32, padding row zero)."""
+    out = np.asarray(vectors, dtype=np.float32).copy()
+    out[0] = 0.0
+    return out
+
+
+def read_bound_item_info(root: Path, data: MMCTRData, vectors: np.ndarray) -> np.ndarray:
+    """The Task-1 folder's item_emb_d128 as written, tied to ``vectors``: the folder is named by their hash
+    (:func:`data_root_for`), so a file that holds anything else (replaced, even by one of the same shape,
+    or damaged) is not what this run's config measures. It is written again from ``vectors``, with a note."""
+    path = root / schema.ITEM_INFO.path
+    expected = _as_written(vectors)
+    try:
+        table = load_shipped(root, data.items.n_items, "item_info.parquet", "item_emb_d128")
+        if table.shape == expected.shape and np.array_equal(table, expected):
+            return table
+        why = "holds other vectors than the ones its folder is named for"
+    except DataError as exc:
+        why = f"cannot be read ({exc})"
+    note(f"{path} {why} (replaced or changed after mmbench wrote it); it is written again from this config's "
+         f"vectors")
+    from filelock import FileLock
+
+    with FileLock(str(root.parent / f".{root.name}.lock")):
+        path.unlink(missing_ok=True)  # never write through a link into the source data
+        write_item_info(path, data, vectors)
+    return load_shipped(root, data.items.n_items, "item_info.parquet", "item_emb_d128")
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -780,10 +780,61 @@ def data_root_cases() -> list[Case]:
     }
     cases = [Case(id=f"data-root/{label}", klass="data root", expect=ACCEPT, stop=FULL, config=base_config(),
                   data=c) for label, c in accepted.items()]
+    cases += side_file_cases()
     cases.append(Case(id="data-root/split-folder-a-file", klass="data root", expect=REJECT,
                       names=("MicroLens_1M_x1",), config=base_config(),
                       data=Corruption("MicroLens_1M_x1", raw=_write_bytes(b"x"))))
     return cases
+
+
+def _oracle_edit(edit):
+    """oracle.json of the tiny data, changed by ``edit(facts)`` (as another seed's or an older one's would be)."""
+    def write(path: Path, original: Path) -> None:
+        facts = json.loads(original.read_text())
+        edit(facts)
+        path.write_text(json.dumps(facts))
+    return write
+
+
+def _row_oracle(expected_empty: bool):
+    def check(ws, out: str) -> list[str]:
+        import csv
+
+        rows = [r for f in sorted(ws.lb.glob("*.csv")) for r in csv.DictReader(f.open(encoding="utf-8"))]
+        got = rows[-1].get("oracle_auc", "") if rows else None
+        if expected_empty and got != "":
+            return [f"the row records oracle_auc {got!r} from an oracle.json of other data"]
+        if not expected_empty and not got:
+            return ["the row lost the oracle AUC of its own oracle.json"]
+        return []
+    return check
+
+
+def side_file_cases() -> list[Case]:
+    """Side files that describe the data (oracle.json) taken from other data: left out with a note, never
+    recorded in the row; another tool's file never stops the run."""
+    from mmbench.data import schema as s
+
+    def other_seed(f):
+        f[s.ORACLE_BINDING] = "0" * 16
+        f["seed"], f["valid_auc"] = 1, 0.99
+
+    def older_other_scale(f):
+        del f[s.ORACLE_BINDING]
+        f["rows"]["valid"] += 7
+
+    def older_same_shape(f):
+        del f[s.ORACLE_BINDING]
+
+    def flipped_labels(f):  # the same data, but the fingerprint of other labels
+        f[s.ORACLE_BINDING] = s.labels_fingerprint([1])
+
+    edits = {"oracle-of-another-seed": (other_seed, True), "oracle-older-of-another-scale": (older_other_scale, True),
+             "oracle-of-other-labels": (flipped_labels, True), "oracle-older-same-shape": (older_same_shape, False),
+             "oracle-own": (lambda f: None, False)}
+    return [Case(id=f"side-file/{label}", klass="side file", expect=ACCEPT, stop=FULL, config=base_config(),
+                 data=Corruption(s.ORACLE_FILE, raw=_oracle_edit(edit)), check=_row_oracle(empty))
+            for label, (edit, empty) in edits.items()]
 
 
 # ------------------------------------------------------------------------------------------ paths

@@ -139,6 +139,24 @@ def test_predict_task1_writes_the_task1_submission(task1_run, home, tmp_path, ca
     assert (tmp_path / "t2" / "prediction.csv").read_text().startswith("ID,Task2\n")
 
 
+def test_a_replaced_task1_embedding_is_not_predicted_from(task1_run, home, tmp_path, capsys):
+    """The Task-1 folder is named by its vectors' hash: an item_info.parquet of the same shape put in its
+    place (rows shuffled) is noted and written again, and predictions are those of the trained config."""
+    run = task1_run["row"]["config_hash"]
+    assert main(["predict", run, "--split", "valid", "--out", str(tmp_path / "before")]) == 0
+    (info,) = (home / "task1").glob(f"{DATASET}-*/{schema.ITEM_INFO.path}")
+    table = pq.read_table(info)
+    emb = table.column("item_emb_d128")
+    shuffled = emb.take(np.r_[0, np.random.default_rng(0).permutation(np.arange(1, len(emb)))])
+    pq.write_table(table.set_column(2, "item_emb_d128", shuffled), info)
+    capsys.readouterr()
+    assert main(["predict", run, "--split", "valid", "--out", str(tmp_path / "after")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {info} holds other vectors than the ones its folder is named for" in " ".join(err.split()), err
+    assert (tmp_path / "after" / "prediction.csv").read_bytes() == (tmp_path / "before" / "prediction.csv").read_bytes()
+    assert pq.read_table(info).column("item_emb_d128").equals(emb)  # the folder holds its vectors again
+
+
 def test_predict_task1_refuses_a_task2_run(tmp_path, capsys):
     run_dir = mmbench_home() / "runs" / "0123456789ab"
     run_dir.mkdir(parents=True)

@@ -345,9 +345,11 @@ def load_shipped(root: Path, n_items: int, file: str, column: str) -> np.ndarray
     return out
 
 
-def _read_oracle_auc(root: Path) -> float | None:
+def _read_oracle_auc(root: Path, valid: Split) -> float | None:
     """The oracle AUC of mmbench's synthetic data. The file is optional and only ever informative: one
-    that another tool wrote under the same name, or that is damaged, is ignored with a note."""
+    that another tool wrote under the same name, or that is damaged, is ignored with a note; so is one
+    that describes other data (another seed, scale or world: its fingerprint of the valid labels, or for
+    a file written before the fingerprint, its valid row count, differs from valid.parquet's)."""
     path = root / schema.ORACLE_FILE
     if not path.is_file():
         return None
@@ -359,6 +361,13 @@ def _read_oracle_auc(root: Path) -> float | None:
         auc = float(facts["valid_auc"])
         if not 0.0 <= auc <= 1.0:
             raise ValueError(f"valid_auc {auc} is not in [0, 1]")
+        bound = facts.get(schema.ORACLE_BINDING)
+        rows = facts.get("rows", {}).get("valid") if isinstance(facts.get("rows"), dict) else None
+        if (bound is not None and bound != schema.labels_fingerprint(valid.label)) or (
+                bound is None and rows is not None and int(rows) != len(valid)):
+            note(f"{path} describes other data than the splits beside it (its valid labels differ from "
+                 f"{schema.VALID.path}'s: another seed, scale or world?); the oracle AUC is left out")
+            return None
         return auc
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         note(f"{path} cannot be read ({short(str(exc), 120)}); the oracle AUC is left out")
@@ -384,5 +393,5 @@ def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
         items=items,
         n_users=n_users,
         n_tags=int(items.item_tags.max(initial=0)) + 1,
-        oracle_auc=_read_oracle_auc(root),
+        oracle_auc=_read_oracle_auc(root, splits["valid"]),
     )

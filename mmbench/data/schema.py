@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import hashlib
+
+import numpy as np
 import pyarrow as pa
 
 from .types import N_TAG_SLOTS, SEQ_LEN
@@ -15,6 +18,14 @@ DOWNLOAD_PAGE = "https://recsys.westlake.edu.cn/MicroLens_1M_MMCTR/"
 SPLIT_DIR = "MicroLens_1M_x1"
 IMAGE_DIR = "item_images"
 ORACLE_FILE = "oracle.json"  # synthetic data only
+#: the key of oracle.json that ties it to the data it describes: :func:`labels_fingerprint` of valid's labels
+ORACLE_BINDING = "valid_labels_blake2b"
+
+
+def labels_fingerprint(labels) -> str:
+    """A short hash of a split's labels in row order: an oracle.json of another seed, scale or world (or of
+    data changed since) does not carry the fingerprint of the labels beside it."""
+    return hashlib.blake2b(np.asarray(labels).astype(np.int8).tobytes(), digest_size=8).hexdigest()
 
 INT = pa.int64()
 TXT_DIM = 768

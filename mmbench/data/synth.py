@@ -303,6 +303,7 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int) -> dict:
         "train_auc": auc(split_rows["train"].label, split_rows["train"].prob),
         "positive_rate": {name: float(r.label.mean()) for name, r in split_rows.items()},
         "rows": {name: len(r) for name, r in split_rows.items()},
+        schema.ORACLE_BINDING: schema.labels_fingerprint(split_rows["valid"].label),
         **layout.identity_facts(sc.n_items + 1, sc.n_users, sc.n_tags, N_TOPICS, scale, seed, "mmbench.data.synth",
                                 GENERATOR_VERSION),
         "click_model": {"match": A_MATCH, "quality": B_QUALITY, "appeal": C_APPEAL, "bias": bias,

@@ -386,6 +386,7 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths) -
     facts = {
         "world": WORLD,
         "valid_auc": auc(label["valid"], prob["valid"]),
+        schema.ORACLE_BINDING: schema.labels_fingerprint(label["valid"]),
         "test_auc": auc(label["test"], prob["test"]),
         "references": {name: auc(label["valid"], score) for name, score in refs.items()},
         "positive_rate": {name: float(label[name].mean()) for name in SPLIT_NAMES},
