@@ -14,8 +14,15 @@ from rich.console import Console
 UNLIMITED = 1000
 
 
-def make_console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    interactive = hasattr(stream, "isatty") and stream.isatty()
-    width = None if interactive or os.environ.get("COLUMNS") else UNLIMITED
-    return Console(stderr=stderr, highlight=False, width=width)
+def is_terminal(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def make_console(stderr: bool = False, stream=None) -> Console:
+    """A console on stdout (stderr, or ``stream``): a terminal's width at a terminal, else unlimited."""
+    stream = stream or (sys.stderr if stderr else sys.stdout)
+    width = None if is_terminal(stream) or os.environ.get("COLUMNS") else UNLIMITED
+    if stream in (sys.stdout, sys.stderr):
+        return Console(stderr=stream is sys.stderr, highlight=False, width=width)
+    return Console(file=stream, highlight=False, width=width)
