@@ -41,10 +41,11 @@ class PluginHooks(RunCallbacks):
 
 class EventCallbacks(RunCallbacks):
     """A run's batches and epochs on an ``events.Events`` stream. ``labelled``: name each epoch by its
-    run (config hash and components), for the many runs of a sweep."""
+    run (config hash and components), for the many runs of a sweep; ``epochs=False``: batches only
+    (a search writes its epochs itself, named by trial)."""
 
-    def __init__(self, events, labelled: bool = False):
-        self.events, self.labelled, self.label, self.task = events, labelled, "", None
+    def __init__(self, events, labelled: bool = False, epochs: bool = True):
+        self.events, self.labelled, self.epochs, self.label, self.task = events, labelled, epochs, "", None
 
     def on_run_start(self, run) -> None:
         if self.labelled:
@@ -65,7 +66,8 @@ class EventCallbacks(RunCallbacks):
 
     def on_epoch_end(self, log: EpochLog) -> None:
         self._close()
-        self.events.epoch(log, run=self.label)
+        if self.epochs:
+            self.events.epoch(log, run=self.label)
 
     def on_run_end(self, run, row, valid) -> None:
         self._close()
