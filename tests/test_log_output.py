@@ -141,7 +141,7 @@ def test_a_piped_leaderboard_keeps_every_number(sweep_log, capsys):
 
 def test_progress_lines_are_rate_bounded_with_an_eta():
     out = io.StringIO()
-    events = ev.Events(ev.LineRenderer("text", out, heartbeat=0))
+    events = ev.Events(ev.LineRenderer("text", out, heartbeat=0, min_seconds=0))
     with events.task("encode titles", 1000) as task:
         for _ in range(1000):
             task.advance(1)
@@ -149,6 +149,12 @@ def test_progress_lines_are_rate_bounded_with_an_eta():
     assert len(lines) == 10  # each 10 %, not each item
     assert "encode titles: 100/1,000 (10 %)" in lines[0] and "ETA" in lines[0]
     assert "(100 %)" in lines[-1]
+    out = io.StringIO()
+    events = ev.Events(ev.LineRenderer("text", out, heartbeat=0))  # the default: nothing within 5 s
+    with events.task("a quick loop", 1000) as task:
+        for _ in range(1000):
+            task.advance(1)
+    assert out.getvalue() == ""
 
 
 def test_the_heartbeat_names_the_open_stage_and_its_progress():
@@ -179,7 +185,7 @@ def test_epochs_and_failed_stages_as_text():
 def test_rich_progress_calls_of_plugins_feed_the_stream():
     """ctx.progress keeps rich's add_task / update / remove_task for plugins written against rich."""
     out = io.StringIO()
-    events = ev.Events(ev.LineRenderer("json", out, heartbeat=0))
+    events = ev.Events(ev.LineRenderer("json", out, heartbeat=0, min_seconds=0))
     progress = events.progress
     tid = progress.add_task("encode covers", total=4, loss="")
     for _ in range(4):
