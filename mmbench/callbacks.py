@@ -2,7 +2,8 @@
 
 ``RunCallbacks`` adds a run's start and end to the trainer's epoch and step events. ``PluginHooks``
 relays them to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end`` hooks of every installed plugin
-(an experiment tracker is such a plugin); ``CallbackList`` hands each event to several listeners.
+(an experiment tracker is such a plugin); ``EventCallbacks`` puts them on the command's event stream
+(batches as progress, one event per epoch); ``CallbackList`` hands each event to several listeners.
 """
 from __future__ import annotations
 
@@ -36,6 +37,51 @@ class PluginHooks(RunCallbacks):
 
     def on_run_end(self, run, row, valid) -> None:
         self.hook.on_run_end(run=run, row=row, valid=valid)
+
+
+class EventCallbacks(RunCallbacks):
+    """A run's batches and epochs on an ``events.Events`` stream. ``labelled``: name each epoch by its
+    run (config hash and components), for the many runs of a sweep; ``epochs=False``: batches only
+    (a search writes its epochs itself, named by trial)."""
+
+    def __init__(self, events, labelled: bool = False, epochs: bool = True):
+        self.events, self.labelled, self.epochs, self.label, self.task = events, labelled, epochs, "", None
+
+    def on_run_start(self, run) -> None:
+        if self.labelled:
+            self.label = label_of(run)
+
+    def on_epoch_start(self, epoch: int, n_steps: int) -> None:
+        self._close()
+        what = f"{self.label} train epoch {epoch}" if self.label else f"train epoch {epoch}"
+        self.task = self.events.task(what, n_steps, loss="")
+
+    def on_optimizer_step(self, epoch: int, step: int) -> None:
+        if self.task is not None:
+            self.task.update(completed=step)
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        if self.task is not None:  # every 20 batches: shown with the next progress
+            self.task.fields["loss"] = f"loss {loss:.4f}"
+
+    def on_epoch_end(self, log: EpochLog) -> None:
+        self._close()
+        if self.epochs:
+            self.events.epoch(log, run=self.label)
+
+    def on_run_end(self, run, row, valid) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.task is not None:
+            self.task.close()
+            self.task = None
+
+
+def label_of(run) -> str:
+    """``<config hash> <encoder>/<reducer>/<model> seed <n>``: a run's name on its lines."""
+    return (f"{run.config_hash()} {run.encoder.name}/{run.reducer.name}/{run.model.name} "
+            f"seed {run.train.seed}")
 
 
 class CallbackList(RunCallbacks):

@@ -14,11 +14,13 @@ import importlib
 import logging
 import os
 import sys
+import time
 import warnings
 
 from rich.console import Console
 
 from . import __version__
+from . import events as events_mod
 from .console import labelled, make_console
 from .errors import MMBenchNote, MMBenchWarning, short
 from .failures import describe_failure
@@ -29,6 +31,18 @@ COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "e
 MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorten their values themselves
 #: third-party loggers whose warnings (hub retries, deprecations) would bury mmbench's one line
 NOISY_LOGGERS = ("huggingface_hub", "transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib")
+#: commands that run for minutes: in a log their first line is written before anything heavy loads
+LONG_COMMANDS = ("run", "sweep", "tune", "export-embeddings", "task1")
+
+
+def add_output_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """``--log-format`` and ``-q``: accepted before the command (global) and after it."""
+    default = {"default": argparse.SUPPRESS} if suppress else {}
+    parser.add_argument("--log-format", choices=events_mod.LOG_FORMATS, **({"default": None} | default),
+                        help="plain timestamped lines (text) or one JSON object per event (json); "
+                             "default: progress bars at a terminal, text otherwise")
+    parser.add_argument("-q", "--quiet", action="store_true", **default,
+                        help="print only the result (and errors)")
 
 
 class UsageError(Exception):
@@ -51,9 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mmbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    add_output_options(parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"mmbench.commands.{name}").add_parser(sub)
+    for command in set(sub.choices.values()):
+        add_output_options(command, suppress=True)
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand's name in a raw command line (the first word that is no option or option value)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--log-format":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def start_events(argv: list[str]) -> events_mod.Events:
+    """The command's event stream, and its first line for a long command in a log."""
+    fmt, quiet = events_mod.early_options(argv)
+    events = events_mod.Events(events_mod.choose_renderer(fmt, quiet))
+    events.t0 = time.monotonic()
+    command = _command_of(argv)
+    if command in LONG_COMMANDS:
+        events.emit("started", version=__version__, command=" ".join(["mmbench", *argv]), pid=os.getpid())
+        events.emit("stage_start", stage="start-up")  # imports (torch, plugins) take seconds: the heartbeat covers them
+    return events
 
 
 @contextlib.contextmanager
@@ -90,24 +132,41 @@ def quiet_libraries(err: Console, debug: bool):
 
 def main(argv: list[str] | None = None) -> int:
     err = make_console(stderr=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    events = start_events(argv)
+    try:
+        return _main(argv, err, events)
+    finally:
+        events.close()
+
+
+def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
+        events.close()
         err.print(labelled("error", short(str(exc), MAX_MESSAGE)), soft_wrap=True)
         return 2
+    args.events = events
+    if args.command in LONG_COMMANDS:
+        events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     with quiet_libraries(err, debug):
         try:
             return int(args.func(args) or 0)
         except KeyboardInterrupt:
+            events.close()  # progress bars gone before the last line
             err.print(labelled("interrupted", "stopped by Ctrl-C; nothing partial was written"))
             return 130
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line (MMBENCH_DEBUG=1: traceback)
             if debug:
+                events.close()
                 raise
             message, code = describe_failure(exc)
             message = short(message, MAX_MESSAGE)
+            events.emit("error", message=message)  # a JSON log ends with it too (text: stderr's line only)
+            events.close()
             err.print(labelled("error", message), soft_wrap=True)
             return code
 

@@ -27,6 +27,7 @@ from .cache import ArrayCache
 from .data import mmbench_home
 from .data.types import ItemTable, MMCTRData, Split
 from .errors import PluginError
+from .events import Events
 
 #: Bumped when a hook or a component contract changes incompatibly. A plugin declares the version it
 #: was written for as ``MMBENCH_API_VERSION`` in its module; ``mmbench plugins --check`` reports a mismatch.
@@ -38,12 +39,19 @@ API_VERSION = 2
 
 @dataclass
 class RunContext:
-    """What a component may use besides its inputs: where mmbench keeps its files, the device, and a
-    rich Progress (when the CLI shows one) for long loops. It carries no results between stages."""
+    """What a component may use besides its inputs: where mmbench keeps its files, the device, and
+    the command's event stream (mmbench/events.py) for long loops: ``events.task(...)`` or, for code
+    written against rich, ``progress`` (rich Progress's add_task / update / remove_task). It carries
+    no results between stages."""
 
     home: Path = field(default_factory=mmbench_home)
     device: str = "auto"
     progress: object | None = None
+    events: Events = field(default_factory=Events)
+
+    def __post_init__(self):
+        if self.progress is None:
+            self.progress = self.events.progress
 
     @property
     def cache(self) -> ArrayCache:

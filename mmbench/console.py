@@ -27,11 +27,21 @@ LABELS = {"error": "bold red", "warning": "yellow", "note": "cyan", "interrupted
           "ok": "green", "broken": "red"}
 
 
-def make_console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    interactive = hasattr(stream, "isatty") and stream.isatty()
-    width = None if interactive or os.environ.get("COLUMNS") else UNLIMITED
-    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, width=width)
+def is_terminal(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def make_console(stderr: bool = False, stream=None) -> Console:
+    """A console on stdout (stderr, or ``stream``): a terminal's width at a terminal, else unlimited.
+    It takes every string literally (no markup, no emoji codes): names from configs and paths print
+    as they are; mmbench's own styling goes through :func:`styled` and :func:`labelled`."""
+    stream = stream or (sys.stderr if stderr else sys.stdout)
+    width = None if is_terminal(stream) or os.environ.get("COLUMNS") else UNLIMITED
+    common = dict(highlight=False, markup=False, emoji=False, width=width)
+    if stream in (sys.stdout, sys.stderr):
+        return Console(stderr=stream is sys.stderr, **common)
+    return Console(file=stream, **common)
 
 
 def styled(text: str, style: str | None = None) -> Text:

@@ -81,7 +81,11 @@ def resolve(config: RunConfig, registry: Registry) -> Resolved:
 
 
 def load_data(dataset: Configured, ctx: RunContext) -> MMCTRData:
-    return dataset.component.call("to load", dataset.create().load, ctx)
+    with ctx.events.stage("data", dataset=dataset.name) as end:
+        data = dataset.component.call("to load", dataset.create().load, ctx)
+        end.update(id=data.dataset_id, rows=f"{len(data.train):,} train / {len(data.valid):,} valid",
+                   items=f"{data.items.n_items - 1:,}")
+    return data
 
 
 # -------------------------------------------------------------------------------------- encoding
@@ -137,7 +141,9 @@ def encode_items(resolved: Resolved, data: MMCTRData, ctx: RunContext) -> Encodi
         encoded = out if isinstance(out, Encoded) else Encoded(out)
         return {MAIN: _check_vectors(encoded.vectors, data.items.n_items, f"encoder '{enc.name}'")}, encoded.stats
 
-    arrays, stats, hit = ctx.cache.get_or_compute_entry(inputs, compute, labels={"dataset": data.dataset_id})
+    with ctx.events.stage("encode", encoder=enc.name) as end:
+        arrays, stats, hit = ctx.cache.get_or_compute_entry(inputs, compute, labels={"dataset": data.dataset_id})
+        end.update(vectors=f"{arrays[MAIN].shape[1]}-d", cache="hit" if hit else "computed")
     return Encoding(arrays[MAIN], stats, inputs, hit, time.perf_counter() - t0)
 
 
@@ -209,6 +215,15 @@ def reduce_items(resolved: Resolved, encoding: Encoding, ctx: RunContext) -> Red
     """Fit the reducer once: a cached reduced table (and codes), or a fitted trainable reducer."""
     red = resolved.reducer
     reducer = red.create()
+    with ctx.events.stage("reduce", reducer=red.name) as end:
+        reduction = _reduce(red, reducer, encoding, reduce_inputs(resolved, encoding.cache_inputs), ctx)
+        end.update(table=f"{reduction.table.shape[1]}-d", cache="hit" if reduction.cache_hit else "computed")
+        if reduction.codes is not None:
+            end["codes"] = f"{reduction.codes.shape[1]} levels"
+    return reduction
+
+
+def _reduce(red: Configured, reducer, encoding: Encoding, inputs: dict, ctx: RunContext) -> Reduction:
     vecs = encoding.vectors
     t0 = time.perf_counter()
     # fit on real items only: the padding row would pull the mean towards zero
@@ -221,7 +236,7 @@ def reduce_items(resolved: Resolved, encoding: Encoding, ctx: RunContext) -> Red
         return _reduced_arrays(red.component.call("to apply", reducer.apply, vecs), vecs.shape[0],
                                f"reducer '{red.name}'")
 
-    arrays, info, hit = ctx.cache.get_or_compute_entry(reduce_inputs(resolved, encoding.cache_inputs), compute)
+    arrays, info, hit = ctx.cache.get_or_compute_entry(inputs, compute)
     return Reduction(arrays[MAIN], arrays.get("codes"), tuple(info.get("code_vocab", ())), None, red, hit,
                      time.perf_counter() - t0)
 
@@ -331,7 +346,10 @@ def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = No
         encoding = encode_items(resolved, data, ctx)
         reduction = reduce_items(resolved, encoding, ctx)
         data, reduction = resolved.before_training(data, reduction, ctx)
-        trained = train_model(resolved, data, reduction, callbacks)
+        with ctx.events.stage("train", model=resolved.model.name) as end:
+            trained = train_model(resolved, data, reduction, callbacks)
+            end.update(epochs=trained.result.epochs_run, best_epoch=trained.result.best_epoch,
+                       valid_auc=f"{trained.result.valid['auc']:.4f}")
     except Exception as exc:
         dataset_id = data.dataset_id if data is not None else resolved.dataset.name
         callbacks.on_run_end(resolved, Row.failed(resolved, dataset_id, one_line(exc)), None)

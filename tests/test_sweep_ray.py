@@ -8,6 +8,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mmbe
 
 import sweep_fakes  # noqa: E402
 from mmbench.components import RunContext  # noqa: E402
+from mmbench.events import Events  # noqa: E402
 from mmbench.sweep import run_sweep  # noqa: E402
 from mmbench.sweep.plan import from_dict  # noqa: E402
 
@@ -37,7 +38,16 @@ def test_ray_executor_gives_the_local_rows(local_ray, tmp_path):
         "executor": "ray", "ray": {"num_cpus": 1},
     })
     registry = sweep_fakes.make_registry()
-    on_ray = run_sweep(spec, registry, tmp_path / "ray", ctx=RunContext(home=tmp_path / "h1"))
+    heard = []
+
+    class Recorder:
+        def render(self, event, fields):
+            heard.append((event, fields))
+
+        def close(self):
+            pass
+
+    on_ray = run_sweep(spec, registry, tmp_path / "ray", ctx=RunContext(home=tmp_path / "h1", events=Events(Recorder())))
     local = run_sweep(spec, registry, tmp_path / "local", ctx=RunContext(home=tmp_path / "h2"), executor="local")
     assert (on_ray.ran, on_ray.failed) == (local.ran, local.failed) == (4, 2)
     a, b = rows(tmp_path / "ray"), rows(tmp_path / "local")
@@ -46,3 +56,8 @@ def test_ray_executor_gives_the_local_rows(local_ray, tmp_path):
         assert (a[h]["status"], a[h]["error"]) == (b[h]["status"], b[h]["error"])
         assert a[h]["valid_auc"] == b[h]["valid_auc"] and a[h]["valid_logloss"] == b[h]["valid_logloss"]
     assert {r["status"] for r in a.values()} == {"ok", "failed"}
+    # each trained run's epochs came back from its worker to the driver's stream, named by the run
+    epochs = [f for event, f in heard if event == "epoch"]
+    ok = {h for h in a if a[h]["status"] == "ok"}
+    assert {f["run"].split()[0] for f in epochs} == ok and len(epochs) == len(ok)
+    assert all(f["epoch"] == 1 and 0 < f["metrics"]["auc"] < 1 for f in epochs)

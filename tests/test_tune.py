@@ -217,8 +217,15 @@ def test_ray_executor_runs_trials_as_tasks_that_report_each_epoch(registry, tmp_
     spec = tune_spec.from_dict(raw, registry, "s.yaml")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}})
+    relayed: dict[int, list[int]] = {}
+
+    class Epochs(tune_run.Display):
+        def epoch(self, number, log):
+            relayed.setdefault(number, []).append(log.epoch)
+
     try:
-        report = tune_run.run_tune(spec, registry, tmp_path / "lb", ctx=RunContext(home=tmp_path / "home"))
+        report = tune_run.run_tune(spec, registry, tmp_path / "lb", ctx=RunContext(home=tmp_path / "home"),
+                                   display=Epochs())
     finally:
         ray.shutdown()
     study = load_study(raw)
@@ -226,6 +233,8 @@ def test_ray_executor_runs_trials_as_tasks_that_report_each_epoch(registry, tmp_
     assert len(finished) == 6 == report.ran_here
     # every trial's epochs were reported to the shared storage by the Ray task that trained it
     assert all(len(t.intermediate_values) >= 1 for t in finished)
+    # ... and relayed to the driver's display as they ended, named by the trial
+    assert relayed == {t.number: sorted(t.intermediate_values) for t in finished}
     complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
     rows = rows_of(tmp_path / "lb")
     assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in complete)

@@ -45,3 +45,10 @@ def add_leaderboard_dir(parser, what: str = "where the CSV/markdown/chart go") -
 def add_set(parser, help: str = "override a config value, e.g. --set train.seed=3 (repeatable)") -> None:
     """``--set KEY=VALUE`` (repeatable): config overrides, parsed by ``config.load``."""
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+def events_of(args):
+    """The command's event stream (mmbench/events.py): the CLI's, or a silent one when called directly."""
+    from ..events import Events
+
+    return getattr(args, "events", None) or Events()

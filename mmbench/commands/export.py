@@ -15,7 +15,7 @@ from ..components import RunContext
 from ..data import schema
 from ..registry import default_registry
 from ..task1 import check_fixed_reducer, check_width, write_item_info
-from . import add_set
+from . import add_set, events_of
 
 WHO = "export-embeddings"
 
@@ -33,10 +33,7 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
 
 
 def cmd_export(args) -> int:
-    from ..console import make_console
-    from .run import make_progress
-
-    console = make_console()
+    events = events_of(args)
     out = Path(args.out).expanduser()
     if out.is_dir() or args.out.endswith(("/", "\\")):
         out = out / "item_info.parquet"
@@ -44,16 +41,14 @@ def cmd_export(args) -> int:
     paths.home_dir()
     cfg = config_mod.load(args.config, args.set)
     resolved = pipeline.resolve(cfg, default_registry())
-    with make_progress(console) as progress:
-        ctx = RunContext(device=resolved.train.device, progress=progress)
-        info = export_embeddings(resolved, ctx, out)
+    info = export_embeddings(resolved, RunContext(device=resolved.train.device, events=events), out)
     missing = {k: v for k, v in info["stats"].items() if k.startswith("missing_") and v}
-    console.print(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
+    events.result(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
                   f"{resolved.encoder.name} + reducer {resolved.reducer.name}"
                   + (" (cached vectors)" if info["cache_hit"] else f" (encoded in {info['encode_seconds']:.1f}s)")
-                  + (f"; missing content: {missing}" if missing else ""))
-    console.print("Task 1 end to end (this file in a linked copy of the data, the fixed DIN trained on it, its own "
-                  "leaderboard): mmbench task1 CONFIG.yaml")
+                  + (f"; missing content: {missing}" if missing else ""), **info)
+    events.message("Task 1 end to end (this file in a linked copy of the data, the fixed DIN trained on it, its own "
+                   "leaderboard): mmbench task1 CONFIG.yaml")
     return 0
 
 

@@ -7,14 +7,33 @@ import json
 import sys
 from pathlib import Path
 
-from rich.table import Table
 
-from ..console import make_console, styled
+from ..console import make_console
 from ..errors import MMBenchError
 from ..leaderboard import store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
+from ..tables import show_table
 from . import add_leaderboard_dir
+
+
+#: what ``--runs`` shows of each recorded run (the CSV has more: its config as JSON, versions, ...)
+RUN_FIELDS = ("timestamp", "encoder", "reducer", "model", "seed", "valid_auc", "valid_logloss", "valid_gauc",
+              "epochs", "best_epoch", "encode_seconds", "train_seconds", "device", "status", "config_hash",
+              "study", "trial", "error")
+
+
+def _show_runs(path: Path, dataset: str, fmt: str) -> None:
+    """The recorded runs: raw CSV (csv), typed JSON (json), else a table of the run fields as stored."""
+    if fmt == "json":
+        print(json.dumps([store.typed_row(r) for r in store.read_rows(path)], indent=2))
+    elif fmt == "csv":
+        print(path.read_bytes().decode("utf-8", "replace"), end="")
+    else:
+        runs = store.read_rows(path)
+        columns = [c for c in RUN_FIELDS if any(r.get(c) not in ("", None) for r in runs)] or list(RUN_FIELDS[:7])
+        show_table(f"{dataset}: {len(runs)} recorded run(s) (the CSV with each run's config: --format csv)",
+                   columns, [[str(r.get(c) or "") for c in columns] for r in runs], fmt)
 
 
 def _show(dataset: str, directory: Path, args) -> None:
@@ -22,11 +41,8 @@ def _show(dataset: str, directory: Path, args) -> None:
     if not path.exists():
         known = ", ".join(p.stem for p in directory.glob("*.csv") if p.is_file()) or "none"
         raise MMBenchError(f"no leaderboard {path}; known: {known}")
-    if args.runs:  # the recorded runs themselves, as stored
-        if args.format == "json":
-            print(json.dumps([store.typed_row(r) for r in store.read_rows(path)], indent=2))
-        else:
-            print(path.read_bytes().decode("utf-8", "replace"), end="")
+    if args.runs:
+        _show_runs(path, dataset, args.format)
         return
     if args.render:  # md + chart beside the CSV
         summary, md_path = render(directory, dataset, args.reference)
@@ -46,29 +62,25 @@ def _show(dataset: str, directory: Path, args) -> None:
         writer.writeheader()
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
-    else:
-        table = Table(title=f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)")
-        for col in ("encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"):
-            table.add_column(col)
-        for c in summary.combinations:
-            variant = styled(c.variant)
-            if c.trial:
-                variant = variant + ("\n" if c.variant else "") + styled(c.trial.text(), "italic")
-            table.add_row(c.encoder, c.reducer_label, c.model, variant, str(len(c.runs)),
-                          f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
-                          f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
-                          "★" if c.is_reference else fmt(c.delta, "+.4f"),
-                          "" if c.is_reference else fmt_p(c.p_value), c.key)
-        console = make_console()
-        console.print(table)
+    else:  # table (rich at a terminal, plain columns in a pipe) or tsv
+        columns = ["encoder", "reducer", "model", "variant", "seeds", "valid AUC", "95 % CI", "Δ vs ★", "p", "combo"]
+        rows = [[c.encoder, c.reducer_label, c.model,
+                 "\n".join(x for x in (c.variant, c.trial.text() if c.trial else "") if x), str(len(c.runs)),
+                 f"{c.mean:.4f}" + (f" ± {c.std:.4f}" if len(c.runs) > 1 else ""),
+                 f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]" if c.ci else "—",
+                 "★" if c.is_reference else fmt(c.delta, "+.4f"),
+                 "" if c.is_reference else fmt_p(c.p_value), c.key] for c in summary.combinations]
+        notes = []
         if summary.reference is not None:
-            console.print(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
+            notes.append(f"★ reference: {summary.reference.label} — {summary.reference_reason}")
         md = md_path or path.with_suffix(".md")
         if summary.failed:
-            console.print(f"{len(summary.failed)} failed run(s): `--format md` lists them")
-        console.print(f"published results (not measured by mmbench): `--format md`, section 'Published results'; "
-                      f"rendered files: {md} and {md.with_suffix('.png').name}"
-                      + ("" if md_path else " (written by run, sweep and `leaderboard --render`)"))
+            notes.append(f"{len(summary.failed)} failed run(s): `--format md` lists them")
+        notes.append(f"published results (not measured by mmbench): `--format md`, section 'Published results'; "
+                     f"rendered files: {md} and {md.with_suffix('.png').name}"
+                     + ("" if md_path else " (written by run, sweep and `leaderboard --render`)"))
+        show_table(f"{dataset} — mean ± std over seeds; 95 % CI (DeLong); p vs ★ (paired DeLong)", columns, rows,
+                   args.format, notes)
 
 
 def _write_html(directory: Path, datasets: list[str], args) -> None:
@@ -107,15 +119,18 @@ def cmd_leaderboard(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("leaderboard", help="one row per combination, with CIs and paired tests (reads only)")
     p.add_argument("--dataset", help="dataset id (default: every leaderboard in the folder)")
-    p.add_argument("--format", choices=["table", "md", "csv", "json", "html"], default="table",
-                   help="html: a static page per dataset and an index, written to --out DIR")
+    p.add_argument("--format", choices=["table", "tsv", "md", "csv", "json", "html"], default="table",
+                   help="table: boxed at a terminal, plain columns (numbers never cut) in a pipe or file; "
+                        "tsv: tab-separated; html: a static page per dataset and an index, written to --out DIR")
     p.add_argument("--out", metavar="DIR", help="where --format html writes index.html and <dataset>.html")
     p.add_argument("--all-trials", action="store_true",
                    help="show every trial of a tuning study, not only each study's best (selected on valid)")
     p.add_argument("--reference", metavar="CONFIG_HASH_OR_LABEL",
                    help="the row the others are tested against: a run's config hash, a combination key, or "
                         "encoder/reducer/model (default: precomputed/pca/din if present, else the best)")
-    p.add_argument("--runs", action="store_true", help="print the recorded runs (the CSV) instead of the summary")
+    p.add_argument("--runs", action="store_true",
+                   help="list the recorded runs instead of the summary (--format csv: the CSV as stored, "
+                        "with each run's config; json: typed rows)")
     p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
     add_leaderboard_dir(p, "the folder to read")
     p.set_defaults(func=cmd_leaderboard)

@@ -3,49 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from .. import checkpoint, paths, pipeline
 from .. import config as config_mod
-from ..callbacks import CallbackList, PluginHooks, RunCallbacks
+from ..callbacks import CallbackList, EventCallbacks, PluginHooks, RunCallbacks
 from ..components import RunContext
-from ..console import make_console, text_column
+from ..console import make_console
 from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from ..trainer import EpochLog, resolve_device
-from . import add_leaderboard_dir, add_set
+from ..trainer import resolve_device
+from . import add_leaderboard_dir, add_set, events_of
 from .plugins import warn_failures
-
-
-class RichCallbacks(RunCallbacks):
-    def __init__(self, progress: Progress, console: Console):
-        self.progress, self.console, self.task = progress, console, None
-
-    def on_epoch_start(self, epoch, n_steps):
-        if self.task is not None:
-            self.progress.remove_task(self.task)
-        self.task = self.progress.add_task(f"train epoch {epoch}", total=n_steps, loss="")
-
-    def on_step(self, epoch, step, loss):
-        self.progress.update(self.task, completed=step, loss=f"loss {loss:.4f}")
-
-    def on_epoch_end(self, log: EpochLog):
-        v = log.valid
-        self.console.print(
-            f"epoch {log.epoch}: train loss {log.train_loss:.4f}  valid AUC {v['auc']:.4f}  "
-            f"logloss {v['logloss']:.4f}  gAUC {v.get('gauc', float('nan')):.4f}  ({log.seconds:.1f}s)"
-        )
-
-
-def make_progress(console: Console) -> Progress:
-    return Progress(
-        text_column("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        text_column("{task.fields[loss]}"), TimeElapsedColumn(), console=console, transient=True,
-    )
 
 
 def summary_table(row: Row, cache_hit: bool) -> Table:
@@ -88,32 +61,47 @@ def output_dir(given: str | None) -> Path:
     return directory
 
 
-def execute(resolved, registry, leaderboard_dir: Path, console: Console):
-    """Run, save the checkpoint, record the row and render the board; prints the run's summary table.
-    Returns (the pipeline's RunResult, the run folder, the leaderboard CSV)."""
+def execute(resolved, registry, leaderboard_dir: Path, events):
+    """Run, save the checkpoint, record the row and render the board, each a stage on ``events``.
+    Returns (the pipeline's RunResult, the run folder, the leaderboard CSV); the caller reports them."""
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
-    with make_progress(console) as progress:
-        ctx = RunContext(device=resolved.train.device, progress=progress)
-        result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir),
-                                                          RichCallbacks(progress, console), PluginHooks(registry)))
-    # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
-    run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
-    path = store.append_row(leaderboard_dir, result.row, result.valid)
-    render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
-    console.print(summary_table(result.row, result.encoding.cache_hit))
+    ctx = RunContext(device=resolved.train.device, events=events)
+    result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir), EventCallbacks(events),
+                                                      PluginHooks(registry)))
+    with events.stage("record"):
+        # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
+        run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
+        path = store.append_row(leaderboard_dir, result.row, result.valid)
+        render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
     return result, run_dir, path
 
 
+def resolve_config(args, load, resolve):
+    """The ``resolve`` stage of run and task1: the config read, the plugins found, the sections checked."""
+    events = events_of(args)
+    with events.stage("resolve", config=args.config):
+        cfg = load(args.config, args.set)
+        registry = default_registry()
+        warn_failures(registry, make_console(stderr=True))
+        resolved = resolve(cfg, registry)
+    return resolved, registry
+
+
+def report(events, result, lines: list[str], **data) -> None:
+    """The run's summary table and its closing lines as the command's result (json: the row and ``data``)."""
+    shown = Group(summary_table(result.row, result.encoding.cache_hit), *(Text(line) for line in lines))
+    events.result(shown, row=result.row.as_dict(), cache_hit=result.encoding.cache_hit, **data)
+
+
 def cmd_run(args) -> int:
-    console = make_console()
+    events = events_of(args)
     directory = output_dir(args.leaderboard_dir)
-    cfg = config_mod.load(args.config, args.set)
-    registry = default_registry()
-    warn_failures(registry, make_console(stderr=True))
-    resolved = pipeline.resolve(cfg, registry)
-    _, run_dir, path = execute(resolved, registry, directory, console)
-    console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
-    console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
+    resolved, registry = resolve_config(args, config_mod.load, pipeline.resolve)
+    result, run_dir, path = execute(resolved, registry, directory, events)
+    report(events, result, [
+        f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)",
+        f"row appended to {path} (and {path.with_suffix('.md').name})"],
+        run_dir=str(run_dir), leaderboard=str(path))
     return 0
 
 

@@ -1,37 +1,40 @@
 """``mmbench sweep SWEEP.yaml``: every encoder x reducer x model x grid x seed, resumable."""
 from __future__ import annotations
 
-from ..callbacks import PluginHooks
+from ..callbacks import CallbackList, EventCallbacks, PluginHooks
 from ..components import RunContext
-from ..console import make_console
 from ..registry import default_registry
 from ..sweep import run_sweep
 from ..sweep.plan import EXECUTORS, load
-from . import add_leaderboard_dir, add_set
+from . import add_leaderboard_dir, add_set, events_of
 from .run import output_dir
 
 
 def cmd_sweep(args) -> int:
-    console = make_console()
+    events = events_of(args)
     directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)
     if args.address and not args.executor:
         args.executor = "ray"
     registry = default_registry()
     report = run_sweep(
-        spec, registry, directory, ctx=RunContext(), executor=args.executor,
-        address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed, callbacks=PluginHooks(registry),
-        log=lambda msg: console.print(msg, soft_wrap=True),
+        spec, registry, directory, ctx=RunContext(events=events), executor=args.executor,
+        address=args.address, dry_run=args.dry_run, retry_failed=args.retry_failed,
+        callbacks=CallbackList(EventCallbacks(events, labelled=True), PluginHooks(registry)),
+        log=events.result if args.dry_run else events.message,  # a dry run's plan is its result
     )
     if args.dry_run:
-        console.print(f"dry run: {report.planned} combinations, {report.skipped} already recorded; nothing ran")
+        events.result(f"dry run: {report.planned} combinations, {report.skipped} already recorded; nothing ran",
+                      planned=report.planned, skipped=report.skipped)
         return 0
-    console.print(f"sweep done: {report.planned} combinations; {report.skipped} were already recorded, "
-                  f"{report.ran} ran now ({report.failed} failed)")
+    lines = [f"sweep done: {report.planned} combinations; {report.skipped} were already recorded, "
+             f"{report.ran} ran now ({report.failed} failed)"]
     for dataset in report.datasets:
         md = directory / f"{dataset}.md"
         if md.exists():
-            console.print(f"leaderboard: {md} and {md.with_suffix('.png').name}")
+            lines.append(f"leaderboard: {md} and {md.with_suffix('.png').name}")
+    events.result("\n".join(lines), planned=report.planned, skipped=report.skipped, ran=report.ran,
+                  failed=report.failed, rows=[r.as_dict() for r in report.rows])
     return 1 if report.failed else 0
 
 

@@ -3,28 +3,25 @@
 on the Task-1 leaderboard and a checkpoint for ``mmbench predict RUN --task 1`` (mmbench/task1.py)."""
 from __future__ import annotations
 
-from ..console import make_console
-from . import add_leaderboard_dir, add_set
+from . import add_leaderboard_dir, add_set, events_of
 
 
 def cmd_task1(args) -> int:
     from .. import task1
     from ..data import schema
-    from ..registry import default_registry
-    from .plugins import warn_failures
-    from .run import execute, output_dir
+    from .run import execute, output_dir, report, resolve_config
 
-    console = make_console()
+    events = events_of(args)
     directory = output_dir(args.leaderboard_dir)
-    registry = default_registry()
-    warn_failures(registry, make_console(stderr=True))
-    resolved = task1.resolve(task1.load_config(args.config, args.set), registry)
-    result, run_dir, path = execute(resolved, registry, directory, console)
-    console.print(f"Task-1 embedding: {result.data.root / schema.ITEM_INFO.path} (128-d item_emb_d128, row 0 zeros; "
-                  f"the other files of {result.data.root} are links to the source data)", soft_wrap=True)
-    console.print(f"model saved to {run_dir} (the Task-1 submission: mmbench predict {resolved.config_hash()} "
-                  f"--task 1 --out DIR)", soft_wrap=True)
-    console.print(f"row appended to {path} (and {path.with_suffix('.md').name})", soft_wrap=True)
+    resolved, registry = resolve_config(args, task1.load_config, task1.resolve)
+    result, run_dir, path = execute(resolved, registry, directory, events)
+    embedding = result.data.root / schema.ITEM_INFO.path
+    report(events, result, [
+        f"Task-1 embedding: {embedding} (128-d item_emb_d128, row 0 zeros; the other files of {result.data.root} "
+        f"are links to the source data)",
+        f"model saved to {run_dir} (the Task-1 submission: mmbench predict {resolved.config_hash()} --task 1 --out DIR)",
+        f"row appended to {path} (and {path.with_suffix('.md').name})"],
+        run_dir=str(run_dir), leaderboard=str(path), embedding=str(embedding))
     return 0
 
 

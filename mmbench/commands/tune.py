@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TimeElapsedColumn
+import dataclasses
+
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..callbacks import PluginHooks
+from ..callbacks import CallbackList, EventCallbacks, PluginHooks
 from ..components import RunContext
-from ..console import make_console, text_column
 from ..registry import default_registry
-from . import add_leaderboard_dir, add_set, number
+from . import add_leaderboard_dir, add_set, events_of, number
 from .run import output_dir
 
 
@@ -24,34 +24,28 @@ def _short(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-class BestColumn(ProgressColumn):
-    """The best value so far (encoders add tasks of their own to the same progress, without it)."""
+class EventDisplay:
+    """A search on the command's event stream: a task over the study's trials (with the best value so
+    far), a line per trial's start and end, each epoch named by its trial."""
 
-    def render(self, task) -> Text:
-        return Text(task.fields.get("best", ""))
-
-
-class RichDisplay:
-    """A progress bar over the study's trials, one line per finished trial."""
-
-    def __init__(self, console: Console, progress: Progress):
-        self.console, self.progress, self.metric, self.task = console, progress, "auc", None
+    def __init__(self, events):
+        self.events, self.metric, self.task = events, "auc", None
 
     def log(self, message: str) -> None:
-        self.console.print(message, soft_wrap=True)
+        self.events.message(message)
 
     def opened(self, counted: int, total: int, metric: str) -> None:
         self.metric = metric
-        self.task = self.progress.add_task("trials", total=total, completed=min(counted, total), best="")
+        self.task = self.events.task("trials", total, best="")
         if counted:
+            self.task.update(completed=min(counted, total))
             self.log(f"resuming: {counted} of {total} trials already counted")
 
     def trial_started(self, number: int, values: dict) -> None:
-        self.progress.update(self.task, description=f"trial {number}: encoding / preparing")
+        self.log(f"trial {number} [{_values(values)}]: start")
 
     def epoch(self, number: int, log) -> None:
-        self.progress.update(self.task, description=f"trial {number} epoch {log.epoch}: "
-                                                    f"valid {self.metric} {log.valid[self.metric]:.4f}")
+        self.events.epoch(log, run=f"trial {number}")
 
     def trial_finished(self, number: int, values: dict, outcome, best) -> None:
         value = f"valid {self.metric} {outcome.value:.4f}" if outcome.value is not None else ""
@@ -60,7 +54,12 @@ class RichDisplay:
                 "pruned": f"pruned at epoch {outcome.epoch} ({value})",
                 "failed": f"FAILED: {outcome.error}"}[outcome.state]
         self.log(f"trial {number} [{_values(values)}]: {what}")
-        self.progress.update(self.task, advance=1, best=f"best {best:.4f}" if best is not None else "")
+        if self.task is not None:
+            self.task.update(advance=1, best=f"best {best:.4f}" if best is not None else "")
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.close()
 
 
 def _final_table(report, keys: list[str], top: int) -> Table:
@@ -80,41 +79,44 @@ def cmd_tune(args) -> int:
     from ..tuning import run as tune_run
     from ..tuning import spec as tune_spec
 
-    console = make_console()
+    events = events_of(args)
     registry = default_registry()
     overrides = list(args.set)
     for flag, key in ((args.trials, "tune.trials"), (args.storage, "tune.storage"), (args.study, "tune.study")):
         if flag is not None:
             overrides.append(f"{key}={flag}")
     spec = tune_spec.load(args.config, registry, overrides)
-    ctx = RunContext()
     if args.dry_run:
-        tune_run.describe(spec, registry, ctx, lambda m: console.print(m, soft_wrap=True))
-        console.print("dry run: nothing ran")
+        tune_run.describe(spec, registry, RunContext(events=events), events.result)  # the plan is the result
+        events.result("dry run: nothing ran")
         return 0
     if args.address and not args.executor:
         args.executor = "ray"
     directory = output_dir(args.leaderboard_dir)
-    progress = Progress(text_column("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        BestColumn(), TimeElapsedColumn(), console=console, transient=True)
-    with progress:
-        ctx = RunContext(progress=progress)
-        display = RichDisplay(console, progress)
-        report = tune_run.run_tune(spec, registry, directory, ctx=ctx, executor=args.executor,
-                                   address=args.address, display=display, callbacks=PluginHooks(registry))
-    console.print(_final_table(report, [d.key for d in spec.space], args.top))
+    display = EventDisplay(events)
+    try:
+        report = tune_run.run_tune(spec, registry, directory, ctx=RunContext(events=events), executor=args.executor,
+                                   address=args.address, display=display,
+                                   callbacks=CallbackList(EventCallbacks(events, epochs=False), PluginHooks(registry)))
+    finally:
+        display.close()
+    lines = []
     c = report.comparison
     if c is not None:
         p = "not available (predictions missing)" if c.p_value is None else (
             "< 1e-4" if c.p_value < 1e-4 else f"{c.p_value:.4f}")
-        console.print(f"best trial {c.best.number} vs the defaults (trial {c.defaults.number}): "
-                      f"Δ valid {report.metric} {c.delta:+.4f}, paired DeLong p {p}. Both measured on valid, and "
-                      f"the best was selected on valid: the Δ is optimistic; confirm with other seeds or data.")
+        lines.append(f"best trial {c.best.number} vs the defaults (trial {c.defaults.number}): "
+                     f"Δ valid {report.metric} {c.delta:+.4f}, paired DeLong p {p}. Both measured on valid, and "
+                     f"the best was selected on valid: the Δ is optimistic; confirm with other seeds or data.")
     if report.best_config is not None:
-        console.print(f"best config: {report.best_config} (mmbench run {report.best_config})")
-    console.print(f"{report.ran_here} trial(s) ran in this process; study '{report.study}' in {report.storage}; "
-                  f"rows in {directory / (report.dataset + '.csv')} (marked study={report.study})",
-                  soft_wrap=True)
+        lines.append(f"best config: {report.best_config} (mmbench run {report.best_config})")
+    lines.append(f"{report.ran_here} trial(s) ran in this process; study '{report.study}' in {report.storage}; "
+                 f"rows in {directory / (report.dataset + '.csv')} (marked study={report.study})")
+    table = _final_table(report, [d.key for d in spec.space], args.top)
+    events.result(Group(table, *(Text(line) for line in lines)), study=report.study, storage=report.storage,
+                  metric=report.metric, ran_here=report.ran_here,
+                  best_config=str(report.best_config) if report.best_config else None,
+                  trials=[dataclasses.asdict(t) for t in report.trials])
     return 0
 
 

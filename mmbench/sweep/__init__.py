@@ -83,7 +83,8 @@ def run_sweep(
 
         stages = prepared_stages(todo, data, ctx, log)
         if executor == "ray":
-            run_on_ray(stages, data, spec.ray, address, record, callbacks)
+            run_on_ray(stages, data, spec.ray, address, record, callbacks,
+                       on_epoch=lambda label, log: ctx.events.epoch(log, run=label))
         else:
             run_local(stages, data, record, callbacks)
         if todo:

@@ -3,14 +3,16 @@ prepared stages and hand each outcome to ``record`` (the driver alone writes the
 
 Ray is imported only when the Ray executor runs: the driver loads the data and prepares each
 (encoder, reducer) stage, puts the data once and each stage's reduction once into the object store,
-and submits one task per run with ``num_cpus`` / ``num_gpus``; rows stream back as tasks finish.
+and submits one task per run with ``num_cpus`` / ``num_gpus``; rows stream back as tasks finish, and
+each epoch of a task comes back as it ends through a Ray queue (``EpochRelay``), so the driver's log
+shows every run's epochs as a local sweep does.
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import Callable, Iterable
 
-from ..callbacks import RunCallbacks
+from ..callbacks import RunCallbacks, label_of
 from ..errors import MMBenchError, one_line
 from ..row import Row
 from .stages import Prepared, train_planned
@@ -26,12 +28,59 @@ def run_local(stages: Iterable, data, record: Record, callbacks: RunCallbacks) -
             record(run, row, valid)
 
 
-def _train_task(run, data, reduction, encoding):
+class RelayedEpochs(RunCallbacks):
+    """On a worker: each epoch's log into the driver's queue, named by its run."""
+
+    def __init__(self, queue, label: str):
+        self.queue, self.label = queue, label
+
+    def on_epoch_end(self, log) -> None:
+        try:
+            self.queue.put_nowait((self.label, log))
+        except Exception:  # a full or lost queue costs a log line, never the run
+            pass
+
+
+class EpochRelay:
+    """A Ray queue the tasks put their epochs into; the driver drains it into ``on_epoch(label, log)``
+    while it waits for results. Used by sweeps and searches on Ray."""
+
+    def __init__(self, on_epoch: Callable | None):
+        from ray.util.queue import Queue
+
+        self.on_epoch = on_epoch
+        self.queue = Queue(maxsize=10_000) if on_epoch is not None else None
+
+    def callbacks(self, label: str) -> RunCallbacks | None:
+        return RelayedEpochs(self.queue, label) if self.queue is not None else None
+
+    def drain(self) -> None:
+        if self.queue is None:
+            return
+        while not self.queue.empty():
+            try:
+                label, log = self.queue.get_nowait()
+            except Exception:
+                return
+            self.on_epoch(label, log)
+
+    def wait(self, ray, refs: list, poll: float = 1.0) -> list:
+        """``ray.wait`` for one of ``refs``, relaying epochs every ``poll`` seconds meanwhile."""
+        while True:
+            done, _ = ray.wait(refs, num_returns=1, timeout=poll)
+            self.drain()
+            if done:
+                return done
+
+
+def _train_task(run, data, reduction, encoding, callbacks=None):
     """Runs on a Ray worker; Ray resolves the object refs (data, reduction) before the call."""
-    return train_planned(run, data, Prepared(reduction, encoding))
+    return train_planned(run, data, Prepared(reduction, encoding), callbacks)
 
 
-def run_on_ray(stages: Iterable, data, options, address: str | None, record: Record, callbacks: RunCallbacks) -> None:
+def run_on_ray(stages: Iterable, data, options, address: str | None, record: Record, callbacks: RunCallbacks,
+               on_epoch: Callable | None = None) -> None:
+    """``on_epoch(label, log)``: each epoch of each task, relayed to this process as it ends."""
     try:
         import ray
     except ImportError:
@@ -40,6 +89,7 @@ def run_on_ray(stages: Iterable, data, options, address: str | None, record: Rec
         ray.init(address=address or options.address, runtime_env=options.runtime_env, log_to_driver=False)
     task = ray.remote(_train_task).options(num_cpus=options.num_cpus, num_gpus=options.num_gpus, max_retries=0)
     data_ref = ray.put(data)
+    relay = EpochRelay(on_epoch)
     pending = {}
 
     def collect(refs) -> None:
@@ -61,9 +111,10 @@ def run_on_ray(stages: Iterable, data, options, address: str | None, record: Rec
         reduction_ref = ray.put(prep.reduction)
         encoding = dataclasses.replace(prep.encoding, vectors=None)  # rows need its seconds and stats, not its vectors
         for run in group:
-            pending[task.remote(run, data_ref, reduction_ref, encoding)] = run
+            pending[task.remote(run, data_ref, reduction_ref, encoding, relay.callbacks(label_of(run.resolved)))] = run
         done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+        relay.drain()
         collect(done)  # stream what already finished while the next stage is prepared
     while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        collect(done)
+        collect(relay.wait(ray, list(pending)))
+    relay.drain()

@@ -53,6 +53,9 @@ class PruningCallbacks(RunCallbacks):
     def on_step(self, epoch: int, step: int, loss: float) -> None:
         self.listeners.on_step(epoch, step, loss)
 
+    def on_optimizer_step(self, epoch: int, step: int) -> None:
+        self.listeners.on_optimizer_step(epoch, step)
+
     def on_epoch_end(self, log: EpochLog) -> None:
         self.listeners.on_epoch_end(log)
         value = log.valid[self.monitor]

@@ -11,17 +11,19 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import MMBenchError, one_line
+from ..sweep.executors import EpochRelay
 from ..sweep.stages import Prepared
 from . import study as study_mod
 from .objective import Outcome, train_trial
 
 
-def _trial_task(resolved, data, reduction, encoding, url, study_name, trial_id, monitor):
-    """Runs on a Ray worker: the trial object is re-opened from the shared storage."""
+def _trial_task(resolved, data, reduction, encoding, url, study_name, trial_id, monitor, listeners=None):
+    """Runs on a Ray worker: the trial object is re-opened from the shared storage; ``listeners``
+    relay each epoch to the driver."""
     opt = study_mod.optuna()
     study = opt.load_study(study_name=study_name, storage=url)
     trial = opt.trial.Trial(study, trial_id)
-    return train_trial(resolved, data, Prepared(reduction, encoding), trial, monitor)
+    return train_trial(resolved, data, Prepared(reduction, encoding), trial, monitor, listeners=listeners)
 
 
 def run_on_ray(study, spec, session, url: str, address: str | None, display) -> int:
@@ -36,6 +38,7 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
     total, ran, pending = spec.options.trials, 0, {}
     data_ref = None
     stage_refs: dict[int, object] = {}
+    relay = EpochRelay(lambda label, log: display.epoch(int(label), log))
 
     def finish(trial, plan, outcome: Outcome) -> None:
         nonlocal ran
@@ -71,12 +74,13 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
             session.callbacks.on_run_start(plan.resolved)
             encoding = dataclasses.replace(prep.encoding, vectors=None)  # rows need its seconds and stats only
             ref = task.remote(plan.resolved, data_ref, stage_refs[id(prep)], encoding,
-                              url, spec.options.study, trial._trial_id, session.monitor)
+                              url, spec.options.study, trial._trial_id, session.monitor,
+                              relay.callbacks(str(trial.number)))
             pending[ref] = (trial, plan)
         if not pending:
+            relay.drain()
             return ran
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
+        for ref in relay.wait(ray, list(pending)):
             trial, plan = pending.pop(ref)
             try:
                 outcome = ray.get(ref)

@@ -50,7 +50,11 @@ class MicroLens1MSynth(Dataset):
         params = self.params
         dataset_id = synth_dataset_id(params.world, params.scale, params.seed)
         root = Path(params.data_root).expanduser() if params.data_root else Path(ctx.home) / "data" / dataset_id
-        ensure_generated(root, params.world, params.scale, params.seed)
+        if root.exists():
+            ensure_generated(root, params.world, params.scale, params.seed)
+        else:
+            with ctx.events.stage("generate data", scale=params.scale, into=root):
+                ensure_generated(root, params.world, params.scale, params.seed)
         return load_mmctr(root, dataset_id)
 
 
