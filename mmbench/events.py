@@ -192,7 +192,7 @@ def _metrics_text(metrics: dict) -> str:
 
 def progress_text(f: dict) -> str:
     total = f.get("total")
-    done = f"{f['done']:,}/{total:,} ({f['percent']:.0f} %)" if total else f"{f['done']:,}"
+    done = f"{f['done']:,}/{total:,} ({int(f['percent'])} %)" if total else f"{f['done']:,}"
     extra = [str(v) for k, v in f.items() if k not in {"task", "description", "done", "total", "percent",
                                                         "elapsed", "eta_seconds"}]
     eta = f", ETA {clock(f['eta_seconds'])}" if "eta_seconds" in f else ""
