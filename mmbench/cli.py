@@ -92,7 +92,7 @@ def start_events(argv: list[str]) -> events_mod.Events:
     events = events_mod.Events(events_mod.choose_renderer(fmt, quiet))
     events.t0 = time.monotonic()
     command = _command_of(argv)
-    if command in LONG_COMMANDS:
+    if command in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
         events.emit("started", version=__version__, command=" ".join(["mmbench", *argv]), pid=os.getpid())
         events.emit("stage_start", stage="start-up")  # imports (torch, plugins) take seconds: the heartbeat covers them
     return events
@@ -149,7 +149,7 @@ def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
         err.print(labelled("error", short(str(exc), MAX_MESSAGE)), soft_wrap=True)
         return 2
     args.events = events
-    if args.command in LONG_COMMANDS:
+    if args.command in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
         events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     with quiet_libraries(err, debug):

@@ -5,9 +5,9 @@ event on an ``Events`` stream; one renderer turns the events into output:
 
     rich    at a terminal: transient progress bars, epoch lines, the result (as before)
     text    anywhere else (a log file, a pipe, a batch job): plain timestamped lines, never wrapped,
-            flushed at once; progress at each 10 % or 30 s with an ETA (none within 5 s of the
-            last), and a line at least every 20 s while something runs (a heartbeat naming the stage
-            and the last progress)
+            flushed at once; progress at each 10 % with an ETA (none within 5 s of the last), and
+            a line at least every 20 s while something runs (a heartbeat naming the open stage and
+            the latest progress with its ETA)
     json    ``--log-format json``: the same events as one JSON object per line (time, event, ...)
     quiet   ``-q``: the result alone (errors still go to stderr)
 
@@ -28,9 +28,8 @@ import time
 
 LOG_FORMATS = ("text", "json")
 PROGRESS_STEP = 0.10  # a progress line each time a task crosses another 10 % ...
-PROGRESS_SECONDS = 30.0  # ... or 30 s after its last line, whichever comes first
-PROGRESS_QUIET = 5.0  # but never within 5 s of the task's last line: a quick loop has its end line only
-HEARTBEAT_SECONDS = 20.0  # a line at least this often while anything runs
+PROGRESS_QUIET = 5.0  # ... but never within 5 s of the task's last line: a quick loop has its end line only
+HEARTBEAT_SECONDS = 20.0  # and a line (the open stage, the latest progress, its ETA) after 20 s of silence
 
 
 def clock(seconds: float) -> str:
@@ -192,7 +191,7 @@ def _metrics_text(metrics: dict) -> str:
 
 def progress_text(f: dict) -> str:
     total = f.get("total")
-    done = f"{f['done']:,}/{total:,} ({f['percent']:.0f} %)" if total else f"{f['done']:,}"
+    done = f"{f['done']:,}/{total:,} ({int(f['percent'])} %)" if total else f"{f['done']:,}"
     extra = [str(v) for k, v in f.items() if k not in {"task", "description", "done", "total", "percent",
                                                         "elapsed", "eta_seconds"}]
     eta = f", ETA {clock(f['eta_seconds'])}" if "eta_seconds" in f else ""
@@ -227,8 +226,8 @@ def event_text(event: str, f: dict) -> str | None:
 class LineRenderer:
     """Plain timestamped lines (``text``) or JSON objects (``json``), one per event, flushed at once.
 
-    Progress is rate-bounded per task (each 10 % or 30 s); a heartbeat thread writes the open stage
-    and the latest progress whenever nothing was written for ``HEARTBEAT_SECONDS``.
+    Progress is rate-bounded per task (each 10 %); a heartbeat thread writes the open stage and the
+    latest progress whenever nothing was written for ``HEARTBEAT_SECONDS``.
     """
 
     def __init__(self, fmt: str = "text", stream=None, quiet: bool = False, heartbeat: float = HEARTBEAT_SECONDS,
@@ -297,15 +296,16 @@ class LineRenderer:
             self.tasks[f["task"]] = {**f, "t0": now - f["elapsed"]}
 
     def _due(self, f: dict) -> bool:
-        """A progress line now? At each new 10 % of the task, at its end, or 30 s after its last line;
-        never within ``min_seconds`` of its last line (a loop of a few seconds is not worth ten lines)."""
+        """A progress line now? At each new 10 % of the task and at its end, never within ``min_seconds``
+        of its last line (a loop of a few seconds is not worth ten lines). Between them, the heartbeat
+        writes the latest progress after ``HEARTBEAT_SECONDS`` of silence."""
         now = time.monotonic()
         last, bucket = self.shown.get(f["task"], (now, 0))
         total = f.get("total")
         new_bucket = int(f["done"] / total / PROGRESS_STEP) if total else 0
         if now - last < self.min_seconds:
             return False
-        if (total and (new_bucket > bucket or f["done"] >= total)) or now - last >= PROGRESS_SECONDS:
+        if total and (new_bucket > bucket or f["done"] >= total):
             if total and f["done"] >= total and bucket >= round(1 / PROGRESS_STEP):
                 return False  # the 100 % line was written already
             self.shown[f["task"]] = (now, max(new_bucket, bucket))
