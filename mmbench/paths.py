@@ -73,7 +73,7 @@ def check_name(name: str, what: str) -> str:
     text = str(name)
     if not text.strip() or text in (".", "..") or any(c in text for c in _NOT_IN_NAMES) or len(text) > 200:
         raise MMBenchError(f"{what} {short(repr(text), 80)} cannot name a file: give a plain name (letters, digits, "
-                           f"'-', '_', '.'; no '/', '\\\\' or '..'; at most 200 characters)")
+                           f"'-', '_', '.'; no '/', '\\' or '..'; at most 200 characters)")
     return text
 
 
