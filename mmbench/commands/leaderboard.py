@@ -85,7 +85,23 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
                                    soft_wrap=True)
 
 
+def cmd_add(args) -> int:
+    """``mmbench leaderboard add FILE``: record a row that a run could not write (saved under
+    ``$MMBENCH_HOME/pending``), once."""
+    console = Console(highlight=False)
+    for file in args.files:
+        path, written = store.add_pending(Path(file), args.leaderboard_dir)
+        if written:
+            render(path.parent, path.stem)
+        console.print(escape(f"{file}: row added to {path}" if written else
+                             f"{file}: {path} already has an ok row of this run; nothing added (file removed)"),
+                      soft_wrap=True)
+    return 0
+
+
 def cmd_leaderboard(args) -> int:
+    if getattr(args, "action", None) == "add":
+        return cmd_add(args)
     directory = store.leaderboard_dir(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
     if not datasets:
@@ -120,3 +136,9 @@ def add_parser(sub) -> None:
     p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
     add_leaderboard_dir(p, "the folder to read")
     p.set_defaults(func=cmd_leaderboard)
+    actions = p.add_subparsers(dest="action", metavar="[add]")
+    add = actions.add_parser("add", help="record rows that finished runs could not write (the saved .json files "
+                                          "they name), each once")
+    add.add_argument("files", nargs="+", metavar="FILE", help="a row saved by a run, $MMBENCH_HOME/pending/<hash>.json")
+    add.add_argument("--leaderboard-dir", default=None, metavar="DIR",
+                     help="record it here instead of the folder the run was writing to")

@@ -11,6 +11,7 @@ from .. import checkpoint, paths, pipeline
 from .. import config as config_mod
 from ..callbacks import CallbackList, PluginHooks, RunCallbacks
 from ..components import RunContext
+from ..errors import MMBenchError
 from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
@@ -97,10 +98,13 @@ def execute(resolved, registry, leaderboard_dir: Path, console: Console):
                                                           RichCallbacks(progress, console), PluginHooks(registry)))
     # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
     run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
-    path = store.append_row(leaderboard_dir, result.row, result.valid)
-    render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
+    recorded = store.record_or_keep(leaderboard_dir, result.row, result.valid)
     console.print(summary_table(result.row, result.encoding.cache_hit))
-    return result, run_dir, path
+    if recorded.pending:  # the finished row is kept, never dropped; the exit says it is not on the board
+        console.print(f"model saved to {run_dir}", soft_wrap=True)
+        raise MMBenchError(recorded.message())
+    render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
+    return result, run_dir, recorded.path
 
 
 def cmd_run(args) -> int:

@@ -33,7 +33,10 @@ def cmd_sweep(args) -> int:
         md = directory / f"{dataset}.md"
         if md.exists():
             console.print(f"leaderboard: {md} and {md.with_suffix('.png').name}")
-    return 1 if report.failed else 0
+    if report.pending:
+        console.print(f"{len(report.pending)} finished row(s) could not be recorded; they are saved in "
+                      f"{report.pending[0].parent}: add each with `mmbench leaderboard add FILE`", soft_wrap=True)
+    return 1 if report.failed or report.pending else 0
 
 
 def add_parser(sub) -> None:

@@ -12,17 +12,23 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import math
 import os
+import shlex
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
-from ..atomic import atomic_path, atomic_write_bytes
+from ..atomic import atomic_path, atomic_write_bytes, written_path
 from ..components import ValidPredictions
 from ..data import mmbench_home
-from ..errors import DataError, note, short, warn
+from ..errors import DataError, MMBenchError, note, short, warn
+from ..locks import file_lock
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
@@ -118,12 +124,12 @@ def typed_row(row: dict) -> dict:
 
 
 def lock_path(csv: Path) -> Path:
-    return Path(str(csv) + ".lock")
+    """The CSV's lock, beside the file its rows are written to (a symlinked CSV's target: every user
+    linking to one shared file takes the same lock)."""
+    return Path(str(written_path(csv)) + ".lock")
 
 
-def check_targets(directory: Path, dataset: str) -> None:
-    """The dataset's CSV and lock paths can hold files. Called before any training (a folder in their
-    place would otherwise only be found when the finished run is recorded) and by every writer."""
+def _check_kinds(directory: Path, dataset: str) -> None:
     path = csv_path(directory, dataset)
     for target, role in ((path, "its rows (CSV)"), (lock_path(path), "its lock file")):
         if os.path.lexists(target) and not target.is_file():
@@ -131,13 +137,88 @@ def check_targets(directory: Path, dataset: str) -> None:
                             f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
 
 
+#: free space a row's rewrite needs beyond the CSV's own size (the row, its predictions, the renders)
+SPACE_MARGIN = 8 * 2**20
+
+
+def _owner(st: os.stat_result) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {st.st_uid}"
+
+
+def _replaceable(path: Path) -> bool:
+    """Whether this user may rename a new file over ``path`` (its folder writable, and not a sticky
+    folder where another user owns the file)."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    st_dir, st = folder.stat(), path.stat()
+    return not (st_dir.st_mode & stat.S_ISVTX) or os.geteuid() in (0, st.st_uid, st_dir.st_uid)
+
+
+def _writable(path: Path) -> bool:
+    """``path`` can be replaced by rename or, failing that, written in place (``atomic.replace_by_rename``)."""
+    return not path.exists() or _replaceable(path) or os.access(path, os.W_OK)
+
+
+def _fix(dataset: str) -> str:
+    return f"ask the folder's owner to make it group-writable, or choose another --leaderboard-dir for {dataset}"
+
+
+def check_targets(directory: Path, dataset: str) -> None:
+    """Everything recording a row of ``dataset`` will replace or open can be: the CSV (through a
+    symlink, in a sticky folder), its lock, the free space for its rewrite; the predictions folder
+    and the md/png renders (a warning: without them the row has no CI, the board is not redrawn).
+    Called before any training: a run must not train for an hour and then fail to record its row."""
+    from ..paths import writable_dir
+
+    _check_kinds(directory, dataset)
+    path = csv_path(directory, dataset)
+    real = written_path(path)
+    writable_dir(real.parent, f"leaderboard folder of {dataset}")  # where the lock and temp files are created
+    if real.exists() and not _writable(real):
+        raise MMBenchError(f"{short(str(real), 200)} (the rows of {dataset}) belongs to {_owner(real.stat())} and "
+                           f"you may neither replace it (its folder is sticky or not writable) nor write it; {_fix(dataset)}")
+    lock = lock_path(path)
+    if lock.exists() and not os.access(lock, os.R_OK) and not os.access(lock, os.W_OK):
+        raise MMBenchError(f"{short(str(lock), 200)} (the lock of {dataset}'s rows) belongs to {_owner(lock.stat())} "
+                           f"and cannot be opened by you; ask its owner to `chmod a+r` it, or choose another "
+                           "--leaderboard-dir")
+    need = (real.stat().st_size if real.exists() else 0) + SPACE_MARGIN
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(real.parent).free
+        if free < need:
+            raise MMBenchError(f"{short(str(real.parent), 200)} has {free / 2**20:.1f} MiB free; recording a row of "
+                               f"{dataset} rewrites {real.name} and needs about {need / 2**20:.1f} MiB: free disk "
+                               "space or choose another --leaderboard-dir")
+    _check_side_files(directory, dataset, path)
+
+
+def _check_side_files(directory: Path, dataset: str, path: Path) -> None:
+    preds = preds_dir(directory, dataset)
+    existing = next(p for p in (preds, *preds.parents) if p.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        warn(f"{short(str(existing), 200)} is not writable by you: this run's predictions cannot be saved in "
+             f"{preds.name}/, so its row will have no CI; {_fix(dataset)}")
+    for render in (path.with_suffix(".md"), path.with_suffix(".png")):
+        target = written_path(render)
+        if target.exists() and not _writable(target):
+            warn(f"{short(str(target), 200)} belongs to {_owner(target.stat())} and cannot be rewritten by you: the "
+                 f"row will be recorded, but that file not redrawn; {_fix(dataset)}")
+
+
 @contextlib.contextmanager
 def locked(directory: Path, dataset: str):
     """Hold the dataset's lock: no writer changes its CSV or predictions meanwhile."""
-    check_targets(directory, dataset)
+    _check_kinds(directory, dataset)
     path = csv_path(directory, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_path(path))):
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(lock, f"the lock of {dataset}'s rows"):
         yield path
 
 
@@ -190,6 +271,101 @@ def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None)
             save_predictions(directory, row.dataset, row.config_hash, valid)
         _write(path, header, [fields for s, fields in zip(same, rows) if not s], row.as_dict())
     return True
+
+
+# ------------------------------------------------------------------------- rows that could not be written
+
+
+@dataclass
+class Recorded:
+    """Where a finished run's row went: into ``path`` (``written``: False when its hash already had an
+    ok row), or, when the CSV could not be written, into the ``pending`` file, for ``reason``."""
+
+    path: Path
+    written: bool
+    pending: Path | None = None
+    reason: str = ""
+
+    def message(self) -> str:
+        return (f"the row of run {self.row_hash} was not recorded in {self.path} ({self.reason}); it is saved in "
+                f"{self.pending}: add it with `mmbench leaderboard add {shlex.quote(str(self.pending))}`")
+
+    @property
+    def row_hash(self) -> str:
+        return self.pending.stem if self.pending else ""
+
+
+def pending_dir() -> Path:
+    return mmbench_home() / "pending"
+
+
+def record_or_keep(directory: Path, row: Row, valid: ValidPredictions | None = None, once: bool = False) -> Recorded:
+    """Record ``row`` (``once``: as :func:`record_row`, else :func:`append_row`). Whatever stops that (a
+    folder that became unwritable, a full disk, a lock held too long) never loses the finished row: it
+    is saved as ``$MMBENCH_HOME/pending/<config_hash>.json`` with its predictions, for
+    ``mmbench leaderboard add``."""
+    path = csv_path(directory, row.dataset)
+    try:
+        written = record_row(directory, row, valid) if once else bool(append_row(directory, row, valid))
+        return Recorded(path, written)
+    except (OSError, MMBenchError) as exc:
+        from ..failures import describe_failure
+
+        reason = describe_failure(exc)[0]
+        return Recorded(path, False, save_pending(directory, row, valid, reason), short(reason, 300))
+
+
+def save_pending(directory: Path, row: Row, valid: ValidPredictions | None, reason: str) -> Path:
+    """The row and its predictions under ``$MMBENCH_HOME/pending`` (or, where that cannot be written
+    either, the system's temp folder)."""
+    for folder in (pending_dir(), Path(tempfile.gettempdir()) / f"mmbench-pending-{os.getuid()}"):
+        target = folder / f"{row.config_hash or 'row'}.json"
+        try:
+            preds = None
+            if valid is not None:
+                preds = target.with_suffix(".npz").name
+                arrays = {k: np.asarray(v) for k, v in vars(valid).items() if v is not None}
+                with atomic_path(target.with_suffix(".npz")) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.savez(f, **arrays)
+            record = {"leaderboard_dir": str(Path(directory).absolute()), "reason": reason, "row": row.as_dict(),
+                      "predictions": preds}
+            atomic_write_bytes(target, json.dumps(record, indent=1, default=str).encode("utf-8"))
+            return target
+        except OSError:
+            continue
+    raise MMBenchError(f"the row of run {row.config_hash} could not be recorded in {directory} ({reason}) nor saved "
+                       f"in {pending_dir()}; its model is in the run folder: rerun it where the disk has room")
+
+
+def add_pending(file: Path, directory: Path | None = None) -> tuple[Path, bool]:
+    """Record a row saved by :func:`save_pending` (once: a second add of the same run writes nothing);
+    the saved files are removed once it is recorded. Returns (the CSV, whether the row was written)."""
+    file = Path(file).expanduser()
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+        fields = {k: v for k, v in record["row"].items() if k in COLUMNS}
+        row = Row(**fields)
+        target = Path(directory).expanduser() if directory else Path(record["leaderboard_dir"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{short(str(file), 200)} is not a row saved by mmbench ({type(exc).__name__}); give the "
+                        f".json file named by the run that could not record its row") from None
+    if not row.dataset or not row.config_hash:
+        raise DataError(f"{short(str(file), 200)} holds no dataset or config hash; it is not a row saved by mmbench")
+    valid = None
+    if record.get("predictions"):
+        preds = file.with_name(record["predictions"])
+        try:
+            with np.load(preds, allow_pickle=False) as z:
+                valid = ValidPredictions(**{k: z[k] for k in z.files})
+        except (OSError, ValueError, TypeError):
+            note(f"{preds} cannot be read; the row is added without its predictions (no CI)")
+    check_targets(target, row.dataset)
+    written = record_row(target, row, valid)
+    for leftover in (file, file.with_suffix(".npz")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    return csv_path(target, row.dataset), written
 
 
 # ------------------------------------------------------------------------- valid predictions

@@ -32,6 +32,7 @@ class SweepReport:
     skipped: int = 0  # already recorded
     ran: int = 0
     failed: int = 0
+    pending: list = field(default_factory=list)  # rows that finished but could not be written (saved files)
     datasets: list[str] = field(default_factory=list)
     rows: list = field(default_factory=list)  # the Rows recorded by this invocation
 
@@ -71,12 +72,19 @@ def run_sweep(
             continue
 
         def record(run, row, valid) -> None:
-            written = store.record_row(directory, row, valid)
+            recorded = store.record_or_keep(directory, row, valid, once=True)
+            written = recorded.written
+            if recorded.pending:
+                report.pending.append(recorded.pending)
+                log(f"[{report.skipped + report.ran}/{report.planned}] {run.config_hash} {run.label}: "
+                    + recorded.message())
             if written:
                 report.rows.append(row)
                 report.ran += 1
                 report.failed += not row.ok
             callbacks.on_run_end(run.resolved, row, valid)
+            if recorded.pending:
+                return
             outcome = f"AUC {row.valid_auc:.4f}" if row.ok else f"FAILED: {row.error}"
             log(f"[{report.skipped + report.ran}/{report.planned}] {run.config_hash} {run.label}: {outcome}"
                 + ("" if written else " (already recorded by another writer; kept that row)"))
@@ -86,6 +94,6 @@ def run_sweep(
             run_on_ray(stages, data, spec.ray, address, record, callbacks)
         else:
             run_local(stages, data, record, callbacks)
-        if todo:
+        if todo and not report.pending:
             render(directory, data.dataset_id)
     return report
