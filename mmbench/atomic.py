@@ -14,9 +14,55 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
+
+_HOST = re.sub(r"\W", "_", socket.gethostname())[:40] or "host"
+#: a temp name of mmbench's writers: (what it is for, host, pid)
+LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<host>\w+)-(?P<pid>\d+)\.(?:\w+\.tmp|partial|old)$")
+
+
+def writer_tag() -> str:
+    """This process, as its temp names carry it."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_leftovers(folder: str | Path, name: str | None = None) -> list[Path]:
+    """Remove the temp files and folders that dead writers on this host left in ``folder`` (only those
+    for ``name``, if given). Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = LEFTOVER.match(entry.name)
+        if not m or m["host"] != _HOST or (name is not None and m["name"] != name) or _alive(int(m["pid"])):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:  # another user's, or already gone: harmless either way
+            pass
+    return removed
 
 
 def _umask() -> int:
@@ -82,7 +128,8 @@ def atomic_path(path: str | Path):
     that file in one rename."""
     path = written_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_leftovers(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -111,7 +158,8 @@ def atomic_dir(path: str | Path):
     """Yield a temp folder beside ``path``; on success it becomes ``path`` (replacing an old one)."""
     path = written_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    clean_leftovers(path.parent, path.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         _chmod_as_created(tmp, 0o777)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_bytes, written_path
+from ..atomic import atomic_path, atomic_write_bytes, clean_leftovers, written_path
 from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short, warn
@@ -180,6 +180,8 @@ def check_targets(directory: Path, dataset: str) -> None:
     path = csv_path(directory, dataset)
     real = written_path(path)
     writable_dir(real.parent, f"leaderboard folder of {dataset}")  # where the lock and temp files are created
+    for folder in (Path(directory), real.parent, preds_dir(directory, dataset)):
+        clean_leftovers(folder)  # temp files of runs killed while writing here
     if real.exists() and not _writable(real):
         raise MMBenchError(f"{short(str(real), 200)} (the rows of {dataset}) belongs to {_owner(real.stat())} and "
                            f"you may neither replace it (its folder is sticky or not writable) nor write it; {_fix(dataset)}")
