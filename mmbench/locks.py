@@ -1,4 +1,5 @@
-"""An exclusive lock on a file in a shared folder that says what it waits for and gives up in time.
+"""Waits that say what they wait for: an exclusive lock on a file in a shared folder that gives up in
+time, and :func:`said_if_slow` for a wait that cannot be bounded safely (a plugin's import).
 
 ``flock`` on the lock file: the kernel drops the lock when its holder dies (SIGKILL included), so a
 lock file left behind by a killed run is never stale, the next run simply takes it. The file is
@@ -7,14 +8,18 @@ lock file another user created in a team folder still locks. Processes that lock
 the ``filelock`` package (older mmbench versions) exclude and are excluded the same way.
 
 A wait longer than :data:`SAY_AFTER` seconds prints one note naming the file; after
-``MMBENCH_LOCK_TIMEOUT`` seconds (default :data:`DEFAULT_TIMEOUT`) :class:`LockTimeout` is raised.
+``MMBENCH_LOCK_TIMEOUT`` seconds (default :data:`DEFAULT_TIMEOUT`) :class:`LockTimeout` is raised;
+a lock whose holder does long work that must not be cut short (generating a dataset) is taken with
+``timeout=math.inf``: it says what it waits for and waits.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
+import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -73,14 +78,29 @@ def file_lock(path: str | Path, what: str, timeout: float | None = None):
                     raise
             waited = time.monotonic() - start
             if waited >= timeout:
-                raise LockTimeout(f"{short(str(path), 200)} ({what}) was held by another process for {waited:.0f} s; "
+                raise LockTimeout(f"{short(str(path), 200)} ({what}) was held by another process for {waited:.1f} s; "
                                   f"gave up ({TIMEOUT_ENV}={timeout:g}); see whether another mmbench is still "
                                   "running, or raise the timeout")
             if not said and waited >= SAY_AFTER:
-                note(f"waiting for the lock {short(str(path), 200)} ({what}), held by another process; "
-                     f"giving up after {timeout:g} s ({TIMEOUT_ENV})")
+                limit = f"giving up after {timeout:g} s ({TIMEOUT_ENV})" if math.isfinite(timeout) else "no time limit"
+                note(f"waiting for the lock {short(str(path), 200)} ({what}), held by another process; {limit}")
                 said = True
             time.sleep(_POLL)
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+@contextlib.contextmanager
+def said_if_slow(what: str, hint: str = "", after: float | None = None):
+    """Run the block; when it takes longer than ``after`` seconds (default :data:`SAY_AFTER`), one note
+    says what is awaited meanwhile (from a timer thread: the block itself may be stuck)."""
+    after = SAY_AFTER if after is None else after
+    timer = threading.Timer(after, lambda: note(f"still waiting for {what}, {after:g} s so far"
+                                                + (f" ({hint})" if hint else "")))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

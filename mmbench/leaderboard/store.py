@@ -28,7 +28,7 @@ from ..atomic import atomic_path, atomic_write_bytes, clean_leftovers, written_p
 from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short, warn
-from ..locks import file_lock
+from ..locks import file_lock, lock_timeout
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
@@ -132,7 +132,8 @@ def lock_path(csv: Path) -> Path:
 def _check_kinds(directory: Path, dataset: str) -> None:
     path = csv_path(directory, dataset)
     for target, role in ((path, "its rows (CSV)"), (lock_path(path), "its lock file")):
-        if os.path.lexists(target) and not target.is_file():
+        # a symlink is judged by what it points at; one that points at nothing yet is created there
+        if os.path.exists(written_path(target)) and not target.is_file():
             raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
                             f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
 
@@ -176,6 +177,7 @@ def check_targets(directory: Path, dataset: str) -> None:
     Called before any training: a run must not train for an hour and then fail to record its row."""
     from ..paths import writable_dir
 
+    lock_timeout()  # a bad MMBENCH_LOCK_TIMEOUT is said now, not when the finished row takes the lock
     _check_kinds(directory, dataset)
     path = csv_path(directory, dataset)
     real = written_path(path)
@@ -184,7 +186,8 @@ def check_targets(directory: Path, dataset: str) -> None:
         clean_leftovers(folder)  # temp files of runs killed while writing here
     if real.exists() and not _writable(real):
         raise MMBenchError(f"{short(str(real), 200)} (the rows of {dataset}) belongs to {_owner(real.stat())} and "
-                           f"you may neither replace it (its folder is sticky or not writable) nor write it; {_fix(dataset)}")
+                           "you may neither replace it (its folder is sticky or not writable) nor write it; "
+                           + _fix(dataset))
     lock = lock_path(path)
     if lock.exists() and not os.access(lock, os.R_OK) and not os.access(lock, os.W_OK):
         raise MMBenchError(f"{short(str(lock), 200)} (the lock of {dataset}'s rows) belongs to {_owner(lock.stat())} "
