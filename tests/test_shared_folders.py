@@ -147,6 +147,17 @@ def test_a_row_that_cannot_be_written_is_saved_and_added_later(tmp_path, monkeyp
     assert rc == 2 and "is not a row saved by mmbench" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("before", [True, False])
+def test_leaderboard_add_records_where_told(tmp_path, capsys, before):
+    saved = store.save_pending(tmp_path / "gone", _row(4), None, "test")
+    elsewhere = tmp_path / "elsewhere"
+    where = ["--leaderboard-dir", elsewhere]
+    rc, out, err = _cli(capsys, "leaderboard", *(where if before else []), "add", saved, *([] if before else where))
+    assert rc == 0, err
+    assert _hashes(store.csv_path(elsewhere, DATASET)) == [_row(4).config_hash]
+    assert not (tmp_path / "gone").exists()
+
+
 def test_a_lock_held_too_long_says_so_then_keeps_the_row(tmp_path, monkeypatch):
     store.append_row(tmp_path, _row(1))
     monkeypatch.setenv(locks.TIMEOUT_ENV, "0.6")

@@ -1,6 +1,7 @@
 """``mmbench leaderboard``: one row per combination (mean ± std over seeds, DeLong CI, paired p-value)."""
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -140,5 +141,5 @@ def add_parser(sub) -> None:
     add = actions.add_parser("add", help="record rows that finished runs could not write (the saved .json files "
                                           "they name), each once")
     add.add_argument("files", nargs="+", metavar="FILE", help="a row saved by a run, $MMBENCH_HOME/pending/<hash>.json")
-    add.add_argument("--leaderboard-dir", default=None, metavar="DIR",
+    add.add_argument("--leaderboard-dir", default=argparse.SUPPRESS, metavar="DIR",  # before or after `add`
                      help="record it here instead of the folder the run was writing to")
