@@ -306,3 +306,43 @@ def test_a_second_users_finished_row_waits_out_a_held_lock_and_is_kept(team, cap
     assert rc == 0, err
     rows = store.read_rows(csv_file)
     assert len(rows) == 2 and rows[1]["config_hash"] == saved.stem and rows[1]["seed"] == "7"
+
+
+def test_a_sweep_keeps_each_row_it_cannot_write_and_says_how_to_add_it(tmp_path, monkeypatch, capsys):
+    import sweep_fakes
+    from mmbench.components import RunContext
+    from mmbench.sweep import run_sweep
+    from mmbench.sweep.plan import from_dict
+
+    spec = from_dict({"dataset": {"name": "fake"}, "sweep": {"encoder": ["shipped_fake"], "reducer": ["none"],
+                      "model": ["pool_fake"], "seeds": [1, 2]},
+                      "train": {"epochs": 1, "batch_size": 128, "threads": 1, "max_train_rows": 600}})
+    lb, lines = tmp_path / "lb", []
+    lb.mkdir()
+    monkeypatch.setenv(locks.TIMEOUT_ENV, "0")  # one try: the lock is held for the whole sweep
+    with locks.file_lock(store.lock_path(lb / "fake.csv"), "held by the test"):
+        report = run_sweep(spec, sweep_fakes.make_registry(), lb, ctx=RunContext(), log=lines.append)
+    assert report.ran == 0 and len(report.pending) == 2 and all(p.is_file() for p in report.pending)
+    saved = [line for line in lines if "was not recorded in" in line]
+    assert len(saved) == 2 and all("add it with `mmbench leaderboard add " in line for line in saved)
+    assert not (lb / "fake.csv").exists()
+    for file in report.pending:
+        rc, out, err = _cli(capsys, "leaderboard", "add", file)
+        assert rc == 0, err
+    rows = store.read_rows(lb / "fake.csv")
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"ok"}
+    again = run_sweep(spec, sweep_fakes.make_registry(), lb, ctx=RunContext(), log=lines.append)
+    assert again.skipped == 2 and again.ran == 0  # the added rows count as recorded
+
+
+def test_a_board_not_redrawn_for_a_held_lock_is_a_warning(tmp_path, monkeypatch):
+    from mmbench.errors import MMBenchWarning
+    from mmbench.leaderboard.render import render
+
+    store.append_row(tmp_path, _row(1))
+    monkeypatch.setenv(locks.TIMEOUT_ENV, "0")
+    with locks.file_lock(store.lock_path(store.csv_path(tmp_path, DATASET)), "held by the test"):
+        with pytest.warns(MMBenchWarning, match=r"gave up .*; so microlens_1m.md and microlens_1m.png were not "
+                                                r"redrawn: `mmbench leaderboard --render` draws them"):
+            summary, md = render(tmp_path, DATASET)
+    assert len(summary.combinations) == 1 and not md.exists()
