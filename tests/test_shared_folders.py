@@ -26,7 +26,7 @@ from mmbench import atomic, cli, locks
 from mmbench.components import ValidPredictions
 from mmbench.errors import MMBenchError, MMBenchNote
 from mmbench.failures import describe_failure
-from mmbench.leaderboard import store
+from mmbench.leaderboard import pending, store
 from mmbench.row import Row
 
 DATASET = "microlens_1m"
@@ -119,9 +119,9 @@ def test_a_row_that_cannot_be_written_is_saved_and_added_later(tmp_path, monkeyp
 
     with monkeypatch.context() as mp:
         mp.setattr(store, "append_row", full)
-        recorded = store.record_or_keep(lb, _row(2, 0.7), _valid())
+        recorded = pending.record_or_keep(lb, _row(2, 0.7), _valid())
     assert not recorded.written and recorded.pending.is_file()
-    assert recorded.pending.parent == store.pending_dir()
+    assert recorded.pending.parent == pending.pending_dir()
     message = recorded.message()
     assert "No space left on device" in message and str(store.csv_path(lb, DATASET)) in message
     assert message.endswith(f"add it with `mmbench leaderboard add {recorded.pending}`")
@@ -137,7 +137,7 @@ def test_a_row_that_cannot_be_written_is_saved_and_added_later(tmp_path, monkeyp
     assert np.allclose(saved, _valid().probs)
     assert not recorded.pending.exists() and not recorded.pending.with_suffix(".npz").exists()
 
-    again = store.save_pending(lb, _row(2, 0.7), None, "test")  # a second add of the same run adds nothing
+    again = pending.save_pending(lb, _row(2, 0.7), None, "test")  # a second add of the same run adds nothing
     rc, out, err = _cli(capsys, "leaderboard", "add", again)
     assert rc == 0 and "already has an ok row of this run; nothing added" in out
     assert len(store.read_rows(store.csv_path(lb, DATASET))) == 2
@@ -149,7 +149,7 @@ def test_a_row_that_cannot_be_written_is_saved_and_added_later(tmp_path, monkeyp
 
 @pytest.mark.parametrize("before", [True, False])
 def test_leaderboard_add_records_where_told(tmp_path, capsys, before):
-    saved = store.save_pending(tmp_path / "gone", _row(4), None, "test")
+    saved = pending.save_pending(tmp_path / "gone", _row(4), None, "test")
     elsewhere = tmp_path / "elsewhere"
     where = ["--leaderboard-dir", elsewhere]
     rc, out, err = _cli(capsys, "leaderboard", *(where if before else []), "add", saved, *([] if before else where))
@@ -165,7 +165,7 @@ def test_a_lock_held_too_long_says_so_then_keeps_the_row(tmp_path, monkeypatch):
     with locks.file_lock(store.lock_path(store.csv_path(tmp_path, DATASET)), "held by the test"):
         with pytest.warns(MMBenchNote, match=r"waiting for the lock .*microlens_1m.csv.lock .*giving up after 0.6 s "
                                              r"\(MMBENCH_LOCK_TIMEOUT\)"):
-            recorded = store.record_or_keep(tmp_path, _row(2))
+            recorded = pending.record_or_keep(tmp_path, _row(2))
     assert recorded.pending.is_file() and "MMBENCH_LOCK_TIMEOUT=0.6" in recorded.reason
     assert _hashes(store.csv_path(tmp_path, DATASET)) == [_row(1).config_hash]
 

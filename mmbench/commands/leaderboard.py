@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import MMBenchError
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
 from . import add_leaderboard_dir
@@ -91,7 +91,7 @@ def cmd_add(args) -> int:
     ``$MMBENCH_HOME/pending``), once."""
     console = Console(highlight=False)
     for file in args.files:
-        path, written = store.add_pending(Path(file), args.leaderboard_dir)
+        path, written = pending.add_pending(Path(file), args.leaderboard_dir)
         if written:
             render(path.parent, path.stem)
         console.print(escape(f"{file}: row added to {path}" if written else

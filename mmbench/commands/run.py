@@ -12,7 +12,7 @@ from .. import config as config_mod
 from ..callbacks import CallbackList, PluginHooks, RunCallbacks
 from ..components import RunContext
 from ..errors import MMBenchError
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
@@ -98,7 +98,7 @@ def execute(resolved, registry, leaderboard_dir: Path, console: Console):
                                                           RichCallbacks(progress, console), PluginHooks(registry)))
     # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
     run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
-    recorded = store.record_or_keep(leaderboard_dir, result.row, result.valid)
+    recorded = pending.record_or_keep(leaderboard_dir, result.row, result.valid)
     console.print(summary_table(result.row, result.encoding.cache_hit))
     if recorded.pending:  # the finished row is kept, never dropped; the exit says it is not on the board
         console.print(f"model saved to {run_dir}", soft_wrap=True)

@@ -18,7 +18,7 @@ from .. import pipeline
 from ..callbacks import RunCallbacks
 from ..components import RunContext
 from ..errors import ConfigError
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..leaderboard.render import render
 from ..registry import Registry
 from .executors import run_local, run_on_ray
@@ -72,7 +72,7 @@ def run_sweep(
             continue
 
         def record(run, row, valid) -> None:
-            recorded = store.record_or_keep(directory, row, valid, once=True)
+            recorded = pending.record_or_keep(directory, row, valid, once=True)
             written = recorded.written
             if recorded.pending:
                 report.pending.append(recorded.pending)

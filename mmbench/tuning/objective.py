@@ -13,7 +13,7 @@ from .. import pipeline
 from ..callbacks import RunCallbacks
 from ..components import RunContext, ValidPredictions
 from ..errors import MMBenchError, one_line
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..row import Row
 from ..sweep.stages import Prepared
 from ..trainer import EpochLog
@@ -172,7 +172,7 @@ class Session:
         return next((r for r in reversed(rows) if r.get("config_hash") == config_hash and store.is_ok(r)), None)
 
     def _record(self, row: Row, valid) -> None:
-        recorded = store.record_or_keep(self.directory, row, valid, once=True)
+        recorded = pending.record_or_keep(self.directory, row, valid, once=True)
         if recorded.pending:  # kept for `mmbench leaderboard add`, never dropped
             self.log(f"trial {row.trial}: {recorded.message()}")
 
