@@ -2,7 +2,8 @@
 
 Whatever goes wrong ends in one line on stderr and a non-zero exit, never a traceback: user mistakes
 (``MMBenchError``) print their message; file-system, decoding and memory failures name the path or
-the cause and what to do; anything else is reported as an internal error. ``MMBENCH_DEBUG=1`` raises
+the cause and what to do; anything else is reported as an internal error. Ctrl-C and SIGTERM stop a
+command the same way: one ``interrupted:`` line, exit 130 or 143 (``mmbench/interrupts.py``). ``MMBENCH_DEBUG=1`` raises
 instead (full traceback) and shows third-party warnings, which are otherwise silenced. mmbench's own
 notes (``errors.note``) print as one ``note:`` line each.
 """
@@ -24,6 +25,8 @@ from . import events as events_mod
 from .console import labelled, make_console
 from .errors import MMBenchNote, MMBenchWarning, short
 from .failures import describe_failure
+from .interrupts import describe as describe_interrupt
+from .interrupts import handle_sigterm
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",
@@ -152,13 +155,15 @@ def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
     if args.command in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
         events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
+    handle_sigterm()
     with quiet_libraries(err, debug):
         try:
             return int(args.func(args) or 0)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated)
             events.close()  # progress bars gone before the last line
-            err.print(labelled("interrupted", "stopped by Ctrl-C; nothing partial was written"))
-            return 130
+            what, code = describe_interrupt(exc)
+            err.print(labelled("interrupted", f"{what}; nothing partial was written"))
+            return code
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line (MMBENCH_DEBUG=1: traceback)
             if debug:
                 events.close()

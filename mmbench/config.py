@@ -126,6 +126,15 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     return RunConfig(**sections, source=source)
 
 
+def _kind(path: Path) -> str:
+    import stat
+
+    mode = path.stat().st_mode
+    return next((name for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                                         (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+                 if test(mode)), "not a file")
+
+
 def read_yaml(path: str | Path, what: str = "config file") -> dict:
     """A YAML mapping from ``path``; a missing file or bad YAML is one error naming the file and line."""
     path = Path(path)
@@ -133,6 +142,9 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
         raise ConfigError(f"{what} {path} does not exist")
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a folder; give the path of a YAML file")
+    if not path.is_file():  # a FIFO, a socket or a device: reading it would wait for a writer, for ever
+        raise ConfigError(f"{what} {path} is not a regular file ({_kind(path)}); mmbench reads configs from files: "
+                          f"save it to one and give that path")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

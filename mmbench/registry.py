@@ -18,6 +18,7 @@ import pluggy
 from . import hookspecs
 from .components import API_VERSION, BASES, Model
 from .errors import MMBenchError, PluginError, one_line
+from .locks import said_if_slow
 from .params import build_params, did_you_mean, params_to_dict
 
 KINDS = ("encoder", "reducer", "model", "dataset")
@@ -204,7 +205,9 @@ def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -
         if pm.get_plugin(ep.name) is not None:
             continue
         try:
-            module = ep.load()
+            with said_if_slow(f"plugin '{ep.name}' ({dist_name}) to import",
+                              f"Ctrl-C stops; MMBENCH_DISABLE_PLUGINS={ep.name} skips it"):
+                module = ep.load()
             pm.register(module, name=ep.name)  # also checks hook names and signatures
         except (Exception, SystemExit) as exc:  # a third-party plugin may fail in any way
             failures.append(PluginFailure(ep.name, dist_name, one_line(exc, whole=True)))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -36,6 +37,7 @@ from .data import schema
 from .data.reader import load_shipped
 from .data.types import MMCTRData
 from .errors import ConfigError, DataError, note
+from .locks import file_lock
 from .leaderboard.store import task_dataset_id
 from .registry import Registry
 
@@ -273,14 +275,13 @@ def link_data_root(src: Path, dst: Path, replaced: Path) -> None:
 
 def write_data_root(data: MMCTRData, vectors: np.ndarray, home: Path) -> Path:
     """The Task-1 copy of ``data.root``: the new item_info.parquet, every other file linked."""
-    from filelock import FileLock
-
     root = data_root_for(data, vectors, home)
     info = root / schema.ITEM_INFO.path
     if info.is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root.parent / f".{root.name}.lock")):
+    with file_lock(root.parent / f".{root.name}.lock", "one writer of this Task-1 data root at a time",
+                   timeout=math.inf):
         if info.is_file():
             return root
         with atomic_dir(root) as tmp:

@@ -122,6 +122,7 @@ class Case:
     dataset_label: str | None = None  # the ``dataset`` an accepted row must carry
     shows: tuple[str, ...] = ()  # text the output must show as it is (a name with brackets: no markup)
     check: Callable | None = None  # (workspace, stdout) -> problems, for what a case writes
+    after: Callable | None = None  # (workspace) -> problems: what else an accepted case must have done
 
 
 @dataclass
@@ -1116,10 +1117,186 @@ def output_escaping_cases() -> list[Case]:
     return cases
 
 
+# ------------------------------------------------------------------- waits, shared folders, leftovers
+
+
+def _fifo(path: Path, unblock_after: float = 30.0) -> Path:
+    """A FIFO at ``path``. A safety net, should a reader block on it after all: a writer comes and goes
+    after ``unblock_after`` seconds (the case then fails on time, instead of hanging the suite)."""
+    import threading
+
+    os.mkfifo(path)
+
+    def unblock():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # nobody reading: nothing to unblock
+            pass
+
+    timer = threading.Timer(unblock_after, unblock)
+    timer.daemon = True
+    timer.start()
+    return path
+
+
+def _socket(path: Path) -> Path:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))  # left bound until the process ends: a socket file nobody answers
+    _SOCKETS.append(sock)
+    return path
+
+
+_SOCKETS: list = []
+
+#: the file kinds a config path can be that are not files, each made at a path of the workspace
+NOT_FILES = {
+    "fifo": lambda ws, name: _fifo(ws.tmp / name),
+    "socket": lambda ws, name: _socket(ws.tmp / name),
+    "dev-zero": lambda ws, name: Path("/dev/zero"),  # endless: read_text would fill the memory
+    "dev-null": lambda ws, name: Path("/dev/null"),
+    "symlink-to-fifo": lambda ws, name: _link(ws.tmp / name, _fifo(ws.tmp / f"real-{name}")),
+}
+
+
+def _link(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
+    return path
+
+
+#: each command that reads a config file, and what it calls the file
+CONFIG_COMMANDS = {"run": "config file", "sweep": "sweep file", "tune": "search file", "task1": "config file",
+                   "export-embeddings": "config file"}
+
+
+def wait_cases() -> list[Case]:
+    """Inputs that made a command wait for ever without a word: config paths that are not files (for
+    every command that reads one), and a bad MMBENCH_LOCK_TIMEOUT (said before training)."""
+    cases = []
+    for kind, make in NOT_FILES.items():
+        for command, what in CONFIG_COMMANDS.items():
+            def argv(ws, make=make, command=command):
+                out = ["--out", ws.tmp / "out.parquet"] if command == "export-embeddings" else []
+                return [command, make(ws, "c.yaml"), *out]
+            names = (what, "not a regular file") if kind != "dev-null" else (what,)
+            cases.append(Case(id=f"wait/{command}-config-{kind}", klass="waits", expect=REJECT, names=names,
+                              argv=argv))
+    for label, value in (("word", "soon"), ("negative", "-1"), ("inf", "inf"), ("nan", "nan"), ("empty-ish", " x ")):
+        cases.append(Case(id=f"wait/lock-timeout-{label}", klass="waits", expect=REJECT, names=("MMBENCH_LOCK_TIMEOUT",),
+                          argv=lambda ws: ["run", ws.write_config(base_config()), "--leaderboard-dir", ws.lb],
+                          env={"MMBENCH_LOCK_TIMEOUT": lambda ws, v=value: v}))
+    for label, value in (("zero", "0"), ("fraction", "0.5"), ("large", "86400")):
+        cases.append(Case(id=f"wait/lock-timeout-{label}", klass="waits", expect=ACCEPT, stop=FULL,
+                          argv=lambda ws: ["run", ws.write_config(base_config()), "--leaderboard-dir", ws.lb],
+                          env={"MMBENCH_LOCK_TIMEOUT": lambda ws, v=value: v}))
+    return cases
+
+
+DATASET_CSV = "microlens_1m.csv"
+LOCK = f"{DATASET_CSV}.lock"
+
+
+def shared_folder_cases() -> list[Case]:
+    """Leaderboard folders as teams set them up: the CSV or its lock a symlink (to a shared file, a
+    chain, nothing yet, a folder, a FIFO), the folder itself a link. Accepted layouts record the row
+    in the file the link points at; refused ones are refused before training, naming the path."""
+    def team(ws) -> Path:
+        return ws.folder("team")
+
+    def accepted(label, plant, links=(DATASET_CSV,)):
+        def argv(ws):
+            ws.lb.mkdir(exist_ok=True)
+            plant(ws)
+            return ["run", ws.write_config(base_config()), "--leaderboard-dir", ws.lb]
+        return Case(id=f"shared/{label}", klass="shared folder", expect=ACCEPT, stop=FULL, argv=argv,
+                    after=lambda ws: _links_kept(ws, links))
+
+    def refused(label, plant, names):
+        def argv(ws):  # a folder other than ws.lb: the planted link is no leaderboard file of the run
+            folder = ws.folder("planted")
+            plant(ws, folder)
+            return ["run", ws.write_config(base_config()), "--leaderboard-dir", folder]
+        return Case(id=f"shared/{label}", klass="shared folder", expect=REJECT, names=names, argv=argv)
+
+    csv_link = lambda ws, target: _link(ws.lb / DATASET_CSV, target)  # noqa: E731
+    lock_link = lambda ws, target: _link(ws.lb / f"{DATASET_CSV}.lock", target)  # noqa: E731
+    cases = [
+        accepted("csv-symlink-to-an-empty-team-file", lambda ws: csv_link(ws, _touch(team(ws) / "board.csv"))),
+        accepted("csv-symlink-to-a-missing-team-file", lambda ws: csv_link(ws, team(ws) / "board.csv")),
+        accepted("csv-symlink-chain", lambda ws: csv_link(ws, _link(team(ws) / "link.csv",
+                                                                    _touch(team(ws) / "board.csv")))),
+        accepted("csv-relative-symlink", lambda ws: csv_link(ws, Path("..") / "team" / _touch(team(ws) / "b.csv").name)),
+        accepted("lock-symlink-to-a-team-file", lambda ws: lock_link(ws, _touch(team(ws) / "board.lock")), (LOCK,)),
+        accepted("lock-dangling-symlink", lambda ws: lock_link(ws, team(ws) / "board.lock"), (LOCK,)),
+        accepted("lock-left-by-a-killed-run", lambda ws: _touch(ws.lb / LOCK), ()),
+        accepted("md-symlink-to-a-team-file", lambda ws: _link(ws.lb / "microlens_1m.md", _touch(team(ws) / "b.md")),
+                 ("microlens_1m.md",)),
+        Case(id="shared/leaderboard-dir-a-symlink", klass="shared folder", expect=ACCEPT, stop=FULL,
+             argv=lambda ws: ["run", ws.write_config(base_config()), "--leaderboard-dir",
+                              _link(ws.lb, team(ws))]),
+        refused("csv-symlink-to-a-folder", lambda ws, f: _link(f / DATASET_CSV, team(ws)), (DATASET_CSV,)),
+        refused("csv-symlink-to-a-fifo", lambda ws, f: _link(f / DATASET_CSV, _fifo(ws.tmp / "pipe")), (DATASET_CSV,)),
+        refused("csv-a-fifo", lambda ws, f: _fifo(f / DATASET_CSV), (DATASET_CSV,)),
+        refused("lock-a-fifo", lambda ws, f: _fifo(f / f"{DATASET_CSV}.lock"), (f"{DATASET_CSV}.lock",)),
+        refused("lock-a-socket", lambda ws, f: _socket(f / f"{DATASET_CSV}.lock"), (f"{DATASET_CSV}.lock",)),
+        refused("lock-symlink-to-a-folder", lambda ws, f: _link(f / f"{DATASET_CSV}.lock", team(ws)),
+                (f"{DATASET_CSV}.lock",)),
+    ]
+    return cases
+
+
+def _links_kept(ws, links: tuple[str, ...]) -> list[str]:
+    """The planted symlinks are still links (not replaced by files of their own), and the file the
+    CSV links to holds the row."""
+    problems = [f"{name} was a symlink and was replaced by a file of its own" for name in links
+                if not (ws.lb / name).is_symlink()]
+    csv_file = ws.lb / DATASET_CSV
+    if csv_file.is_symlink() and len(csv_file.resolve().read_text(encoding="utf-8").splitlines()) != 2:
+        problems.append(f"the file {DATASET_CSV} links to does not hold the header and the row")
+    return problems
+
+
+def _touch(path: Path) -> Path:
+    path.touch()
+    return path
+
+
+def leftover_cases() -> list[Case]:
+    """What a run killed while writing left in the leaderboard folder (temp files of mmbench's atomic
+    writers, by a process of this host that no longer runs): the next run removes each before training."""
+    import subprocess
+
+    from mmbench.atomic import writer_tag
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    dead = f"{writer_tag().rsplit('-', 1)[0]}-{child.pid}"  # this host, a process that ran and ended
+    places = {
+        "csv": lambda lb: lb / f".{DATASET_CSV}.{dead}.k1ll3d_1.tmp",
+        "md": lambda lb: lb / f".microlens_1m.md.{dead}.k1ll3d_2.tmp",
+        "png": lambda lb: lb / f".microlens_1m.png.{dead}.k1ll3d_3.tmp",
+        "preds": lambda lb: lb / "microlens_1m" / "preds" / f".0123456789ab.npy.{dead}.k1ll3d_4.tmp",
+        "labels": lambda lb: lb / "microlens_1m" / "preds" / f".valid_labels.npy.{dead}.k1ll3d_5.tmp",
+        "other-board": lambda lb: lb / f".other_dataset.csv.{dead}.k1ll3d_6.tmp",
+    }
+    cases = []
+    for label, where in places.items():
+        for form in ("file", "folder"):
+            def argv(ws, where=where, form=form):
+                leftover = where(ws.lb)
+                leftover.parent.mkdir(parents=True, exist_ok=True)
+                leftover.mkdir() if form == "folder" else leftover.write_bytes(b"half a file")
+                return ["run", ws.write_config(base_config()), "--leaderboard-dir", ws.lb]
+            cases.append(Case(id=f"leftover/{label}-{form}", klass="leftovers", expect=ACCEPT, argv=argv))
+    return cases
+
+
 def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
              + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases()
-             + leaderboard_csv_cases() + option_range_cases() + output_escaping_cases())
+             + leaderboard_csv_cases() + option_range_cases() + output_escaping_cases() + wait_cases()
+             + shared_folder_cases() + leftover_cases())
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash

@@ -221,6 +221,8 @@ def violations(case: fz.Case, o: Outcome, ws: Workspace) -> list[str]:
             problems.append("accepted (should have been refused)")
         if o.rc == 0 and case.stop == fz.FULL:
             problems += _row_problems(case, ws)
+        if o.rc == 0 and case.after is not None:
+            problems += case.after(ws)
     else:
         if case.expect == fz.ACCEPT:
             problems.append(f"refused (should have been accepted): rc {o.rc}: {errors[-1:] or lines[-1:]}")
@@ -324,8 +326,10 @@ def test_fuzz_generates_every_class_of_case():
     for case in CASES:
         by_class.setdefault(case.klass, set()).add(case.expect)
     assert set(by_class) == {"config value", "config structure", "yaml", "override", "data column", "data file",
-                             "data root", "paths", "markup", "duplicate key", "leaderboard csv", "option range", "output escaping", "side file"}
-    assert all(fz.REJECT in e for k, e in by_class.items() if k != "side file")  # side files: noted, never refused
+                             "data root", "paths", "markup", "duplicate key", "leaderboard csv", "option range",
+                             "output escaping", "side file", "waits", "shared folder", "leftovers"}
+    # side files are noted, never refused; leftovers are all accepted
+    assert all(fz.REJECT in e for k, e in by_class.items() if k not in ("side file", "leftovers"))
     assert len(CASES) > 500
     assert fz.unbounded_numeric_options() == []  # every numeric option has its range, so it is fuzzed
     assert any(c.id == "option/data coldwarm --max-train-rows=far-below" for c in CASES)

@@ -1,6 +1,7 @@
 """``mmbench leaderboard``: one row per combination (mean ± std over seeds, DeLong CI, paired p-value)."""
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..console import make_console
 from ..errors import MMBenchError
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
 from ..tables import show_table
@@ -96,7 +97,23 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
                          soft_wrap=True)
 
 
+def cmd_add(args) -> int:
+    """``mmbench leaderboard add FILE``: record a row that a run could not write (saved under
+    ``$MMBENCH_HOME/pending``), once."""
+    console = make_console()
+    for file in args.files:
+        path, written = pending.add_pending(Path(file), args.leaderboard_dir)
+        if written:
+            render(path.parent, path.stem)
+        console.print(f"{file}: row added to {path}" if written else
+                      f"{file}: {path} already has an ok row of this run; nothing added (file removed)",
+                      soft_wrap=True)
+    return 0
+
+
 def cmd_leaderboard(args) -> int:
+    if getattr(args, "action", None) == "add":
+        return cmd_add(args)
     directory = store.leaderboard_dir(args.leaderboard_dir)
     datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
     if not datasets:
@@ -134,3 +151,9 @@ def add_parser(sub) -> None:
     p.add_argument("--render", action="store_true", help="also write <dataset>.md and <dataset>.png beside the CSV")
     add_leaderboard_dir(p, "the folder to read")
     p.set_defaults(func=cmd_leaderboard)
+    actions = p.add_subparsers(dest="action", metavar="[add]")
+    add = actions.add_parser("add", help="record rows that finished runs could not write (the saved .json files "
+                                          "they name), each once")
+    add.add_argument("files", nargs="+", metavar="FILE", help="a row saved by a run, $MMBENCH_HOME/pending/<hash>.json")
+    add.add_argument("--leaderboard-dir", default=argparse.SUPPRESS, metavar="DIR",  # before or after `add`
+                     help="record it here instead of the folder the run was writing to")

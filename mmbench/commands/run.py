@@ -12,7 +12,8 @@ from .. import config as config_mod
 from ..callbacks import CallbackList, EventCallbacks, PluginHooks, RunCallbacks
 from ..components import RunContext
 from ..console import make_console
-from ..leaderboard import store
+from ..errors import MMBenchError
+from ..leaderboard import pending, store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
@@ -71,9 +72,13 @@ def execute(resolved, registry, leaderboard_dir: Path, events):
     with events.stage("record"):
         # checkpoint first: a row always has its model on disk (a checkpoint without a row is harmless)
         run_dir = checkpoint.save_run(ctx.home, resolved, result.model, result.row)
-        path = store.append_row(leaderboard_dir, result.row, result.valid)
-        render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
-    return result, run_dir, path
+        recorded = pending.record_or_keep(leaderboard_dir, result.row, result.valid)
+        if not recorded.pending:
+            render(leaderboard_dir, result.row.dataset)  # md + chart with CIs
+    if recorded.pending:  # the finished row is kept, never dropped; the exit says it is not on the board
+        report(events, result, [f"model saved to {run_dir}"], run_dir=str(run_dir), pending=str(recorded.pending))
+        raise MMBenchError(recorded.message())
+    return result, run_dir, recorded.path
 
 
 def resolve_config(args, load, resolve):

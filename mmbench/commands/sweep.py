@@ -33,9 +33,13 @@ def cmd_sweep(args) -> int:
         md = directory / f"{dataset}.md"
         if md.exists():
             lines.append(f"leaderboard: {md} and {md.with_suffix('.png').name}")
+    if report.pending:
+        lines.append(f"{len(report.pending)} finished row(s) could not be recorded; they are saved in "
+                     f"{report.pending[0].parent}: add each with `mmbench leaderboard add FILE`")
     events.result("\n".join(lines), planned=report.planned, skipped=report.skipped, ran=report.ran,
-                  failed=report.failed, rows=[r.as_dict() for r in report.rows])
-    return 1 if report.failed else 0
+                  failed=report.failed, rows=[r.as_dict() for r in report.rows],
+                  pending=[str(p) for p in report.pending])
+    return 1 if report.failed or report.pending else 0
 
 
 def add_parser(sub) -> None:

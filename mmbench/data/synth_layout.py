@@ -6,7 +6,6 @@ rows as user / cutoff / target / label); this module turns them into exactly the
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import clean_leftovers, writer_tag
 from ..errors import DataError
 from . import schema
 from .types import SEQ_LEN
@@ -130,12 +130,13 @@ def build_atomically(out_dir: Path, overwrite: bool, fill: Callable[[Path], dict
     if out_dir.exists() and not overwrite:
         raise DataError(f"{out_dir} already exists; delete it or choose another output folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    clean_leftovers(out_dir.parent, out_dir.name)  # what a killed generation of it left behind
+    tmp = out_dir.parent / f".{out_dir.name}.{writer_tag()}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         facts = fill(tmp)
         if out_dir.exists():
-            trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            trash = out_dir.parent / f".{out_dir.name}.{writer_tag()}.old"
             out_dir.rename(trash)
             tmp.rename(out_dir)
             shutil.rmtree(trash, ignore_errors=True)

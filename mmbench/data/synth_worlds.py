@@ -7,10 +7,12 @@ a leaderboard file: the dataset ids differ.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
 from ..errors import DataError
+from ..locks import file_lock
 from . import schema, synth, synth_world2
 
 DEFAULT_WORLD = 2
@@ -54,14 +56,13 @@ def generate(world: int, out_dir: Path, scale: str, seed: int, overwrite: bool =
 
 def ensure_generated(root: Path, world: int, scale: str, seed: int) -> None:
     """Generate ``root`` unless it exists (one process at a time); refuse a folder of another world."""
-    from filelock import FileLock
-
     root = Path(root)
     if not root.exists():
         root.parent.mkdir(parents=True, exist_ok=True)
         # generate() renames a finished folder into place; the lock keeps a second process from
         # generating the same data at the same time
-        with FileLock(str(root.parent / f".{root.name}.lock")):
+        with file_lock(root.parent / f".{root.name}.lock", "one generation of this dataset at a time",
+                       timeout=math.inf):
             if not root.exists():
                 generate(world, root, scale, seed)
     found = identity_of(root)

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..atomic import atomic_write_bytes
 from ..errors import short, warn
 from ..escaping import md_code, md_text, md_url
+from ..locks import LockTimeout
 from . import store
 from .chart import write_chart
 from .summary import Summary, num, summarise
@@ -102,17 +103,27 @@ def render(directory: Path, dataset: str, reference: str | None = None) -> tuple
     """Summarise the CSV and write ``<dataset>.md`` and ``<dataset>.png`` beside it (under the lock, so
     that an older summary never overwrites a newer one). Returns the summary and the md path."""
     directory = Path(directory)
-    with store.locked(directory, dataset) as path:
-        summary = summarise(store.read_rows(path), dataset, directory, reference)
-        # derived files: the rows are recorded already, so a file that cannot be drawn or written is a
-        # warning, not a failure of the run that recorded them
-        for target, write in ((path.with_suffix(".png"), lambda p: write_chart(p, summary)),
-                              (path.with_suffix(".md"),
-                               lambda p: atomic_write_bytes(p, render_markdown(summary).encode("utf-8", "replace")))):
-            try:
-                write(target)
-            except Exception as exc:  # noqa: BLE001 - matplotlib and the file system fail in many ways
-                why = getattr(exc, "strerror", None) or short(str(exc), 120)
-                warn(f"{target} could not be written ({type(exc).__name__}: {why}); the rows are in "
-                     f"{path.name}: `mmbench leaderboard --render` writes it again")
+    try:
+        with store.locked(directory, dataset) as path:
+            return _render_locked(directory, dataset, reference, path)
+    except LockTimeout as exc:  # the rows are recorded already: a board not redrawn is no failure of the run
+        path = store.csv_path(directory, dataset)
+        warn(f"{exc}; so {path.with_suffix('.md').name} and {path.with_suffix('.png').name} were not redrawn: "
+             "`mmbench leaderboard --render` draws them")
+        return summarise(store.read_rows(path), dataset, directory, reference), path.with_suffix(".md")
+
+
+def _render_locked(directory: Path, dataset: str, reference: str | None, path: Path) -> tuple[Summary, Path]:
+    summary = summarise(store.read_rows(path), dataset, directory, reference)
+    # derived files: the rows are recorded already, so a file that cannot be drawn or written is a
+    # warning, not a failure of the run that recorded them
+    for target, write in ((path.with_suffix(".png"), lambda p: write_chart(p, summary)),
+                          (path.with_suffix(".md"),
+                           lambda p: atomic_write_bytes(p, render_markdown(summary).encode("utf-8", "replace")))):
+        try:
+            write(target)
+        except Exception as exc:  # noqa: BLE001 - matplotlib and the file system fail in many ways
+            why = getattr(exc, "strerror", None) or short(str(exc), 120)
+            warn(f"{target} could not be written ({type(exc).__name__}: {why}); the rows are in "
+                 f"{path.name}: `mmbench leaderboard --render` writes it again")
     return summary, path.with_suffix(".md")

@@ -6,6 +6,9 @@ never lets one damaged file take the folder down (a prediction file that cannot 
 with one note; rows the summary cannot use are left out there), and a rewrite never changes a row it
 does not own: rows are kept as lists of fields, whatever their length, and bytes that are not UTF-8
 are written back as they were.
+
+What a row's write will replace or open is checked before training (``check_targets``); a row that
+still cannot be written is kept by ``pending.py``, never dropped.
 """
 from __future__ import annotations
 
@@ -13,16 +16,18 @@ import contextlib
 import csv
 import math
 import os
+import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
 from .. import paths
-from ..atomic import atomic_path, atomic_write_bytes
+from ..atomic import atomic_path, atomic_write_bytes, clean_leftovers, written_path
 from ..components import ValidPredictions
 from ..data import mmbench_home
-from ..errors import DataError, note, short, warn
+from ..errors import DataError, MMBenchError, note, short, warn
+from ..locks import file_lock, lock_timeout
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 from . import csvfile
 
@@ -116,27 +121,107 @@ def typed_row(row: dict) -> dict:
 
 
 def lock_path(csv: Path) -> Path:
-    return Path(str(csv) + ".lock")
+    """The CSV's lock, beside the file its rows are written to (a symlinked CSV's target: every user
+    linking to one shared file takes the same lock)."""
+    return Path(str(written_path(csv)) + ".lock")
+
+
+def _check_kinds(directory: Path, dataset: str) -> None:
+    path = csv_path(directory, dataset)
+    for target, role in ((path, "its rows (CSV)"), (lock_path(path), "its lock file")):
+        # a symlink is judged by what it points at; one that points at nothing yet is created there
+        if os.path.exists(written_path(target)) and not target.is_file():
+            raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
+                            f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
+
+
+#: free space a row's rewrite needs beyond the CSV's own size (the row, its predictions, the renders)
+SPACE_MARGIN = 8 * 2**20
+
+
+def _owner(st: os.stat_result) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {st.st_uid}"
+
+
+def _replaceable(path: Path) -> bool:
+    """Whether this user may rename a new file over ``path`` (its folder writable, and not a sticky
+    folder where another user owns the file)."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    st_dir, st = folder.stat(), path.stat()
+    return not (st_dir.st_mode & stat.S_ISVTX) or os.geteuid() in (0, st.st_uid, st_dir.st_uid)
+
+
+def _writable(path: Path) -> bool:
+    """``path`` can be replaced by rename or, failing that, written in place (``atomic.replace_by_rename``)."""
+    return not path.exists() or _replaceable(path) or os.access(path, os.W_OK)
+
+
+def _fix(dataset: str) -> str:
+    return f"ask the folder's owner to make it group-writable, or choose another --leaderboard-dir for {dataset}"
 
 
 def check_targets(directory: Path, dataset: str) -> None:
-    """The dataset's CSV and lock paths can hold files. Called before any training (a folder in their
-    place would otherwise only be found when the finished run is recorded) and by every writer."""
+    """Everything recording a row of ``dataset`` will replace or open can be: the CSV (through a
+    symlink, in a sticky folder), its lock, the free space for its rewrite; the predictions folder
+    and the md/png renders (a warning: without them the row has no CI, the board is not redrawn).
+    Called before any training: a run must not train for an hour and then fail to record its row."""
+    from ..paths import writable_dir
+
+    lock_timeout()  # a bad MMBENCH_LOCK_TIMEOUT is said now, not when the finished row takes the lock
+    _check_kinds(directory, dataset)
     path = csv_path(directory, dataset)
-    for target, role in ((path, "its rows (CSV)"), (lock_path(path), "its lock file")):
-        if os.path.lexists(target) and not target.is_file():
-            raise DataError(f"{short(str(target), 200)} is not a regular file, but mmbench keeps {role} for "
-                            f"dataset {dataset} there; move it away or choose another --leaderboard-dir")
     _read_table(path)  # a CSV whose header cannot be found is refused now, not after training
+    real = written_path(path)
+    writable_dir(real.parent, f"leaderboard folder of {dataset}")  # where the lock and temp files are created
+    for folder in (Path(directory), real.parent, preds_dir(directory, dataset)):
+        clean_leftovers(folder)  # temp files of runs killed while writing here
+    if real.exists() and not _writable(real):
+        raise MMBenchError(f"{short(str(real), 200)} (the rows of {dataset}) belongs to {_owner(real.stat())} and "
+                           "you may neither replace it (its folder is sticky or not writable) nor write it; "
+                           + _fix(dataset))
+    lock = lock_path(path)
+    if lock.exists() and not os.access(lock, os.R_OK) and not os.access(lock, os.W_OK):
+        raise MMBenchError(f"{short(str(lock), 200)} (the lock of {dataset}'s rows) belongs to {_owner(lock.stat())} "
+                           f"and cannot be opened by you; ask its owner to `chmod a+r` it, or choose another "
+                           "--leaderboard-dir")
+    need = (real.stat().st_size if real.exists() else 0) + SPACE_MARGIN
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(real.parent).free
+        if free < need:
+            raise MMBenchError(f"{short(str(real.parent), 200)} has {free / 2**20:.1f} MiB free; recording a row of "
+                               f"{dataset} rewrites {real.name} and needs about {need / 2**20:.1f} MiB: free disk "
+                               "space or choose another --leaderboard-dir")
+    _check_side_files(directory, dataset, path)
+
+
+def _check_side_files(directory: Path, dataset: str, path: Path) -> None:
+    preds = preds_dir(directory, dataset)
+    existing = next(p for p in (preds, *preds.parents) if p.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        warn(f"{short(str(existing), 200)} is not writable by you: this run's predictions cannot be saved in "
+             f"{preds.name}/, so its row will have no CI; {_fix(dataset)}")
+    for render in (path.with_suffix(".md"), path.with_suffix(".png")):
+        target = written_path(render)
+        if target.exists() and not _writable(target):
+            warn(f"{short(str(target), 200)} belongs to {_owner(target.stat())} and cannot be rewritten by you: the "
+                 f"row will be recorded, but that file not redrawn; {_fix(dataset)}")
 
 
 @contextlib.contextmanager
 def locked(directory: Path, dataset: str):
     """Hold the dataset's lock: no writer changes its CSV or predictions meanwhile."""
-    check_targets(directory, dataset)
+    _check_kinds(directory, dataset)
     path = csv_path(directory, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_path(path))):
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(lock, f"the lock of {dataset}'s rows"):
         yield path
 
 

@@ -18,7 +18,7 @@ from .. import pipeline
 from ..callbacks import RunCallbacks
 from ..components import RunContext
 from ..errors import ConfigError
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..leaderboard.render import render
 from ..registry import Registry
 from .executors import run_local, run_on_ray
@@ -32,6 +32,7 @@ class SweepReport:
     skipped: int = 0  # already recorded
     ran: int = 0
     failed: int = 0
+    pending: list = field(default_factory=list)  # rows that finished but could not be written (saved files)
     datasets: list[str] = field(default_factory=list)
     rows: list = field(default_factory=list)  # the Rows recorded by this invocation
 
@@ -71,12 +72,19 @@ def run_sweep(
             continue
 
         def record(run, row, valid) -> None:
-            written = store.record_row(directory, row, valid)
+            recorded = pending.record_or_keep(directory, row, valid, once=True)
+            written = recorded.written
+            if recorded.pending:
+                report.pending.append(recorded.pending)
+                log(f"[{report.skipped + report.ran}/{report.planned}] {run.config_hash} {run.label}: "
+                    + recorded.message())
             if written:
                 report.rows.append(row)
                 report.ran += 1
                 report.failed += not row.ok
             callbacks.on_run_end(run.resolved, row, valid)
+            if recorded.pending:
+                return
             outcome = f"AUC {row.valid_auc:.4f}" if row.ok else f"FAILED: {row.error}"
             log(f"[{report.skipped + report.ran}/{report.planned}] {run.config_hash} {run.label}: {outcome}"
                 + ("" if written else " (already recorded by another writer; kept that row)"))
@@ -87,6 +95,6 @@ def run_sweep(
                        on_epoch=lambda label, log: ctx.events.epoch(log, run=label))
         else:
             run_local(stages, data, record, callbacks)
-        if todo:
+        if todo and not report.pending:
             render(directory, data.dataset_id)
     return report

@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from ..callbacks import RunCallbacks, label_of
 from ..errors import MMBenchError, one_line
+from ..interrupts import handle_sigterm
 from ..row import Row
 from ..ray_relay import EpochRelay
 from .stages import Prepared, train_planned
@@ -43,6 +44,7 @@ def run_on_ray(stages: Iterable, data, options, address: str | None, record: Rec
         raise MMBenchError("executor ray needs Ray: pip install 'mmbench[ray]' (or use executor: local)") from None
     if not ray.is_initialized():
         ray.init(address=address or options.address, runtime_env=options.runtime_env, log_to_driver=False)
+        handle_sigterm()  # ray.init made SIGTERM a silent exit; SIGTERM stops as Ctrl-C does
     task = ray.remote(_train_task).options(num_cpus=options.num_cpus, num_gpus=options.num_gpus, max_retries=0)
     data_ref = ray.put(data)
     relay = EpochRelay(on_epoch)

@@ -13,7 +13,7 @@ from .. import pipeline
 from ..callbacks import RunCallbacks
 from ..components import RunContext, ValidPredictions
 from ..errors import MMBenchError, one_line
-from ..leaderboard import store
+from ..leaderboard import pending, store
 from ..row import Row
 from ..sweep.stages import Prepared
 from ..trainer import EpochLog
@@ -174,18 +174,23 @@ class Session:
         rows = store.read_rows(store.csv_path(self.directory, self.data.dataset_id))
         return next((r for r in reversed(rows) if r.get("config_hash") == config_hash and store.is_ok(r)), None)
 
+    def _record(self, row: Row, valid) -> None:
+        recorded = pending.record_or_keep(self.directory, row, valid, once=True)
+        if recorded.pending:  # kept for `mmbench leaderboard add`, never dropped
+            self.log(f"trial {row.trial}: {recorded.message()}")
+
     def finish(self, trial, plan: Plan, outcome: Outcome) -> Outcome:
         """Record the trial's row (finished trials only) and its attributes; returns the outcome."""
         marks = {"study": self.spec.options.study, "trial": plan.number}
         if outcome.state == "complete":
             outcome.row = dataclasses.replace(outcome.row, **marks)
-            store.record_row(self.directory, outcome.row, outcome.valid)
+            self._record(outcome.row, outcome.valid)
         elif outcome.state == "failed":
             trial.set_user_attr(study_mod.ERROR, outcome.error[:300])
             if plan.resolved is not None:
                 outcome.row = dataclasses.replace(Row.failed(plan.resolved, self.data.dataset_id, outcome.error),
                                                   **marks)
-                store.record_row(self.directory, outcome.row)
+                self._record(outcome.row, None)
         if plan.resolved is not None and outcome.state in ("complete", "failed"):
             self.callbacks.on_run_end(plan.resolved, outcome.row, outcome.valid)
         elif outcome.state == "pruned":  # trackers close the run they opened; the leaderboard gets no row

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import MMBenchError, one_line
+from ..interrupts import handle_sigterm
 from ..ray_relay import EpochRelay
 from ..sweep.stages import Prepared
 from . import study as study_mod
@@ -34,6 +35,7 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
     opt = study_mod.optuna()
     if not ray.is_initialized():
         ray.init(address=address or spec.ray.address, runtime_env=spec.ray.runtime_env, log_to_driver=False)
+        handle_sigterm()  # ray.init made SIGTERM a silent exit; SIGTERM stops as Ctrl-C does
     task = ray.remote(_trial_task).options(num_cpus=spec.ray.num_cpus, num_gpus=spec.ray.num_gpus, max_retries=0)
     total, ran, pending = spec.options.trials, 0, {}
     data_ref = None
