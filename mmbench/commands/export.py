@@ -43,8 +43,8 @@ def cmd_export(args) -> int:
         out = out / "item_info.parquet"
     paths.writable_file(out, "--out")
     paths.home_dir()
-    cfg = config_mod.load(args.config, args.set)
-    resolved = pipeline.resolve(cfg, default_registry())
+    cfg = config_mod.load(args.config, args.set, required=pipeline.ITEM_SECTIONS)  # a model section is ignored
+    resolved = pipeline.resolve(cfg, default_registry(), pipeline.ITEM_SECTIONS)
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
         info = export_embeddings(resolved, ctx, out)
@@ -60,7 +60,8 @@ def cmd_export(args) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export-embeddings", help="write a Task-1 item_info.parquet (128-d item_emb_d128) from a config")
-    p.add_argument("config", help="YAML config (dataset, encoder and reducer sections are used)")
+    p.add_argument("config", help="YAML config (its dataset, encoder and reducer sections; a model section is "
+                                  "not needed and is ignored)")
     p.add_argument("--out", required=True, help="output file (or folder: item_info.parquet is written inside it)")
     add_set(p, "override a config value")
     p.set_defaults(func=cmd_export)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..component_info import render
 from ..params import describe_params
 from ..errors import MMBenchError
 from ..registry import KINDS, default_registry
@@ -62,6 +63,9 @@ def cmd_plugins(args) -> int:
         table.add_row(*(escape(str(v)) for v in (c.kind, c.name, c.distribution, c.version,
                                                  c.metadata.get("description", ""))))
     console.print(table)
+    if args.pattern:  # a narrowed list: what each component takes, as `mmbench show` prints it
+        for c in found:
+            print("\n" + "\n".join(render(c)))
     return 0
 
 
