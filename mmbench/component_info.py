@@ -105,8 +105,13 @@ def render_train() -> list[str]:
             "", *columns([HEADER, *param_rows(TrainParams)])]
 
 
-def _suggestion(query: str, registry: Registry) -> str:
-    """A did-you-mean that ignores case: 'DIN' -> 'din', 'Reducer/PCA' -> 'reducer/pca'."""
+def _suggestion(query: str, name: str, registry: Registry) -> str:
+    """A did-you-mean that ignores case: 'DIN' -> 'din', 'reducer/PCA' -> 'reducer/pca', and names the
+    kind that has the name: 'model/pca' -> 'reducer/pca'."""
+    same = [c for c in registry.list() if c.name.lower() == name.lower()]
+    if len(same) == 1:
+        hit = same[0]
+        return f" (did you mean '{hit.kind + '/' + hit.name if '/' in query else hit.name}'?)"
     names = {c.name.lower(): c.name for c in registry.list()}
     qualified = {f"{c.kind}/{c.name}".lower(): f"{c.kind}/{c.name}" for c in registry.list()}
     choices = {**names, **qualified, TRAIN: TRAIN}
@@ -124,7 +129,7 @@ def find(registry: Registry, query: str) -> Component:
         raise PluginError(f"unknown kind '{kind}' in {query!r}; kinds: {', '.join(KINDS)} (e.g. reducer/pca)")
     found = [c for c in registry.list(kind) if c.name == name]
     if not found:
-        raise PluginError(f"no {kind or 'component'} named {query!r}{_suggestion(query, registry)}; "
+        raise PluginError(f"no {kind or 'component'} named {query!r}{_suggestion(query.replace(':', '/'), name, registry)}; "
                           "`mmbench plugins` lists them all")
     if len(found) > 1:
         raise PluginError(f"{query!r} names {len(found)} components; say which: "
