@@ -9,8 +9,8 @@ terminal, a pipe and a log.
 from __future__ import annotations
 
 import difflib
-import inspect
 import json
+import sys
 from pathlib import Path
 
 from .errors import PluginError
@@ -53,10 +53,10 @@ def param_rows(params_cls, defaults: dict | None = None, only=None) -> list[tupl
 
 def config_file(comp: Component) -> Path | None:
     """The ``config.yaml`` beside a model's module, where its train defaults are read from."""
-    try:
-        path = Path(inspect.getfile(comp.factory)).with_name("config.yaml")
-    except (TypeError, OSError):
+    module = sys.modules.get(comp.factory.__module__)
+    if getattr(module, "__file__", None) is None:  # a class defined in memory (a test, a notebook)
         return None
+    path = Path(module.__file__).with_name("config.yaml")
     return path if path.is_file() else None
 
 
