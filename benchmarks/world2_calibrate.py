@@ -1,6 +1,6 @@
 """How world 2's item long tail was set: the share of items ever a target in an 80 % sample of train
 rows, for several values of ``pop_spread`` (the sd of latent log exposure), against the real 84.8 %
-(77,741 of 91,717 items; /work/shared/mmctr-data.md).
+(77,741 of 91,717 items; docs/synthetic.md).
 
     python benchmarks/world2_calibrate.py [--scale full] [--pop-spread 1.6 2.0 2.4]
 

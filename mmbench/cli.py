@@ -30,7 +30,7 @@ from .interrupts import handle_sigterm
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",
-                   "doctor", "new_plugin", "tune"]
+                   "doctor", "new_plugin", "tune", "show"]
 MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorten their values themselves
 #: third-party loggers whose warnings (hub retries, deprecations) would bury mmbench's one line
 NOISY_LOGGERS = ("huggingface_hub", "transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib")

@@ -104,7 +104,9 @@ def apply_overrides(raw: dict, overrides: list[str], source: str) -> None:
         apply_override(raw, assignment, source)
 
 
-def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
+def from_dict(raw: dict, source: str = "<config>", required: tuple[str, ...] = COMPONENT_SECTIONS) -> RunConfig:
+    """A config from its raw mapping; every section of ``required`` must name its plugin (a command that
+    uses fewer, like export-embeddings, which makes item vectors only, needs no model section)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with sections {', '.join(SECTIONS)}")
     check_keys(raw, SECTIONS, source, "top-level key")
@@ -116,9 +118,9 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
         if name in COMPONENT_SECTIONS and value.get("name") is not None and not isinstance(value["name"], str):
             raise ConfigError(f"{source}: {name}.name must name the {name} plugin to use (a string), "
                               f"got {short(repr(value['name']))}")
-        if name in COMPONENT_SECTIONS and not value.get("name"):
+        if name in required and not value.get("name"):
             raise ConfigError(f"{source}: section '{name}' needs a 'name' (which {name} plugin to use)")
-        if name in COMPONENT_SECTIONS and len(value["name"]) > MAX_NAME:
+        if name in COMPONENT_SECTIONS and len(value.get("name") or "") > MAX_NAME:
             raise ConfigError(f"{source}: {name}.name is {len(value['name']):,} characters long ("
                               f"{short(repr(value['name']), 40)}); give the name of an installed {name} plugin "
                               "(`mmbench plugins` lists them)")
@@ -176,8 +178,9 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict:
     return raw
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+def load(path: str | Path, overrides: list[str] | None = None,
+         required: tuple[str, ...] = COMPONENT_SECTIONS) -> RunConfig:
     raw = read_yaml(path)
     apply_overrides(raw, list(overrides or []), str(path))
-    return from_dict(raw, str(path))
+    return from_dict(raw, str(path), required)
 

@@ -48,7 +48,7 @@ class Resolved:
     dataset: Configured
     encoder: Configured
     reducer: Configured
-    model: Configured
+    model: Configured | None  # None where only item vectors are made (ITEM_SECTIONS)
     train: TrainParams
 
     def as_dict(self) -> dict:
@@ -65,13 +65,20 @@ class Resolved:
         return data, reduction
 
 
-def resolve(config: RunConfig, registry: Registry) -> Resolved:
-    sections = {}
-    for section in COMPONENT_SECTIONS:
+#: the sections that make the item vectors: all that export-embeddings resolves (it trains no model)
+ITEM_SECTIONS = ("dataset", "encoder", "reducer")
+
+
+def resolve(config: RunConfig, registry: Registry, sections_used: tuple[str, ...] = COMPONENT_SECTIONS) -> Resolved:
+    """Validate the config's sections against their plugins; a section not in ``sections_used`` is
+    neither validated nor resolved (None)."""
+    sections = dict.fromkeys(COMPONENT_SECTIONS)
+    for section in sections_used:
         name = config.section(section)["name"]
         sections[section] = registry.configure(section, name, config.component_params(section),
                                                f"{config.source}: {section} ({name})")
-    train_given = {**sections["model"].component.train_defaults, **config.train}
+    model_defaults = sections["model"].component.train_defaults if sections["model"] else {}
+    train_given = {**model_defaults, **config.train}
     train = build_params(TrainParams, train_given, f"{config.source}: train")
     tracking.check(train.track, registry.tracker_names(), f"{config.source}: train")
     return Resolved(config, **sections, train=train)

@@ -335,7 +335,7 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     out = tmp_path / "task1" / "item_info.parquet"
     cfg = tmp_path / "export.yaml"
     cfg.write_text("dataset: {name: microlens_1m_synth, scale: tiny, world: 1}\nencoder: {name: precomputed, columns: "
-                   "[txt_emb_BERT, img_emb_CLIPRN50]}\nreducer: {name: pca, dim: 128}\nmodel: {name: attention_dnn}\n")
+                   "[txt_emb_BERT, img_emb_CLIPRN50]}\nreducer: {name: pca, dim: 128}\n")  # no model: export trains none
     assert main(["export-embeddings", str(cfg), "--out", str(out)]) == 0
     table = pq.read_table(out)
     assert table.schema.equals(schema.ITEM_INFO.arrow_schema())

@@ -28,3 +28,12 @@ def test_scaffold_passes_its_own_tests(tmp_path, capsys):
     assert "3 passed" in out.stdout
     assert cli.main(["new-plugin", "Tiny Demo", "--out", str(tmp_path)]) == 2  # never overwrites
     assert "already exists" in capsys.readouterr().err
+
+
+def test_install_advice_names_the_folder_not_a_pypi_name(tmp_path, monkeypatch, capsys):
+    """`pip install mmbench-my-encoder` would look the name up on PyPI; the advice is the local folder."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["new-plugin", "my-encoder", "--out", "."]) == 0
+    out = capsys.readouterr().out
+    assert "pip install -e ./mmbench-my-encoder " in out and "cd ./mmbench-my-encoder &&" in out
+    assert (tmp_path / "mmbench-my-encoder" / "pyproject.toml").is_file()

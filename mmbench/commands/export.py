@@ -39,8 +39,8 @@ def cmd_export(args) -> int:
         out = out / "item_info.parquet"
     paths.writable_file(out, "--out")
     paths.home_dir()
-    cfg = config_mod.load(args.config, args.set)
-    resolved = pipeline.resolve(cfg, default_registry())
+    cfg = config_mod.load(args.config, args.set, required=pipeline.ITEM_SECTIONS)  # a model section is ignored
+    resolved = pipeline.resolve(cfg, default_registry(), pipeline.ITEM_SECTIONS)
     info = export_embeddings(resolved, RunContext(device=resolved.train.device, events=events), out)
     missing = {k: v for k, v in info["stats"].items() if k.startswith("missing_") and v}
     events.result(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
@@ -54,7 +54,8 @@ def cmd_export(args) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export-embeddings", help="write a Task-1 item_info.parquet (128-d item_emb_d128) from a config")
-    p.add_argument("config", help="YAML config (dataset, encoder and reducer sections are used)")
+    p.add_argument("config", help="YAML config (its dataset, encoder and reducer sections; a model section is "
+                                  "not needed and is ignored)")
     p.add_argument("--out", required=True, help="output file (or folder: item_info.parquet is written inside it)")
     add_set(p, "override a config value")
     p.set_defaults(func=cmd_export)

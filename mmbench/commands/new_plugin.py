@@ -8,9 +8,11 @@ def cmd_new_plugin(args) -> int:
 
     target = scaffold(args.name, paths.writable_dir(args.out, "--out"))
     short = names_for(args.name)["short"]
+    # a bare folder name would make pip look the distribution up on PyPI, where it is not
+    folder = str(target) if target.is_absolute() or str(target).startswith(".") else f"./{target}"
     print(f"wrote {target}: encoder '{short}_encoder', model '{short}_model'")
-    print(f"  test it:    cd {target} && PYTHONPATH=. python -m pytest tests -q")
-    print(f"  install it: pip install {target}   (then `mmbench plugins`)")
+    print(f"  test it:    cd {folder} && PYTHONPATH=. python -m pytest tests -q")
+    print(f"  install it: pip install -e {folder}   (editable, from this folder; then `mmbench plugins {short}`)")
     return 0
 
 

@@ -1,5 +1,6 @@
 """``mmbench plugins [PATTERN] [--kind KIND] [--json] [--check]``: registered components with their
-distribution and version; PATTERN (a glob, or a substring) filters by name or ``kind:name``."""
+distribution and version; PATTERN (a glob, or a substring) filters by name or ``kind:name`` and shows each
+match's parameters (mmbench/component_info.py, as ``mmbench show``)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from ..component_info import render
 from ..console import labelled, make_console, styled
 
 from ..params import describe_params
@@ -63,12 +65,16 @@ def cmd_plugins(args) -> int:
         table.add_row(*(str(v) for v in (c.kind, c.name, c.distribution, c.version,
                                                  c.metadata.get("description", ""))))
     console.print(table)
+    if args.pattern:  # a narrowed list: what each component takes, as `mmbench show` prints it
+        for c in found:
+            print("\n" + "\n".join(render(c)))
     return 0
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("plugins", help="list registered encoders, reducers, models and datasets")
-    p.add_argument("pattern", nargs="?", help="only names matching this glob or substring, e.g. 'din*' or clip")
+    p.add_argument("pattern", nargs="?", help="only names matching this glob or substring, e.g. 'din*' or clip, "
+                                              "each shown with its parameters (as `mmbench show` prints them)")
     p.add_argument("--kind", choices=KINDS, help="only this kind of component")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--check", action="store_true",

@@ -1,6 +1,6 @@
 """The marginals of a data root in the MMCTR layout: the facts that tell how its rows were made.
 
-``../shared/mmctr-data.md`` infers the challenge's protocol from a few published marginals (an 80 %
+docs/synthetic.md ("World 2: the row protocol") infers the challenge's protocol from a few published marginals (an 80 %
 row sample of train holds 898,574 users, 77,741 of 91,717 items and 25 % positives). This module
 measures the same marginals on any root — the real download or a synthetic world — plus what the
 inferred protocol implies: rows per user, positives per user, one shared history per user, users
@@ -21,7 +21,7 @@ from .types import SEQ_LEN, Split
 
 SAMPLE_SHARE = 0.8
 CHUNK = 262_144
-#: The published marginals of the real train split (mmctr-data.md), for side-by-side printing.
+#: The published marginals of the real train split (docs/synthetic.md), for side-by-side printing.
 REAL = {"n_items": 91_717, "train_rows": 3_600_000, "sample_rows": 2_880_000, "sample_users": 898_574,
         "sample_items": 77_741, "sample_positives": 720_119}
 LENGTH_BINS = ((1, 4), (5, 8), (9, 16), (17, 32), (33, 63), (64, 64))

@@ -1,6 +1,6 @@
 """World 2 of the synthetic MicroLens-1M: the challenge's row protocol over sequential behaviour.
 
-Protocol (as the real marginals imply, ``/work/shared/mmctr-data.md``): every user belongs to at most
+Protocol (as the real marginals imply, docs/synthetic.md): every user belongs to at most
 one split and contributes one group of 4 rows sharing one history — its last <= 64 clicks,
 left-padded — with 1 positive (the user's actual next click) and 3 negatives drawn by popularity to a
 power, excluding the history and the positive. ``item_seq.parquet`` holds every user's clicks
