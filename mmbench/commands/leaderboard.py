@@ -89,7 +89,7 @@ def _write_html(directory: Path, datasets: list[str], args) -> None:
 
     if not args.out:
         raise MMBenchError("--format html writes files: give the folder with --out DIR")
-    every = sorted(p.stem for p in directory.glob("*.csv"))
+    every = sorted(set(store.dataset_ids(directory)) | set(datasets))
     pages = [html_report.dataset_page(directory, d, args.reference if d in datasets else None, args.all_trials)
              for d in every]
     written = html_report.write_site(Path(args.out), pages, set(datasets))
@@ -115,7 +115,7 @@ def cmd_leaderboard(args) -> int:
     if getattr(args, "action", None) == "add":
         return cmd_add(args)
     directory = store.leaderboard_dir(args.leaderboard_dir)
-    datasets = [args.dataset] if args.dataset else sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
+    datasets = [args.dataset] if args.dataset else store.dataset_ids(directory)
     if not datasets:
         raise MMBenchError(f"no leaderboard in {directory}; run `mmbench run CONFIG` or `mmbench sweep SWEEP` first "
                            f"(the repository's committed boards: --leaderboard-dir leaderboards)")

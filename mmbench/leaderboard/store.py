@@ -75,6 +75,25 @@ def _read_table(path: Path) -> csvfile.Table:
     return csvfile.parse(path, path.read_bytes())
 
 
+def dataset_ids(directory: Path) -> list[str]:
+    """The datasets of the folder's leaderboard CSVs. A CSV whose header cannot be found (another tool's
+    ``notes.csv``) is left out of a listing with a note; when no CSV is left, its refusal is the error."""
+    found, refused = [], []
+    for path in sorted(Path(directory).glob("*.csv")):
+        if not path.is_file():
+            continue
+        try:
+            _read_table(path)
+            found.append(path.stem)
+        except DataError as exc:
+            refused.append(exc)
+    if refused and not found:
+        raise refused[0]
+    for exc in refused:
+        note(f"{exc} (it is left out of this listing)")
+    return found
+
+
 def _as_dict(header: list[str], fields: list[str]) -> dict:
     """A row as a dict: a short row padded with "", fields beyond the header under the key ``None``."""
     row = dict(zip(header, fields))
