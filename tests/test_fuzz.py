@@ -316,6 +316,6 @@ def test_fuzz_generates_every_class_of_case():
     for case in CASES:
         by_class.setdefault(case.klass, set()).add(case.expect)
     assert set(by_class) == {"config value", "config structure", "yaml", "override", "data column", "data file",
-                             "data root", "paths"}
+                             "data root", "paths", "tune"}
     assert all(fz.REJECT in e for e in by_class.values())
     assert len(CASES) > 500
