@@ -31,6 +31,18 @@ def _chmod_as_created(path: str | Path, mode: int) -> None:
 
 
 @contextlib.contextmanager
+def naming(path: str | Path):
+    """An OSError raised without a file name while writing ``path`` (a full disk: ``write`` and
+    ``close`` do not say which file) gets ``path`` as its file name, so its message can name it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc  # its errno's subclass
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temp path beside ``path``; on success it replaces ``path`` in one rename."""
     path = Path(path)
@@ -38,7 +50,8 @@ def atomic_path(path: str | Path):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        yield Path(tmp)
+        with naming(path):
+            yield Path(tmp)
         _chmod_as_created(tmp, 0o666)
         os.replace(tmp, path)
     except BaseException:
@@ -64,7 +77,8 @@ def atomic_dir(path: str | Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        yield tmp
+        with naming(path):
+            yield tmp
         _chmod_as_created(tmp, 0o777)
         if path.exists():
             shutil.rmtree(path)

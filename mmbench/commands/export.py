@@ -38,7 +38,7 @@ def cmd_export(args) -> int:
     from .run import make_progress
 
     console = Console(highlight=False)
-    out = Path(args.out).expanduser()
+    out = paths.expand(args.out, "--out")
     if out.is_dir() or args.out.endswith(("/", "\\")):
         out = out / "item_info.parquet"
     paths.writable_file(out, "--out")

@@ -23,6 +23,7 @@ from ..atomic import atomic_path, atomic_write_bytes
 from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, note, short, warn
+from ..paths import expand
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
@@ -44,7 +45,7 @@ def default_dir() -> Path:
 
 
 def leaderboard_dir(given: str | Path | None) -> Path:
-    return Path(given).expanduser() if given else default_dir()
+    return expand(given, "--leaderboard-dir") if given else default_dir()
 
 # A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
 # row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;
