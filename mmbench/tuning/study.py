@@ -20,6 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .. import liblog
 from ..errors import ConfigError, MMBenchError
 
 WORKER = "mmbench_worker"  # host:pid of the process running the trial
@@ -51,6 +52,7 @@ def optuna():
         raise MMBenchError("mmbench tune needs Optuna: pip install 'mmbench[tune]'") from None
     if module.logging.get_verbosity() < module.logging.WARNING:  # the CLI may have raised it further
         module.logging.set_verbosity(module.logging.WARNING)
+    liblog.reapply()  # importing Optuna installs its own handler
     failures = logging.getLogger("optuna.study._optimize")
     if _TRIAL_FAILURES not in failures.filters:
         failures.addFilter(_TRIAL_FAILURES)
