@@ -123,6 +123,18 @@ def replace_by_rename(tmp: str | Path, path: Path) -> None:
 
 
 @contextlib.contextmanager
+def naming(path: str | Path):
+    """An OSError raised without a file name while writing ``path`` (a full disk: ``write`` and
+    ``close`` do not say which file) gets ``path`` as its file name, so its message can name it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc  # its errno's subclass
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temp path beside ``path`` (beside its target, for a symlink); on success it replaces
     that file in one rename."""
@@ -132,7 +144,8 @@ def atomic_path(path: str | Path):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        yield Path(tmp)
+        with naming(path):
+            yield Path(tmp)
         _chmod_as_created(tmp, 0o666)
         replace_by_rename(tmp, path)
     except BaseException as exc:
@@ -161,7 +174,8 @@ def atomic_dir(path: str | Path):
     clean_leftovers(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp", dir=path.parent))
     try:
-        yield tmp
+        with naming(path):
+            yield tmp
         _chmod_as_created(tmp, 0o777)
         if path.exists():
             shutil.rmtree(path)

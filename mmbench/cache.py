@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .atomic import atomic_dir
+from .errors import note, short
 
 MAIN = "vectors"  # the main array of an entry (vectors.npy); an entry may hold more, by name
 
@@ -37,6 +39,7 @@ class CacheEntry:
     path: Path
     meta: dict
     size_bytes: int
+    linked: bool = False  # the entry's folder is a link (to a folder outside the cache, perhaps)
 
 
 class ArrayCache:
@@ -127,7 +130,7 @@ class ArrayCache:
             except Exception:
                 meta = {}
             size = sum(p.stat().st_size for p in d.iterdir() if p.is_file())
-            out.append(CacheEntry(d.name, d, meta, size))
+            out.append(CacheEntry(d.name, d, meta, size, d.is_symlink()))
         return out
 
     def clear(self, **where: str | None) -> tuple[int, int]:
@@ -135,15 +138,30 @@ class ArrayCache:
         encoder, reducer), or everything when none is given; return (entries, bytes) removed."""
         where = {k: v for k, v in where.items() if v}
         entries = self.entries()
-        if not where:
+        if not where and not self.root.is_symlink():
             if self.root.exists():
-                shutil.rmtree(self.root)
+                shutil.rmtree(self.root)  # removes links inside it, never what they point to
             return len(entries), sum(e.size_bytes for e in entries)
         facts = entry_facts(entries)
         chosen = [e for e in entries if matches(facts[e.key], where)]
         for e in chosen:
-            shutil.rmtree(e.path, ignore_errors=True)
+            _remove(e.path)
+        if self.root.is_symlink():  # only its entries: the link may point at a folder that holds more
+            note(f"the cache folder {short(str(self.root), 200)} is a link to "
+                 f"{short(os.path.realpath(self.root), 200)}: its cache entries were removed there, the link and "
+                 "anything else in that folder kept")
+        if any(e.linked for e in chosen):
+            note(f"{sum(e.linked for e in chosen)} cache entries were links: the links were removed, not the "
+                 "folders they point to")
         return len(chosen), sum(e.size_bytes for e in chosen)
+
+
+def _remove(path: Path) -> None:
+    """One cache entry: a link is unlinked (what it points to is not the cache's to delete), a folder removed."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
 
 
 FACTS = ("stage", "dataset", "encoder", "reducer")

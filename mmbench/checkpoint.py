@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from . import paths
 from .atomic import atomic_path, atomic_write_text
 from .errors import MMBenchError, one_line
 
@@ -70,7 +71,7 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
     as a Task-1 config when ``task`` is 1, or when ``task`` is None and it has no model section (only a
     Task-1 config, whose model is fixed, leaves it out)."""
     root = runs_root(home)
-    path = Path(ref).expanduser()
+    path = paths.expand(ref, "run")
     if path.is_dir():
         read_run(path)
         return path

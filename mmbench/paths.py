@@ -9,6 +9,17 @@ from pathlib import Path
 from .errors import MMBenchError, short
 
 
+def expand(path: str | Path, what: str = "the path") -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; a user unknown on this machine (or no home
+    folder) is one error naming the path, not a RuntimeError from pathlib."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        user = str(path)[1:].split("/", 1)[0]
+        who = f"the user '{user}' does not exist on this machine" if user else "the home folder is unknown ($HOME unset)"
+        raise MMBenchError(f"{what} {short(str(path), 200)}: {who}; write the path out in full") from None
+
+
 def _fail(what: str, path: Path, problem: str) -> MMBenchError:
     return MMBenchError(f"{what} {short(str(path), 200)} {problem}; choose another location or fix it")
 
@@ -42,14 +53,14 @@ def _check_folder(folder: Path, what: str, shown: Path) -> None:
 
 def writable_dir(path: str | Path, what: str) -> Path:
     """``path`` is a folder mmbench can write in, or can be created (it is not created here)."""
-    path = Path(path).expanduser()
+    path = expand(path, what)
     _check_folder(path, what, path)
     return path
 
 
 def writable_file(path: str | Path, what: str) -> Path:
     """``path`` can be written (created or replaced) as a regular file."""
-    path = Path(path).expanduser()
+    path = expand(path, what)
     if os.path.lexists(path) and not path.is_file():
         raise _fail(what, path, "exists and is not a regular file")
     _check_folder(path.parent, what, path)

@@ -841,6 +841,84 @@ def side_file_cases() -> list[Case]:
 # ------------------------------------------------------------------------------------------ paths
 
 
+# --------------------------------------------------------------------------- tune search files
+
+
+def _tune_case(label: str, expect: str, names: tuple, space: dict, **tune) -> Case:
+    raw = {**base_config(), "tune": {"trials": 2, "space": space, **tune}}
+
+    def argv(ws):
+        return ["tune", ws.write_config(raw, "search.yaml"), "--dry-run", "--leaderboard-dir", ws.lb]
+    return Case(id=f"tune/{label}", klass="tune", expect=expect, names=names, argv=argv)
+
+
+def tune_cases(registry) -> list[Case]:
+    """Search files whose space a run would refuse somewhere, checked by ``tune --dry-run`` (the same
+    check a real search makes before its first trial): for every numeric field of TrainParams and of
+    the base config's components, a list and a range that reach a value outside its declared bounds;
+    then every way a range itself can be wrong (step, log, type, low/high), on an int and a float key."""
+    cases = []
+    base = base_config()
+    fields = [("train", TrainParams)] + [(kind, registry.get(kind, base[kind]["name"]).params_cls)
+                                         for kind in ("encoder", "reducer", "model")]
+    for section, cls in fields:
+        hints = _hints(cls)
+        for f in dataclasses.fields(cls):
+            hint, _ = _optional(hints[f.name])
+            key = f"{section}.{f.name}"
+            if hint not in (int, float) or key in ("train.seed", "train.monitor"):
+                continue
+            rejected, low, _ = _edges(bounds_of(cls, f), integral=hint is int)
+            for value in rejected[:1]:
+                fine = low[0] if low else f.default
+                if not isinstance(fine, (int, float)) or isinstance(fine, bool):
+                    continue
+                cases.append(_tune_case(f"{key}-choice-{value}", REJECT, ("search.yaml", key), {key: [fine, value]}))
+                if value < fine:
+                    cases.append(_tune_case(f"{key}-range-from-{value}", REJECT, ("search.yaml", key),
+                                            {key: {"low": value, "high": fine}}))
+                else:
+                    cases.append(_tune_case(f"{key}-range-to-{value}", REJECT, ("search.yaml", key),
+                                            {key: {"low": fine, "high": value}}))
+    for key in ("train.seed", "train.monitor"):
+        cases.append(_tune_case(f"{key}-searched", REJECT, ("search.yaml", key), {key: [1, 2]}))
+    ranges = {
+        "step-zero": {"step": 0}, "step-negative": {"step": -1}, "step-nan": {"step": math.nan},
+        "step-string": {"step": "1"}, "step-larger-than-range": {"step": 1000},
+        "log-and-step": {"log": True, "step": 1}, "log-not-bool": {"log": "yes"}, "type-str": {"type": "str"},
+        "unknown-range-key": {"stepp": 1}, "low-above-high": {"low": 64, "high": 8},
+        "low-equals-high": {"low": 8, "high": 8}, "low-string": {"low": "8"}, "high-inf": {"high": math.inf},
+        "low-nan": {"low": math.nan}, "high-missing": {"high": None},
+    }
+    for key, low, high in (("model.embedding_dim", 4, 16), ("train.lr", 1.0e-4, 1.0e-2)):
+        for label, change in ranges.items():
+            cases.append(_tune_case(f"{key}-{label}", REJECT, ("search.yaml", key), {key: {"low": low, "high": high,
+                                                                                              **change}}))
+        for label, value in (("empty-list", []), ("scalar", 8), ("null", None), ("string", "8")):
+            cases.append(_tune_case(f"{key}-{label}", REJECT, ("search.yaml", key), {key: value}))
+    int_key, float_key = "model.embedding_dim", "train.lr"
+    cases += [
+        _tune_case("int-step-fraction", REJECT, ("search.yaml", int_key), {int_key: {"low": 4, "high": 16, "step": 0.5}}),
+        _tune_case("int-step-not-dividing", REJECT, ("search.yaml", int_key), {int_key: {"low": 4, "high": 16, "step": 5}}),
+        _tune_case("int-as-float-type", REJECT, ("search.yaml", int_key), {int_key: {"low": 4, "high": 16, "type": "float"}}),
+        _tune_case("int-log-low-zero", REJECT, ("search.yaml", int_key), {int_key: {"low": 0, "high": 16, "log": True}}),
+        _tune_case("float-log-low-negative", REJECT, ("search.yaml", float_key),
+                   {float_key: {"low": -1.0, "high": 1.0, "log": True}}),
+        _tune_case("float-step-not-dividing", REJECT, ("search.yaml", float_key),
+                   {float_key: {"low": 0.001, "high": 0.01, "step": 0.004}}),
+        _tune_case("choice-wrong-type", REJECT, ("search.yaml", int_key), {int_key: [4, "wide"]}),
+        _tune_case("choice-bool-for-float", REJECT, ("search.yaml", float_key), {float_key: [0.01, True]}),
+        _tune_case("no-space", REJECT, ("space",), {}),
+        _tune_case("unknown-key", REJECT, ("search.yaml", "embeding_dim"), {"model.embeding_dim": [4, 8]}),
+        _tune_case("good-int-step", ACCEPT, (), {int_key: {"low": 4, "high": 16, "step": 4}}),
+        _tune_case("good-float-log", ACCEPT, (), {float_key: {"low": 1.0e-4, "high": 1.0e-2, "log": True}}),
+        _tune_case("good-float-step", ACCEPT, (), {float_key: {"low": 0.001, "high": 0.01, "step": 0.001}}),
+        _tune_case("good-int-key-float-bounds-whole", ACCEPT, (), {"model.net_dropout": {"low": 0, "high": 0.5}}),
+        _tune_case("good-lists", ACCEPT, (), {int_key: [4, 8], "model.dnn_hidden": [[8], [8, 8]]}),
+    ]
+    return cases
+
+
 #: a config whose vectors are 128-d, as Task 1 (export-embeddings) needs
 EXPORTABLE = base_config(encoder={"name": "precomputed", "columns": ["item_emb_d128"]}, reducer={"name": "none"})
 
@@ -1296,7 +1374,7 @@ def all_cases(registry) -> list[Case]:
     cases = (config_value_cases(registry) + config_structure_cases(registry) + config_text_cases()
              + override_cases() + duplicate_key_cases() + data_cases() + path_cases() + markup_cases()
              + leaderboard_csv_cases() + option_range_cases() + output_escaping_cases() + wait_cases()
-             + shared_folder_cases() + leftover_cases())
+             + shared_folder_cases() + leftover_cases() + tune_cases(registry))
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     for case in cases:  # the same label twice (e.g. two equal edge values) gets a suffix, not a clash

@@ -5,9 +5,11 @@ tiny synthetic data; plugins are discovered through fake dist-infos on sys.path,
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -592,3 +594,146 @@ def test_unreachable_hub_is_detected_without_retries(monkeypatch):
     assert hf.hub_reachable(timeout=1.0) is False
     message = str(hf.load_failed("org/model", "encoder 'clip'", OSError("x")))
     assert "127.0.0.1 cannot be reached from this machine and there is no local copy in the HF cache" in message
+
+
+# ------------------------------------------------------------- the environment, described rightly
+
+
+def test_a_path_under_a_file_is_said_so_never_remove_it(tmp_path):
+    from mmbench.failures import describe_failure
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for exc in (FileExistsError(errno.EEXIST, "File exists", str(afile)),  # mkdir(parents=True) of afile/x
+                NotADirectoryError(errno.ENOTDIR, "Not a directory", str(afile / "x" / "y.db"))):
+        message, code = describe_failure(exc)
+        assert code == 2 and "remove" not in message
+        assert str(afile) in message and "a file where a folder is needed" in message
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    from mmbench.atomic import atomic_path, atomic_write_text
+    from mmbench.failures import describe_failure
+
+    target = tmp_path / "lb" / "board.csv"
+    with pytest.raises(OSError) as info:
+        with atomic_path(target):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # write() and close() name no file
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    message, code = describe_failure(info.value)
+    assert message.startswith(f"{target}: No space left on device; free disk space") and code == 2
+    assert not list(target.parent.iterdir())  # the temp file is gone
+    # a writer that names nothing is still a full disk, not "check the path"
+    message, _ = describe_failure(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert message.startswith("a disk is full") and "check the path" not in message
+    atomic_write_text(target, "ok")  # the helper itself still writes
+
+
+@pytest.mark.parametrize("where", ["data_root", "leaderboard", "home"])
+def test_a_tilde_user_that_does_not_exist_is_named(run_cli, tmp_path, tiny_root, monkeypatch, where):
+    path = write_config(tmp_path, tiny_root)
+    lb = tmp_path / "lb"
+    if where == "data_root":
+        path = write_config(tmp_path, tiny_root, dataset={"name": "microlens_1m_synth", "scale": "tiny", "world": 1,
+                                                          "data_root": "~no_such_user_mmb/data"})
+        names = "dataset.data_root ~no_such_user_mmb/data"
+    elif where == "leaderboard":
+        lb, names = "~no_such_user_mmb/lb", "--leaderboard-dir ~no_such_user_mmb/lb"
+    else:
+        monkeypatch.setenv("MMBENCH_HOME", "~no_such_user_mmb/home")
+        names = "MMBENCH_HOME ~no_such_user_mmb/home"
+    rc, _, err = run_cli("run", path, "--leaderboard-dir", lb)
+    assert_one_line_failure(rc, err, f"{names}: the user 'no_such_user_mmb' does not exist on this machine")
+    assert "bug" not in err and rc == 2
+
+
+def test_pathlibs_no_home_error_is_never_a_bug_report():
+    from mmbench.errors import PluginError
+    from mmbench.failures import describe_failure
+
+    try:
+        try:
+            raise RuntimeError("Could not determine home directory.")
+        except RuntimeError as exc:
+            raise PluginError("encoder 'x' failed to encode: RuntimeError: ... (a bug in the plugin)") from exc
+    except PluginError as wrapped:
+        message, code = describe_failure(wrapped)
+    assert code == 2 and "bug" not in message and "that user does not exist" in message
+
+
+def _piped(args, tmp_path):
+    """``mmbench ARGS | head -0``: the reader is gone before mmbench writes. (rc, stderr)."""
+    env = {**os.environ, "MMBENCH_HOME": str(tmp_path / "home")}
+    env.pop("MMBENCH_DEBUG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "mmbench.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=Path(__file__).parents[1])
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(120), err
+
+
+@pytest.mark.parametrize("args", [["leaderboard", "--leaderboard-dir", "leaderboards", "--format", "json", "--runs"],
+                                  ["leaderboard", "--leaderboard-dir", "leaderboards"], ["plugins"]])
+def test_a_closed_pipe_ends_quietly_like_unix_tools(tmp_path, args):
+    rc, err = _piped(args, tmp_path)
+    assert (rc, err) == (141, "")
+
+
+def test_a_full_standard_output_is_named(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    env = {**os.environ, "MMBENCH_HOME": str(tmp_path / "home")}
+    env.pop("MMBENCH_DEBUG", None)
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins"], stdout=full, stderr=subprocess.PIPE,
+                              env=env, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: standard output: No space left on device; free disk space (e.g. `mmbench cache clear`) or point "
+        "MMBENCH_HOME / the output at a larger disk"]
+
+
+def test_cache_clear_through_a_symlink_removes_entries_never_what_they_point_to(run_cli, tmp_path, monkeypatch):
+    home, outside, linked_entry = tmp_path / "home", tmp_path / "big_disk", tmp_path / "elsewhere" / "entry"
+    home.mkdir()
+    for entry in (outside / ("a" * 24), linked_entry):
+        entry.mkdir(parents=True)
+        (entry / "meta.json").write_text('{"inputs": {"stage": "encode", "encoder": "random"}}')
+        (entry / "vectors.npy").write_bytes(b"0" * 100)
+    (outside / "precious.txt").write_text("not the cache's")
+    (outside / ("b" * 24)).symlink_to(linked_entry)
+    (home / "cache").symlink_to(outside)
+    monkeypatch.setenv("MMBENCH_HOME", str(home))
+    rc, out, err = run_cli("cache", "clear")
+    assert rc == 0 and "cache cleared: 2 entries" in out
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]  # both entries gone, the rest kept
+    assert (home / "cache").is_symlink() and linked_entry.is_dir()  # the links' targets outside are kept
+    assert "is a link to" in err and "1 cache entries were links" in err
+    assert all(line.startswith("note:") for line in err.strip().splitlines())
+
+
+def test_openclip_local_weights_are_checked_as_files_not_blamed_on_the_hub(tmp_path, monkeypatch):
+    from mmbench.errors import ConfigError, MMBenchError
+    from mmbench_plugins.encoders import openclip
+
+    assert openclip.local_weights("laion2b_s34b_b79k") is None  # a pretrained tag
+    with pytest.raises(ConfigError, match="missing.safetensors: no such file"):
+        openclip.local_weights(str(tmp_path / "missing.safetensors"))
+    with pytest.raises(ConfigError, match="is a folder"):
+        openclip.local_weights(str(tmp_path))
+    with pytest.raises(MMBenchError, match="the user 'no_such_user_mmb' does not exist"):
+        openclip.local_weights("~no_such_user_mmb/w.bin")
+    open_clip = pytest.importorskip("open_clip")
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"not a checkpoint")
+
+    def unloadable(*args, **kwargs):
+        raise RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory")
+
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", unloadable)
+    params = openclip.OpenClipParams(pretrained=str(bad))
+    with pytest.raises(ConfigError) as info:
+        openclip.OpenClipTowers(params, "cpu")
+    message = str(info.value)
+    assert message.startswith(f"encoder.pretrained {bad}: not a valid open_clip checkpoint for 'ViT-B-32'")
+    assert "huggingface" not in message.lower() and "hub" not in message

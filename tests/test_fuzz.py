@@ -327,7 +327,7 @@ def test_fuzz_generates_every_class_of_case():
         by_class.setdefault(case.klass, set()).add(case.expect)
     assert set(by_class) == {"config value", "config structure", "yaml", "override", "data column", "data file",
                              "data root", "paths", "markup", "duplicate key", "leaderboard csv", "option range",
-                             "output escaping", "side file", "waits", "shared folder", "leftovers"}
+                             "output escaping", "side file", "waits", "shared folder", "leftovers", "tune"}
     # side files are noted, never refused; leftovers are all accepted
     assert all(fz.REJECT in e for k, e in by_class.items() if k not in ("side file", "leftovers"))
     assert len(CASES) > 500

@@ -186,3 +186,112 @@ def test_trackers_are_what_the_plugins_declare(registry):
 
     assert registry.tracker_names() == ["mlflow"]
     assert build_registry(new_plugin_manager(), entry_points=False).tracker_names() == []
+
+
+# ---------------------------------------------------------------- a tracking URI that cannot be used
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@needs_mlflow
+def test_an_unreachable_tracking_server_is_said_at_once(registry, tmp_path, monkeypatch):
+    from mmbench.errors import MMBenchError
+
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    start = time.monotonic()
+    with pytest.raises(MMBenchError) as info:
+        run_and_record(registry, tmp_path, track=["mlflow"])
+    assert time.monotonic() - start < 30  # MLflow alone retries for minutes
+    assert str(info.value).startswith(f"MLflow tracking URI {uri}: the tracking server cannot be reached "
+                                      "(Connection refused); start it or fix MLFLOW_TRACKING_URI")
+    assert "disk" not in str(info.value) and not (tmp_path / "lb").exists()
+
+
+@needs_mlflow
+def test_a_silent_tracking_server_waits_the_bounded_timeout(monkeypatch):
+    from mmbench.errors import MMBenchError
+    from mmbench_plugins.trackers import mlflow_tracker
+
+    waited = []
+
+    def silent(address, timeout):
+        waited.append(timeout)
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(mlflow_tracker.socket, "create_connection", silent)
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MMBENCH_TRACKING_TIMEOUT", "0.5")
+    with pytest.raises(MMBenchError, match=r"cannot be reached \(no answer within 0.5 s\)"):
+        mlflow_tracker.check_reachable("http://10.255.255.1:5000")
+    assert waited == [0.5]
+    mlflow_tracker.check_reachable("sqlite:///x.db")  # not a server: nothing to reach
+
+
+@needs_mlflow
+def test_a_tracking_uri_under_a_file_is_said_so(registry, tmp_path, monkeypatch):
+    from mmbench.errors import MMBenchError
+
+    (tmp_path / "afile").write_text("x")
+    uri = f"sqlite:///{tmp_path / 'afile' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with pytest.raises(MMBenchError) as info:
+        run_and_record(registry, tmp_path, track=["mlflow"])
+    message = str(info.value)
+    assert message.startswith(f"MLflow tracking URI {uri}: {tmp_path / 'afile'} is a file where a folder is needed")
+    assert "remove" not in message and "\n" not in message
+
+
+# ------------------------------------------------------------ library log lines in an ordinary run
+
+
+@needs_mlflow
+def test_an_ordinary_tracked_run_prints_no_library_log_lines(tmp_path, tiny_root):
+    """Through the real command line, in a fresh process (MLflow configures its logging on import)."""
+    import yaml
+
+    config = tmp_path / "tracked.yaml"
+    config.write_text(yaml.safe_dump({
+        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "world": 1, "data_root": str(tiny_root)},
+        "encoder": {"name": "random", "dim": 8}, "reducer": {"name": "none"},
+        "model": {"name": "din", "embedding_dim": 4, "attention_hidden": [8], "dnn_hidden": [8]},
+        "train": {"epochs": 1, "device": "cpu", "max_train_rows": 256, "batch_size": 128, "threads": 1,
+                  "track": "mlflow"}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MMBENCH_"))}
+    env["MMBENCH_HOME"] = str(tmp_path / "home")
+
+    def run(cwd: Path, **extra):
+        cwd.mkdir(exist_ok=True)  # its own ./mlruns: MLflow creates (and logs creating) its tables there
+        return subprocess.run([sys.executable, "-m", "mmbench.cli", "run", str(config), "--leaderboard-dir", "lb"],
+                              cwd=cwd, env={**env, **extra}, capture_output=True, text=True, timeout=300)
+
+    quiet = run(tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # MLflow's "Creating initial MLflow database tables..." and the like: gone
+    assert (tmp_path / "mlruns" / "mlflow.db").exists()
+    loud = run(tmp_path / "debug", MMBENCH_DEBUG="1")  # the libraries' own logging, as they set it
+    assert loud.returncode == 0 and "INFO mlflow" in loud.stderr
+
+
+def test_library_records_at_error_become_one_mmbench_line_and_are_restored(capsys):
+    import logging
+
+    from mmbench import liblog
+
+    lines = []
+    ray_logger = logging.getLogger("ray")
+    before = (ray_logger.level, list(ray_logger.handlers), ray_logger.propagate)
+    with liblog.routed(lines.append, debug=False):
+        logging.getLogger("ray._private.worker").info("Started a local Ray instance.")
+        logging.getLogger("optuna.study").warning("Trial 3 failed with value None.")
+        ray_logger.handlers.append(logging.StreamHandler())  # importing Ray adds its handler again
+        liblog.reapply()
+        logging.getLogger("mlflow.store").error("database is locked\nTraceback ...")
+    assert lines == ["mlflow: database is locked"]
+    assert (ray_logger.level, list(ray_logger.handlers), ray_logger.propagate) == before
+    assert capsys.readouterr().err == ""

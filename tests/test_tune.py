@@ -85,6 +85,24 @@ def test_search_file_mistakes_name_the_key(registry, tmp_path):
     assert "s.yaml: tune.seed: must be between 0 and" in error(tune={**search(tmp_path)["tune"], "seed": -1})
     assert "s.yaml: tune.pruner.reduction_factor: must be between 2" in error(
         tune={**search(tmp_path)["tune"], "pruner": {"name": "halving", "reduction_factor": 1}})
+    # a step Optuna would divide by, move high for, or make the range one point
+    assert "integer parameter: step must be a whole number, got 0.5" in error(
+        tune__space={"model.hidden": {"low": 4, "high": 16, "step": 0.5}})
+    assert "'train.lr'.step 0.5 is larger than the range [0.001, 0.1]" in error(
+        tune__space={"train.lr": {"low": 0.001, "high": 0.1, "step": 0.5}})
+    assert "(16 - 4) is not a multiple of step 5" in error(tune__space={"model.hidden": {"low": 4, "high": 16,
+                                                                                        "step": 5}})
+    assert "set high to 14" in error(tune__space={"model.hidden": {"low": 4, "high": 16, "step": 5}})
+    assert "'model.hidden' is an integer parameter: a float range would draw fractions" in error(
+        tune__space={"model.hidden": {"low": 4, "high": 16, "type": "float"}})
+    assert "'train.lr'.log must be true or false, got 'yes'" in error(
+        tune__space={"train.lr": {"low": 0.001, "high": 0.1, "log": "yes"}})
+    # every value the space can draw is validated as a run's config would be, before any trial
+    assert error(tune__space={"train.lr": {"low": -0.1, "high": 0.1}}).startswith(
+        "s.yaml: tune.space.train.lr: a trial could draw -0.1, which a run refuses: train.lr: must be > 0")
+    assert error(tune__space={"train.batch_size": [64, 1, 256]}).startswith(
+        "s.yaml: tune.space.train.batch_size: a trial could draw 1, which a run refuses: train.batch_size:")
+    assert "tune.space.model.hidden: a trial could draw \"wide\"" in error(tune__space={"model.hidden": [4, "wide"]})
     # a float parameter is searched as a float even with integer bounds
     raw = search(tmp_path)
     raw["tune"]["space"] = {"train.net_reg": {"low": 0, "high": 1}}
@@ -195,11 +213,7 @@ def test_two_workers_on_one_sqlite_file_share_one_study(tmp_path):
 
 def test_dry_run_checks_the_space_and_runs_nothing(registry, tmp_path):
     raw = search(tmp_path)
-    raw["tune"]["space"]["model.hidden"] = [4, "wide"]
     lines = []
-    spec = tune_spec.from_dict(raw, registry, "s.yaml")
-    with pytest.raises(ConfigError, match="hidden"):
-        tune_run.describe(spec, registry, RunContext(home=tmp_path), lines.append)
     raw["tune"]["space"]["model.hidden"] = [4, 16]
     tune_run.describe(tune_spec.from_dict(raw, registry, "s.yaml"), registry, RunContext(home=tmp_path), lines.append)
     text = "\n".join(lines)
@@ -238,3 +252,60 @@ def test_ray_executor_runs_trials_as_tasks_that_report_each_epoch(registry, tmp_
     complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
     rows = rows_of(tmp_path / "lb")
     assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in complete)
+
+
+# --------------------------------------------------------------------- what the command line prints
+
+
+def _cli_tune(raw, tmp_path, monkeypatch, capsys, registry, *extra):
+    """``mmbench tune`` in-process with the fakes' registry: (exit code, stdout, stderr)."""
+    from mmbench import cli
+    from mmbench.commands import tune as tune_command
+
+    monkeypatch.setattr(tune_command, "default_registry", lambda: registry)
+    monkeypatch.setenv("MMBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MMBENCH_DEBUG", raising=False)
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    capsys.readouterr()
+    rc = cli.main(["tune", str(path), "--leaderboard-dir", str(tmp_path / "lb"), *extra])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_value_a_run_refuses_stops_the_search_before_any_trial(registry, tmp_path, monkeypatch, capsys, dry_run):
+    raw = search(tmp_path, trials=3)
+    raw["tune"]["space"]["train.batch_size"] = {"low": 1, "high": 512}  # 1 is reachable, a run refuses it
+    rc, out, err = _cli_tune(raw, tmp_path, monkeypatch, capsys, registry, *(["--dry-run"] if dry_run else []))
+    assert rc == 2 and "Traceback" not in out + err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'search.yaml'}: tune.space.train.batch_size: a trial could draw 1, "
+                           "which a run refuses: train.batch_size: must be between 2 and")
+    assert not (tmp_path / "lb").exists() and not (tmp_path / "studies.db").exists()
+
+
+def test_a_failed_trial_is_one_line_without_optunas_warning(registry, tmp_path, monkeypatch, capsys):
+    raw = search(tmp_path, trials=2)
+    raw["model"] = {"name": "broken_fake"}
+    raw["tune"]["space"] = {"train.lr": {"low": 1.0e-3, "high": 0.1, "log": True}}
+    rc, out, err = _cli_tune(raw, tmp_path, monkeypatch, capsys, registry)
+    assert rc == 0, err
+    assert "Traceback" not in out + err and "[W " not in out + err and "failed with parameters" not in out + err
+    assert err.strip() == ""
+    failed = [line for line in out.splitlines() if "FAILED" in line]
+    assert len(failed) == 2 and all("RuntimeError: broken_fake always fails" in line for line in failed)
+    assert [line.split()[1] for line in failed] == ["0", "1"]
+
+
+def test_ctrl_c_during_a_trial_prints_one_line(registry, tmp_path, monkeypatch, capsys):
+    from mmbench import pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "train_model", interrupted)
+    rc, out, err = _cli_tune(search(tmp_path, trials=3), tmp_path, monkeypatch, capsys, registry)
+    assert rc == 130
+    assert err.strip().splitlines() == ["interrupted: stopped by Ctrl-C; nothing partial was written"]
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..commands import number
 from ..errors import ConfigError, MMBenchError
+from ..paths import expand
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
 PUBLISHED_TDCN = "published-transformer-dcn"
@@ -199,7 +200,7 @@ def check_published_repo(args) -> Path:
     if not args.published_repo:
         raise ConfigError("--vs published-transformer-dcn needs --published-repo PATH, a checkout of "
                           "github.com/yinzm/WWW2025_MMCTR_rk1")
-    repo = Path(args.published_repo).expanduser().resolve()
+    repo = expand(args.published_repo, "--published-repo").resolve()
     from .published_transformer_dcn import CONFIG
 
     for needed in ("src/Transformer_DCN.py", "src/mmctr_dataloader.py", CONFIG):

@@ -34,7 +34,7 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
 
 def cmd_export(args) -> int:
     events = events_of(args)
-    out = Path(args.out).expanduser()
+    out = paths.expand(args.out, "--out")
     if out.is_dir() or args.out.endswith(("/", "\\")):
         out = out / "item_info.parquet"
     paths.writable_file(out, "--out")

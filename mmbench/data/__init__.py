@@ -11,4 +11,6 @@ __all__ = ["ItemTable", "MMCTRData", "Split", "mmbench_home"]
 
 def mmbench_home() -> Path:
     """Where mmbench keeps data, caches and runs: ``$MMBENCH_HOME``, default ``~/.cache/mmbench``."""
-    return Path(os.environ.get("MMBENCH_HOME") or "~/.cache/mmbench").expanduser()
+    from ..paths import expand
+
+    return expand(os.environ.get("MMBENCH_HOME") or "~/.cache/mmbench", "MMBENCH_HOME")

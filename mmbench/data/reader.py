@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataError, note, short, warn
+from ..paths import expand
 from . import schema
 from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split
@@ -376,7 +377,7 @@ def _read_oracle_auc(root: Path, valid: Split) -> float | None:
 
 def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
     """Load and validate a data root in the MMCTR layout (see ``mmbench/data/schema.py``)."""
-    root = Path(root).expanduser()
+    root = expand(root, "data root")
     _require_root(root)
     items = _read_items(root)
     splits = {name: _read_split(root, name, items.n_items) for name in ("train", "valid", "test")}

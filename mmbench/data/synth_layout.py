@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import clean_leftovers, writer_tag
 from ..errors import DataError
+from ..paths import expand
 from . import schema
 from .types import SEQ_LEN
 
@@ -126,7 +127,7 @@ def identity_facts(n_items: int, n_users: int, n_tags: int, n_topics: int, scale
 def build_atomically(out_dir: Path, overwrite: bool, fill: Callable[[Path], dict]) -> dict:
     """Run ``fill(tmp)`` on a fresh temporary folder beside ``out_dir`` and rename it into place, so
     ``out_dir`` either does not exist or holds a complete dataset. Returns what ``fill`` returns."""
-    out_dir = Path(out_dir).expanduser().absolute()
+    out_dir = expand(out_dir, "--out").absolute()
     if out_dir.exists() and not overwrite:
         raise DataError(f"{out_dir} already exists; delete it or choose another output folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)

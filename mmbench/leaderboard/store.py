@@ -28,6 +28,7 @@ from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short, warn
 from ..locks import file_lock, lock_timeout
+from ..paths import expand
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 from . import csvfile
 
@@ -50,7 +51,7 @@ def default_dir() -> Path:
 
 
 def leaderboard_dir(given: str | Path | None) -> Path:
-    return Path(given).expanduser() if given else default_dir()
+    return expand(given, "--leaderboard-dir") if given else default_dir()
 
 # A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
 # row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Iterable
 
+from .. import liblog
 from ..callbacks import RunCallbacks, label_of
 from ..errors import MMBenchError, one_line
 from ..interrupts import handle_sigterm
@@ -42,8 +43,11 @@ def run_on_ray(stages: Iterable, data, options, address: str | None, record: Rec
         import ray
     except ImportError:
         raise MMBenchError("executor ray needs Ray: pip install 'mmbench[ray]' (or use executor: local)") from None
+    liblog.reapply()  # importing Ray installed its own handler
     if not ray.is_initialized():
-        ray.init(address=address or options.address, runtime_env=options.runtime_env, log_to_driver=False)
+        ray.init(address=address or options.address, runtime_env=options.runtime_env, log_to_driver=False,
+                 logging_level=liblog.level("ray"))
+        liblog.reapply()
         handle_sigterm()  # ray.init made SIGTERM a silent exit; SIGTERM stops as Ctrl-C does
     task = ray.remote(_train_task).options(num_cpus=options.num_cpus, num_gpus=options.num_gpus, max_retries=0)
     data_ref = ray.put(data)

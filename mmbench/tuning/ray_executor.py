@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .. import liblog
 from ..errors import MMBenchError, one_line
 from ..interrupts import handle_sigterm
 from ..ray_relay import EpochRelay
@@ -33,8 +34,11 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
     except ImportError:
         raise MMBenchError("executor ray needs Ray: pip install 'mmbench[ray]' (or use executor: local)") from None
     opt = study_mod.optuna()
+    liblog.reapply()  # importing Ray installed its own handler
     if not ray.is_initialized():
-        ray.init(address=address or spec.ray.address, runtime_env=spec.ray.runtime_env, log_to_driver=False)
+        ray.init(address=address or spec.ray.address, runtime_env=spec.ray.runtime_env, log_to_driver=False,
+                 logging_level=liblog.level("ray"))
+        liblog.reapply()
         handle_sigterm()  # ray.init made SIGTERM a silent exit; SIGTERM stops as Ctrl-C does
     task = ray.remote(_trial_task).options(num_cpus=spec.ray.num_cpus, num_gpus=spec.ray.num_gpus, max_retries=0)
     total, ran, pending = spec.options.trials, 0, {}

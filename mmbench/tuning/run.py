@@ -222,8 +222,7 @@ def describe(spec: TuneSpec, registry, ctx: RunContext, log) -> None:
         f"{spec.base['model']['name']} on {spec.base['dataset']['name']}")
     for dim in spec.space:
         log(f"  {dim.key}: {dim.describe()}")
-    for corner in _corners(spec):
-        session.resolve(corner)  # a wrong type or an invalid value stops here, before anything runs
+    log("every choice and both ends of every range resolve as a run's config (checked on loading)")
     defaults = default_values(spec, session.base.as_dict())
     log("trial 0 = the base config's values " + (str(decoded_params(spec, defaults)) if defaults else
                                                   "(not queued: they lie outside the space)")
@@ -239,15 +238,4 @@ def describe(spec: TuneSpec, registry, ctx: RunContext, log) -> None:
             + f"; {max(o.trials - used, 0)} would run")
     else:
         log(f"the study does not exist yet: {o.trials} trials would run")
-
-
-def _corners(spec: TuneSpec) -> list[dict]:
-    """The low and the high end of every range with the first and the last of every choice list."""
-    low, high = {}, {}
-    for d in spec.space:
-        if d.kind == "categorical":
-            low[d.key], high[d.key] = d.choices[0], d.choices[-1]
-        else:
-            low[d.key], high[d.key] = d.low, d.high
-    return [low, high]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import config as config_mod
 from .. import paths
-from ..errors import ConfigError
+from ..errors import ConfigError, short
 from ..params import bounded, build_params, check_bounds, check_keys, did_you_mean
 from ..sweep.plan import RayOptions, apply_override
 
@@ -188,7 +188,12 @@ def _dimension(key: str, value, annotation, where: str) -> Dimension:
         raise ConfigError(f"{where}: '{key}'.type must be int or float, got {kind!r}")
     if kind == "int" and annotation is float:
         kind = "float"  # a float parameter accepts whole numbers; searching it as int would be a surprise
-    log, step = bool(value.get("log", False)), value.get("step")
+    if kind == "float" and annotation is int:
+        raise ConfigError(f"{where}: '{key}' is an integer parameter: a float range would draw fractions; "
+                          "drop 'type: float'")
+    log, step = value.get("log", False), value.get("step")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{where}: '{key}'.log must be true or false, got {log!r}")
     if log and low <= 0:
         raise ConfigError(f"{where}: '{key}' is searched on a log scale: low must be > 0, got {low}")
     if log and step is not None:
@@ -197,7 +202,28 @@ def _dimension(key: str, value, annotation, where: str) -> Dimension:
         raise ConfigError(f"{where}: '{key}'.step must be a positive number, got {step!r}")
     if kind == "int" and not all(isinstance(v, int) for v in (low, high)):
         raise ConfigError(f"{where}: '{key}' is an integer parameter: low and high must be integers")
+    if step is not None:
+        step = _checked_step(key, low, high, step, kind, where)
     return Dimension(key, kind, low, high, log, step)
+
+
+def _checked_step(key: str, low, high, step, kind: str, where: str):
+    """``step`` if the grid low, low + step, ... ends exactly at high (Optuna would otherwise move high
+    silently, or divide by a zero integer step)."""
+    if kind == "int":
+        if not float(step).is_integer():
+            raise ConfigError(f"{where}: '{key}' is an integer parameter: step must be a whole number, got {step!r}")
+        step = int(step)
+    if step > high - low:
+        raise ConfigError(f"{where}: '{key}'.step {step} is larger than the range [{low}, {high}]: "
+                          "only low could be drawn; use a smaller step or a list of values")
+    count = (high - low) / step
+    if abs(count - round(count)) > 1e-9 * max(1.0, abs(count)):
+        top = low + math.floor(count + 1e-9) * step
+        raise ConfigError(f"{where}: '{key}': high - low ({high} - {low}) is not a multiple of step {step}, so "
+                          f"{high} could never be drawn (the grid ends at {top:g}); set high to {top:g} or "
+                          "change the step")
+    return step
 
 
 def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
@@ -235,7 +261,44 @@ def from_dict(raw: dict, registry, source: str = "<search>") -> TuneSpec:
     if executor not in EXECUTORS:
         raise ConfigError(f"{source}: executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     ray = build_params(RayOptions, raw.get("ray") or {}, f"{source}: ray")
-    return TuneSpec(base, options, space, executor, ray, source)
+    spec = TuneSpec(base, options, space, executor, ray, source)
+    check_reachable(spec, registry)
+    return spec
+
+
+def edge_values(dim: Dimension) -> list:
+    """The values of ``dim`` a trial can draw that validation could refuse: every choice of a list,
+    both ends of a range, as the sampler returns them (a float range's ends as floats)."""
+    if dim.kind == "categorical":
+        return list(dim.choices)
+    if dim.kind == "float":
+        return [float(dim.low), float(dim.high)]
+    return [int(dim.low), int(dim.high)]
+
+
+def check_reachable(spec: TuneSpec, registry) -> None:
+    """Resolve, as a run would, every edge value of every key (the others at the base's values), then
+    all low ends together and all high ends together: a value the space can draw but a run refuses
+    stops the search before any trial, with the search file and the key."""
+    from .. import pipeline
+
+    def resolves(values: dict, key: str, what: str) -> None:
+        try:
+            pipeline.resolve(config_mod.from_dict(spec.config_for(values), spec.source), registry)
+        except ConfigError as exc:
+            reason = str(exc)
+            reason = reason[len(spec.source) + 2:] if reason.startswith(spec.source + ": ") else reason
+            raise ConfigError(f"{spec.source}: tune.space.{key}: a trial could draw {what}, which a run "
+                              f"refuses: {reason}") from None
+
+    for dim in spec.space:
+        for value in edge_values(dim):
+            resolves({dim.key: value}, dim.key, short(json.dumps(value), 60))
+    if len(spec.space) > 1:
+        for end, pick in (("first (low)", 0), ("last (high)", -1)):
+            corner = {d.key: edge_values(d)[pick] for d in spec.space}
+            resolves(corner, ", ".join(corner), f"the {end} value of every key at once "
+                                                f"{short(json.dumps(corner), 120)}")
 
 
 def load(path: str | Path, registry, overrides: list[str] | None = None) -> TuneSpec:

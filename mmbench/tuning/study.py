@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import warnings
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .. import liblog
 from ..errors import ConfigError, MMBenchError
 
 WORKER = "mmbench_worker"  # host:pid of the process running the trial
@@ -28,12 +30,32 @@ DEFAULTS = "mmbench_defaults"  # the trial of the base config's own values
 RETRY_OF = "mmbench_retry_of"  # a trial re-run because its worker died
 
 
+class _TrialFailureLines(logging.Filter):
+    """Drops Optuna's "Trial N failed with parameters ... because of ..." warning and its traceback:
+    mmbench says each failed trial in one line of its own (the trial, the key, the reason), and a
+    Ctrl-C once. ``MMBENCH_DEBUG=1`` keeps them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if os.environ.get("MMBENCH_DEBUG"):
+            return True
+        message = record.getMessage()
+        return not (message.startswith("Trial ") and " failed with " in message)
+
+
+_TRIAL_FAILURES = _TrialFailureLines()
+
+
 def optuna():
     try:
         import optuna as module
     except ImportError:
         raise MMBenchError("mmbench tune needs Optuna: pip install 'mmbench[tune]'") from None
-    module.logging.set_verbosity(module.logging.WARNING)
+    if module.logging.get_verbosity() < module.logging.WARNING:  # the CLI may have raised it further
+        module.logging.set_verbosity(module.logging.WARNING)
+    liblog.reapply()  # importing Optuna installs its own handler
+    failures = logging.getLogger("optuna.study._optimize")
+    if _TRIAL_FAILURES not in failures.filters:
+        failures.addFilter(_TRIAL_FAILURES)
     # heartbeats and stale-trial retries are marked experimental; they are what makes resuming safe
     warnings.filterwarnings("ignore", category=module.exceptions.ExperimentalWarning)
     return module

@@ -12,6 +12,7 @@ from mmbench.data.reader import load_mmctr
 from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
 from mmbench.params import bounded
+from mmbench.paths import expand
 
 MMBENCH_API_VERSION = 2
 
@@ -49,7 +50,7 @@ class MicroLens1MSynth(Dataset):
 
         params = self.params
         dataset_id = synth_dataset_id(params.world, params.scale, params.seed)
-        root = Path(params.data_root).expanduser() if params.data_root else Path(ctx.home) / "data" / dataset_id
+        root = expand(params.data_root, "dataset.data_root") if params.data_root else Path(ctx.home) / "data" / dataset_id
         if root.exists():
             ensure_generated(root, params.world, params.scale, params.seed)
         else:

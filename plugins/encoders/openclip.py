@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mmbench
+from mmbench.errors import ConfigError, one_line, short
 from mmbench.params import declare_bounds
+from mmbench.paths import expand
 
 from .common import ContentParams, Towers
 from .finetune import FinetuneParams
@@ -28,10 +30,35 @@ declare_bounds(OpenClipParams, **TOWER_BOUNDS)
 
 def _model_spec(params: OpenClipParams) -> tuple[str, str | None]:
     """(open_clip model name, pretrained) with a local folder turned into open_clip's 'local-dir:' form."""
-    path = Path(params.model).expanduser()
+    path = expand(params.model, "encoder.model")
     if path.is_dir():
         return f"local-dir:{path}", None
     return params.model, (params.pretrained or None)
+
+
+#: how a checkpoint file is told from an open_clip pretrained tag (laion2b_s34b_b79k, openai, ...)
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def local_weights(pretrained: str | None) -> Path | None:
+    """``encoder.pretrained`` as a local checkpoint file, checked (exists, is a file, can be read); None
+    for a pretrained tag. A wrong file is said as such, never as an unreachable hub."""
+    if not pretrained or not (pretrained.startswith((".", "/", "~")) or "/" in pretrained
+                              or pretrained.endswith(WEIGHT_SUFFIXES)):
+        return None
+    path = expand(pretrained, "encoder.pretrained")
+    what = f"encoder.pretrained {short(str(path), 200)}"
+    if not path.exists():
+        raise ConfigError(f"{what}: no such file; give the path of an open_clip checkpoint "
+                          f"({', '.join(WEIGHT_SUFFIXES)}) or a pretrained tag (open_clip.list_pretrained())")
+    if path.is_dir():
+        raise ConfigError(f"{what} is a folder; give the checkpoint file in it, or a folder with "
+                          "open_clip_config.json as encoder.model")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__}); fix its permissions") from None
+    return path
 
 
 class OpenClipTowers(Towers):
@@ -42,6 +69,7 @@ class OpenClipTowers(Towers):
         from mmbench.hf import apply_offline, load_failed
 
         name, pretrained = _model_spec(params)
+        weights = None if params.random_weights or name.startswith("local-dir:") else local_weights(pretrained)
         apply_offline()
         if params.model.startswith((".", "/", "~")) and not name.startswith("local-dir:"):
             raise load_failed(params.model, "encoder 'openclip'", FileNotFoundError(params.model))
@@ -52,6 +80,10 @@ class OpenClipTowers(Towers):
                 load_weights=not params.random_weights)
             self.tokenizer = open_clip.get_tokenizer(name)
         except Exception as exc:  # open_clip raises RuntimeError/ValueError/OSError/HF errors alike
+            if weights is not None and "not found in built-ins" not in str(exc):
+                raise ConfigError(f"encoder.pretrained {short(str(weights), 200)}: not a valid open_clip checkpoint "
+                                  f"for '{params.model}' ({short(one_line(exc), 200)}); give a checkpoint saved for "
+                                  "this model, or --set encoder.random_weights=true to run without weights") from None
             hint = (f"Get the weights on a machine with internet (open_clip.create_model('{params.model}', "
                     f"pretrained='{params.pretrained}') caches them under ~/.cache/huggingface), copy the checkpoint "
                     f"file here and point at it: --set encoder.pretrained=/path/open_clip_model.safetensors, or save "

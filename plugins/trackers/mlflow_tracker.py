@@ -13,14 +13,17 @@ with ``mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db``). The experime
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
 import mmbench
-from mmbench.errors import MMBenchError
+from mmbench.errors import MMBenchError, one_line, short
+from mmbench.failures import causes, describe_os_error
 from mmbench.tracking import flat_params, learning_curve, wanted
 
 MMBENCH_API_VERSION = 2
@@ -29,6 +32,38 @@ NAME = "mlflow"
 FINAL_METRICS = ("valid_auc", "valid_logloss", "valid_gauc", "best_epoch", "epochs", "encode_seconds",
                  "train_seconds", "samples_per_second", "params", "oracle_auc", "train_samples_per_second",
                  "encode_items_per_second", "peak_memory_mb")
+
+
+#: seconds to wait for a tracking server to accept a connection before saying it cannot be reached
+TIMEOUT_VAR = "MMBENCH_TRACKING_TIMEOUT"
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_FIX = "fix MLFLOW_TRACKING_URI, or unset it to track into ./mlruns"
+
+
+def check_reachable(uri: str) -> None:
+    """A tracking server (http/https) must accept a TCP connection within ``$MMBENCH_TRACKING_TIMEOUT``
+    seconds (default 5): MLflow itself retries for minutes before it fails. Behind a proxy the direct
+    attempt proves nothing, so it is skipped."""
+    url = urlparse(uri)
+    if url.scheme not in ("http", "https") or any(os.environ.get(v) for v in _PROXY_VARS):
+        return
+    try:
+        timeout = float(os.environ.get(TIMEOUT_VAR) or 5)
+    except ValueError:
+        raise MMBenchError(f"{TIMEOUT_VAR}={os.environ[TIMEOUT_VAR]!r}: give a number of seconds") from None
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except socket.timeout:
+        why = f"no answer within {timeout:g} s"
+    except socket.gaierror as exc:
+        why = f"unknown host {url.hostname!r} ({exc.strerror})"
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+    else:
+        return
+    raise MMBenchError(f"MLflow tracking URI {short(uri, 200)}: the tracking server cannot be reached ({why}); "
+                       f"start it or {_FIX} ({TIMEOUT_VAR} sets the wait)")
 
 
 def _client():
@@ -42,7 +77,26 @@ def _client():
         root = Path("mlruns").resolve()
         root.mkdir(exist_ok=True)
         uri, artifacts = f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri()
-    return MlflowClient(tracking_uri=uri), artifacts
+    check_reachable(uri)
+    # later calls: a server that goes away mid-run fails in seconds, not after MLflow's default retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    return MlflowClient, artifacts, uri
+
+
+def _connect():
+    """(client, experiment id): a tracking URI that cannot be used is one line naming it and why."""
+    make_client, artifacts, uri = _client()
+    try:
+        client = make_client(tracking_uri=uri)
+        return client, _experiment(client, artifacts)
+    except MMBenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - MLflow wraps store failures in its own exception types
+        cause = next((e for e in causes(exc) if isinstance(e, OSError)), None)
+        why = describe_os_error(cause) if cause is not None else one_line(exc)
+        raise MMBenchError(f"MLflow tracking URI {short(uri, 200)}: {short(why, 400)}; {_FIX}") from exc
+
 
 
 def _experiment(client, artifacts: str | None) -> str:
@@ -79,11 +133,11 @@ class MLflowTracker:
             return
         from mlflow.entities import Param
 
-        client, artifacts = _client()
+        client, experiment = _connect()
         config = run.as_dict()
         names = [config[s]["name"] for s in ("encoder", "reducer", "model")]
         started = client.create_run(
-            _experiment(client, artifacts), run_name=f"{'/'.join(names)} seed={run.train.seed}",
+            experiment, run_name=f"{'/'.join(names)} seed={run.train.seed}",
             tags={"mmbench.config_hash": run.config_hash(), "mmbench.encoder": names[0],
                   "mmbench.reducer": names[1], "mmbench.model": names[2], "mmbench.version": mmbench.__version__})
         run_id = started.info.run_id
