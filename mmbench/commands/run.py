@@ -7,15 +7,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import checkpoint, paths, pipeline
+from .. import paths
 from .. import config as config_mod
-from ..callbacks import CallbackList, PluginHooks, RunCallbacks
+from ..callbacks import CallbackList, EpochLog, PluginHooks, RunCallbacks
 from ..components import RunContext
 from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from ..trainer import EpochLog, resolve_device
 from . import add_leaderboard_dir, add_set
 from .plugins import warn_failures
 
@@ -90,6 +89,9 @@ def output_dir(given: str | None) -> Path:
 def execute(resolved, registry, leaderboard_dir: Path, console: Console):
     """Run, save the checkpoint, record the row and render the board; prints the run's summary table.
     Returns (the pipeline's RunResult, the run folder, the leaderboard CSV)."""
+    from .. import checkpoint, pipeline  # torch: imported by the commands that train, not by --help
+    from ..trainer import resolve_device
+
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     with make_progress(console) as progress:
         ctx = RunContext(device=resolved.train.device, progress=progress)
@@ -109,6 +111,8 @@ def cmd_run(args) -> int:
     cfg = config_mod.load(args.config, args.set)
     registry = default_registry()
     warn_failures(registry, Console(stderr=True, highlight=False))
+    from .. import pipeline
+
     resolved = pipeline.resolve(cfg, registry)
     _, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")

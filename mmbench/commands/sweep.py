@@ -6,13 +6,17 @@ from rich.console import Console
 from ..callbacks import PluginHooks
 from ..components import RunContext
 from ..registry import default_registry
-from ..sweep import run_sweep
-from ..sweep.plan import EXECUTORS, load
 from . import add_leaderboard_dir, add_set
 from .run import output_dir
 
+#: sweep.plan.EXECUTORS (tests/test_cli_startup.py keeps them equal): the sweep package imports torch
+EXECUTORS = ("local", "ray")
+
 
 def cmd_sweep(args) -> int:
+    from ..sweep import run_sweep
+    from ..sweep.plan import load
+
     console = Console(highlight=False)
     directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)
