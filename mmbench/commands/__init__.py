@@ -12,3 +12,9 @@ def add_leaderboard_dir(parser, what: str = "where the CSV/markdown/chart go") -
 def add_set(parser, help: str = "override a config value, e.g. --set train.seed=3 (repeatable)") -> None:
     """``--set KEY=VALUE`` (repeatable): config overrides, parsed by ``config.load``."""
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+def add_rerun(parser) -> None:
+    """``--rerun``: run a config whose hash already has an ok row (by default it is skipped, one line)."""
+    parser.add_argument("--rerun", action="store_true",
+                        help="run even if this exact config (same hash, same data) already has a row; adds a second row")

@@ -15,7 +15,7 @@ from ..leaderboard import store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from . import add_leaderboard_dir, add_set
+from . import add_leaderboard_dir, add_rerun, add_set
 from .plugins import warn_failures
 
 
@@ -86,6 +86,21 @@ def output_dir(given: str | None) -> Path:
     return directory
 
 
+def recorded_already(resolved, leaderboard_dir: Path, console: Console, rerun: bool) -> bool:
+    """True (and one line saying so) when the board already holds an ok row of this config hash:
+    an identical rerun would only add a second identical row after minutes of work."""
+    if rerun:
+        return False
+    found = store.find_recorded(leaderboard_dir, resolved.config_hash())
+    if found is None:
+        return False
+    path, row = found
+    console.print(f"already recorded: config {resolved.config_hash()} has a row in {path} (valid AUC "
+                  f"{float(row['valid_auc']):.4f}, {row.get('timestamp') or 'no date'}); skipped, nothing ran. "
+                  f"--rerun runs it again and adds a second row", soft_wrap=True, markup=False)
+    return True
+
+
 def execute(resolved, registry, leaderboard_dir: Path, console: Console):
     """Run, save the checkpoint, record the row and render the board; prints the run's summary table.
     Returns (the pipeline's RunResult, the run folder, the leaderboard CSV)."""
@@ -114,6 +129,8 @@ def cmd_run(args) -> int:
     from .. import pipeline
 
     resolved = pipeline.resolve(cfg, registry)
+    if recorded_already(resolved, directory, console, args.rerun):
+        return 0
     _, run_dir, path = execute(resolved, registry, directory, console)
     console.print(f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)")
     console.print(f"row appended to {path} (and {path.with_suffix('.md').name})")
@@ -125,4 +142,5 @@ def add_parser(sub) -> None:
     p.add_argument("config", help="YAML config with sections dataset, encoder, reducer, model, train")
     add_set(p)
     add_leaderboard_dir(p, "where the CSV/markdown rows go")
+    add_rerun(p)
     p.set_defaults(func=cmd_run)

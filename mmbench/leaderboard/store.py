@@ -178,6 +178,19 @@ def recorded_status(directory: Path, dataset: str) -> dict[str, str]:
     return out
 
 
+def find_recorded(directory: Path, config_hash: str) -> tuple[Path, dict] | None:
+    """The latest ok row of ``config_hash`` in any board of ``directory`` (its CSV and the row), or None.
+    The hash covers the whole resolved config, the dataset section and a Task-1 run's ``task`` included,
+    so a match is the same run on the same data: ``mmbench run`` and ``task1`` skip it unless --rerun."""
+    found = None
+    for path in sorted(Path(directory).glob("*.csv")):
+        for r in read_rows(path):
+            if r.get("config_hash") == config_hash and is_ok(r):
+                if found is None or r.get("timestamp", "") >= found[1].get("timestamp", ""):
+                    found = (path, r)
+    return found
+
+
 def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None) -> bool:
     """Record a sweep's combination exactly once: False (nothing written) when its config hash already
     has an ok row; an earlier failed row of the same hash is replaced by this outcome."""
