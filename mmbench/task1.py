@@ -49,8 +49,7 @@ CHALLENGE_KNOBS = {
     "learning_rate": "train.lr",
     "batch_size": "train.batch_size",
 }
-#: train keys that tune nothing: which repetition (seed) and where / how fast it runs
-NOT_TUNING = ("seed", "device", "threads", "eval_batch_size", "cpu_malloc_tuning")
+NOT_TUNING = config_mod.NOT_TUNING  # train keys that tune nothing: which repetition (seed), where, how fast
 ALLOWED = {
     "model": {key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("model.")},
     "train": {key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("train.")} | set(NOT_TUNING),
