@@ -303,3 +303,22 @@ def test_the_shipped_baseline_settings_are_the_configs_resolved():
     assert baseline_settings() == expected, (
         "mmbench/leaderboard/baselines.yaml is stale; its body should read:\n"
         + yaml.safe_dump(expected, sort_keys=False, width=200))
+
+
+@pytest.mark.parametrize("reducer, params, label", [
+    ("pca", {"dim": 64}, "pca-64"),
+    ("rq", {"levels": 3, "codes": 64, "vectors": "input"}, "rq-3x64"),
+    ("vq", {"groups": 8, "codes": 256}, "vq-8x256"),
+    ("vq", {"codes": 32}, "vq-1x32"),
+    ("none", {}, "none"),
+])
+def test_reducer_labels_show_their_size_and_leave_the_hash_alone(tmp_path, reducer, params, label):
+    r = run_row("h1", "enc", reducer, "m", 1, 0.7)
+    cfg = json.loads(r.config)
+    cfg["reducer"].update(params)
+    r.config = json.dumps(cfg)
+    store.record_row(tmp_path, r)
+    rows = store.read_rows(tmp_path / "fake.csv")
+    (combo,) = summarise(rows, "fake", tmp_path).combinations
+    assert combo.reducer_label == label and combo.label == f"enc / {label} / m"
+    assert rows[0]["config_hash"] == "h1"

@@ -229,3 +229,20 @@ def test_ray_executor_runs_trials_as_tasks_that_report_each_epoch(registry, tmp_
     complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
     rows = rows_of(tmp_path / "lb")
     assert sorted(int(r["trial"]) for r in rows) == sorted(t.number for t in complete)
+
+
+def test_the_summary_counts_pruned_and_failed_trials_apart_from_complete_ones():
+    from rich.console import Console
+
+    from mmbench.commands.tune import _final_table
+    from mmbench.tuning.run import TrialLine, TuneReport
+
+    report = TuneReport("s", "sqlite://", 4, "maximize", "auc", trials=[
+        TrialLine(0, "complete", 0.71, {}), TrialLine(2, "complete", 0.70, {}),
+        TrialLine(1, "pruned", 0.60, {}, epochs=1), TrialLine(3, "failed", None, {})])
+    assert report.counts() == "2 complete, 1 pruned, 1 failed"
+    assert TuneReport("s", "", 1, "maximize", "auc", trials=[TrialLine(0, "pruned", 0.6, {})]).counts() == \
+        "0 complete, 1 pruned"
+    console = Console(width=200, record=True)
+    console.print(_final_table(report, [], 10))
+    assert "the first 4 of 4 trials (2 complete, 1 pruned, 1 failed)" in " ".join(console.export_text().split())

@@ -112,8 +112,16 @@ class Combination:
 
     @property
     def reducer_label(self) -> str:
-        dim = self.flat.get("reducer.dim")
-        return f"{self.reducer}-{dim}" if dim not in (None, "") else self.reducer
+        """The reducer with its size: its output width (``pca-128``), or code positions x codes per
+        position for a reducer of integer codes (``rq-3x64``: levels; ``vq-8x256``: groups sharing one
+        codebook). Labels only: the config hash is the run's whole config, whatever is shown here."""
+        get = self.flat.get
+        if get("reducer.dim") not in (None, ""):
+            return f"{self.reducer}-{get('reducer.dim')}"
+        if get("reducer.codes") not in (None, ""):
+            positions = next((get(k) for k in ("reducer.levels", "reducer.groups") if get(k) not in (None, "")), 1)
+            return f"{self.reducer}-{positions}x{get('reducer.codes')}"
+        return self.reducer
 
     @property
     def label(self) -> str:
