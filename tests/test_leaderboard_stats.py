@@ -322,3 +322,30 @@ def test_reducer_labels_show_their_size_and_leave_the_hash_alone(tmp_path, reduc
     (combo,) = summarise(rows, "fake", tmp_path).combinations
     assert combo.reducer_label == label and combo.label == f"enc / {label} / m"
     assert rows[0]["config_hash"] == "h1"
+
+
+def test_a_run_is_shown_beside_the_committed_boards_best(monkeypatch, tmp_path):
+    """From a checkout, a run on a dataset with a committed board prints that board's best row for scale
+    (the quickstart: world-2 small); without a committed board (an installed wheel) nothing is said."""
+    from rich.console import Console
+
+    from mmbench.commands.run import summary_table
+
+    path, best = store.committed_best("microlens_1m_synth-w2-small-s0")
+    assert path == store.COMMITTED_DIR / "microlens_1m_synth-w2-small-s0.csv"
+    rows = [r for r in store.read_rows(path) if store.is_ok(r)]
+    assert float(best["valid_auc"]) == max(float(r["valid_auc"]) for r in rows)
+    row = Row(dataset="microlens_1m_synth-w2-small-s0", encoder="text", reducer="pca", model="din", seed=1,
+              valid_auc=0.70, valid_logloss=0.5, valid_gauc=0.7, epochs=2, best_epoch=2, train_seconds=1.0,
+              oracle_auc=0.9758, params=10, config_hash="abc", encode_seconds=0.5, samples_per_second=100.0,
+              device="cpu")
+    console = Console(width=250, record=True)
+    console.print(summary_table(row, cache_hit=False))
+    text = console.export_text()
+    share = (float(best["valid_auc"]) - 0.5) / (0.9758 - 0.5)
+    assert f"committed best │ {float(best['valid_auc']):.4f}  (precomputed / rq / din, 5 epochs, {share:.0%}" in text
+    monkeypatch.setattr(store, "COMMITTED_DIR", tmp_path)
+    assert store.committed_best("microlens_1m_synth-w2-small-s0") is None
+    console = Console(width=250, record=True)
+    console.print(summary_table(row, cache_hit=False))
+    assert "committed best" not in console.export_text()

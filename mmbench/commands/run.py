@@ -54,6 +54,14 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
     if row.oracle_auc != "":
         lift = (row.valid_auc - 0.5) / (row.oracle_auc - 0.5)
         table.add_row("oracle AUC", f"{row.oracle_auc:.4f}  (run reaches {lift:.0%} of the oracle's lift over chance)")
+    best = store.committed_best(row.dataset)
+    if best is not None:  # a scale for a first run: the best of the repository's committed board
+        path, b = best
+        share = ""
+        if row.oracle_auc != "":
+            share = f", {(float(b['valid_auc']) - 0.5) / (row.oracle_auc - 0.5):.0%} of the oracle's lift"
+        table.add_row("committed best", f"{float(b['valid_auc']):.4f}  ({b['encoder']} / {b['reducer']} / {b['model']}, "
+                                        f"{b['epochs']} epochs{share}; {path.parent.name}/{path.name})")
     table.add_row("valid logloss", f"{row.valid_logloss:.4f}")
     table.add_row("valid gAUC", f"{row.valid_gauc:.4f}")
     table.add_row("epochs (best)", f"{row.epochs} ({row.best_epoch})")

@@ -46,6 +46,27 @@ def default_dir() -> Path:
 def leaderboard_dir(given: str | Path | None) -> Path:
     return Path(given).expanduser() if given else default_dir()
 
+
+#: the repository's committed boards, where mmbench runs from a checkout (an editable install); an
+#: installed wheel has none, and then nothing is compared
+COMMITTED_DIR = Path(__file__).resolve().parents[2] / "leaderboards"
+
+
+def committed_best(dataset: str) -> tuple[Path, dict] | None:
+    """The best ok row of the repository's committed board of ``dataset`` (its CSV and the row), or None
+    where there is no such board: a scale for a user's first run."""
+    path = csv_path(COMMITTED_DIR, dataset)
+    if not path.is_file():
+        return None
+    def auc(r: dict) -> float:
+        try:
+            return float(r.get("valid_auc"))
+        except (TypeError, ValueError):
+            return math.nan
+
+    rows = [r for r in read_rows(path) if is_ok(r) and math.isfinite(auc(r))]
+    return (path, max(rows, key=auc)) if rows else None
+
 # A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
 # row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;
 # raising it once, process-wide, is race-free (sweep threads read concurrently).
