@@ -1,5 +1,7 @@
 """Who hears about a run as it happens: the CLI's progress display and the plugins' tracking hooks.
 
+``Callbacks`` are the trainer's epoch and step events (``EpochLog`` per epoch); they live here, not in
+trainer.py, so that a command's display can be defined without importing torch.
 ``RunCallbacks`` adds a run's start and end to the trainer's epoch and step events. ``PluginHooks``
 relays them to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end`` hooks of every installed plugin
 (an experiment tracker is such a plugin); ``EventCallbacks`` puts them on the command's event stream
@@ -7,7 +9,29 @@ relays them to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end`` hooks of
 """
 from __future__ import annotations
 
-from .trainer import Callbacks, EpochLog
+from dataclasses import dataclass
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    train_loss: float
+    valid: dict[str, float]
+    seconds: float
+
+
+class Callbacks:
+    """Progress hooks; the CLI passes a rich implementation, tests pass nothing."""
+
+    def on_epoch_start(self, epoch: int, n_steps: int) -> None: ...
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        """Every 20 steps and at an epoch's end, with the current loss (a host sync on CUDA)."""
+
+    def on_optimizer_step(self, epoch: int, step: int) -> None:
+        """After every batch (and its optimizer step when one is due), without a sync (benchmarks time
+        steps through this)."""
+
+    def on_epoch_end(self, log: EpochLog) -> None: ...
 
 
 class RunCallbacks(Callbacks):

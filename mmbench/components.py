@@ -15,11 +15,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import yaml
-from torch import nn
 
 from . import yamlfile
 
@@ -28,6 +26,9 @@ from .data import mmbench_home
 from .data.types import ItemTable, MMCTRData, Split
 from .errors import PluginError
 from .events import Events
+
+if TYPE_CHECKING:
+    import torch
 
 #: Bumped when a hook or a component contract changes incompatibly. A plugin declares the version it
 #: was written for as ``MMBENCH_API_VERSION`` in its module; ``mmbench plugins --check`` reports a mismatch.
@@ -145,26 +146,50 @@ class FixedReducer(Reducer):
 
 class TrainableReducer(Reducer):
     @abstractmethod
-    def module(self, in_dim: int) -> nn.Module:
+    def module(self, in_dim: int) -> torch.nn.Module:
         """A fresh layer per model, (…, in_dim) → (…, out_dim), with an ``out_dim`` attribute; the
         model's optimiser trains it and its weights are saved in the model's checkpoint."""
 
 
-class Model(nn.Module):
-    """A CTR model: ``Cls(spec, params)``, ``forward(batch) -> logits (B,)`` (no sigmoid).
+def _model_base() -> type:
+    """``Model`` is built on first use (``from mmbench.components import Model``): it subclasses
+    ``torch.nn.Module``, and importing torch costs seconds that a command which trains nothing (``--help``,
+    ``mmbench plugins``) should not pay."""
+    from torch import nn
 
-    ``spec`` is a ``mmbench.features.FeatureSpec``: vocabulary sizes and ``item_features`` (id → tags,
-    levels, the reduced vector, the codes). ``batch`` holds id tensors ``user_id``, ``item_id``,
-    ``item_seq`` (B, 64), ``likes_level``, ``views_level``. ``TRAIN_DEFAULTS`` are the model's ``train:``
-    defaults (usually ``train_defaults(__file__)``: the config.yaml beside the module).
-    """
+    class Model(nn.Module):
+        """A CTR model: ``Cls(spec, params)``, ``forward(batch) -> logits (B,)`` (no sigmoid).
 
-    Params: ClassVar[type | None] = None
-    TRAIN_DEFAULTS: ClassVar[dict] = {}
+        ``spec`` is a ``mmbench.features.FeatureSpec``: vocabulary sizes and ``item_features`` (id → tags,
+        levels, the reduced vector, the codes). ``batch`` holds id tensors ``user_id``, ``item_id``,
+        ``item_seq`` (B, 64), ``likes_level``, ``views_level``. ``TRAIN_DEFAULTS`` are the model's ``train:``
+        defaults (usually ``train_defaults(__file__)``: the config.yaml beside the module).
+        """
+
+        Params: ClassVar[type | None] = None
+        TRAIN_DEFAULTS: ClassVar[dict] = {}
+
+    Model.__module__, Model.__qualname__ = __name__, "Model"
+    return Model
 
 
-#: kind → the base its components subclass
-BASES: dict[str, type] = {"dataset": Dataset, "encoder": Encoder, "reducer": Reducer, "model": Model}
+#: kind → the name of the base its components subclass (``base_of(kind)`` gives the class)
+BASE_NAMES: dict[str, str] = {"dataset": "Dataset", "encoder": "Encoder", "reducer": "Reducer", "model": "Model"}
+
+
+def base_of(kind: str) -> type:
+    """The base class a component of ``kind`` subclasses (the model base imports torch)."""
+    name = BASE_NAMES[kind]
+    return globals()[name] if name in globals() else __getattr__(name)
+
+
+def __getattr__(name: str):
+    if name == "Model":
+        globals()["Model"] = model = _model_base()
+        return model
+    if name == "BASES":
+        return {kind: base_of(kind) for kind in BASE_NAMES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train_defaults(module_file: str, name: str = "config.yaml") -> dict:
@@ -173,6 +198,8 @@ def train_defaults(module_file: str, name: str = "config.yaml") -> dict:
     Model parameter defaults live in the model's ``Params`` dataclass only; a ``params:`` block here
     would be a second copy, so it is refused.
     """
+    import yaml
+
     path = Path(module_file).with_name(name)
     try:
         data = yamlfile.load(path.read_text(encoding="utf-8"), str(path)) or {}
@@ -198,5 +225,5 @@ class ValidPredictions:
     test_labels: np.ndarray | None = None
 
 
-__all__ = ["API_VERSION", "BASES", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
+__all__ = ["API_VERSION", "BASE_NAMES", "BASES", "base_of", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
            "RunContext", "Split", "TrainableReducer", "ValidPredictions", "train_defaults"]

@@ -14,6 +14,8 @@ from .params import check_keys, did_you_mean
 COMPONENT_SECTIONS = ("dataset", "encoder", "reducer", "model")
 MAX_NAME = 200  # a component name longer than this is a paste accident, not a plugin
 SECTIONS = COMPONENT_SECTIONS + ("train",)
+#: train keys that change which repetition runs (seed) or where / how fast, not what is learned
+NOT_TUNING = ("seed", "device", "threads", "eval_batch_size", "cpu_malloc_tuning")
 
 
 @dataclass

@@ -39,6 +39,10 @@ def _component_problems(comp) -> list[str]:
     where = f"{comp.kind} '{comp.name}'"
     problems = []
     try:
+        comp.factory  # a "module:Class" reference is imported and checked here
+    except MMBenchError as exc:
+        return [str(exc)]
+    try:
         describe_params(comp.params_cls)
     except Exception as exc:
         problems.append(f"{where}: Params cannot be described ({type(exc).__name__}: {exc})")

@@ -1,8 +1,9 @@
 """The hooks a plugin implements (with ``@mmbench.hookimpl``); the component contracts they register
 are the base classes in ``mmbench/components.py``.
 
-The ``register_*`` hooks receive ``register(name, cls, **metadata)``. Register cheaply: heavy imports
-(transformers, open_clip) belong inside the component's methods, not at module import.
+The ``register_*`` hooks receive ``register(name, cls, **metadata)``; ``cls`` may be a ``"module:Class"``
+reference, imported on first use (a model class needs torch). Register cheaply: heavy imports
+(transformers, open_clip, torch) belong inside the component's methods, not at module import.
 
 The ``on_run_*`` / ``on_epoch_end`` hooks are called for every run (``mmbench run`` and each
 combination of a sweep) by every plugin that implements them: the place for an experiment tracker.

@@ -17,7 +17,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .muted{color:var(--muted)}
 #controls{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:10px 0;padding:8px 10px;background:var(--band);border:1px solid var(--line);border-radius:6px}
 #controls select,#controls input{font:inherit;padding:2px 4px}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse}
 #board th,#board td,table.plain th,table.plain td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle;white-space:nowrap}
 #board th{position:sticky;top:0;background:var(--bg);font-weight:600}
@@ -47,6 +47,7 @@ svg .seed-dot{fill:#000;opacity:.45}
 svg .oracle-line{stroke:var(--oracle);stroke-width:1.5;stroke-dasharray:3 2}
 svg.axis line{stroke:var(--muted)}
 svg.axis text{font-size:10px;fill:var(--muted)}
+svg.axis text.oracle-mark{fill:var(--oracle);font-weight:600}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 footer{margin-top:24px;font-size:12px}
 """

@@ -146,11 +146,11 @@ class Scale:
 
     @classmethod
     def of(cls, page: Page) -> "Scale":
+        """The runs' range (means, CIs, seeds), padded. Not the oracle: far above the runs, it would
+        squeeze every CI bar into a few pixels; it is drawn where it falls inside, else marked at the edge."""
         values = []
         for c in page.combos:
             values += [c["mean"]] + (c["ci"] or []) + [r["auc"] for r in c["runs"]]
-        if page.oracle_auc is not None:
-            values.append(page.oracle_auc)
         values = [v for v in values if v is not None and not math.isnan(v)]
         if not values:
             return cls(0.5, 1.0)
@@ -160,6 +160,9 @@ class Scale:
 
     def x(self, value: float) -> float:
         return round(14 + (value - self.lo) / (self.hi - self.lo) * (self.width - 28), 2)
+
+    def inside(self, value: float | None) -> bool:
+        return value is not None and self.lo <= value <= self.hi
 
     def ticks(self, n: int = 5) -> list[tuple[float, str]]:
         """About ``n`` round values inside the range (steps of 1, 2 or 5 times a power of ten), labelled."""
@@ -176,7 +179,7 @@ def _ci_svg(c: dict, scale: Scale, oracle: float | None) -> str:
     h, y = 18, 9
     parts = [f'<svg class="ci" width="{scale.width}" height="{h}" role="img" '
              f'aria-label="{_e(_ci_label(c))}">']
-    if oracle is not None:
+    if scale.inside(oracle):
         x = scale.x(oracle)
         parts.append(f'<line class="oracle-line" x1="{x}" x2="{x}" y1="0" y2="{h}"/>')
     if c["ci"]:
@@ -203,9 +206,14 @@ def _axis_svg(scale: Scale, oracle: float | None) -> str:
         x = scale.x(value)
         parts.append(f'<line x1="{x}" x2="{x}" y1="{h - 5}" y2="{h}"/>'
                      f'<text x="{x}" y="{h - 8}" text-anchor="middle">{label}</text>')
-    if oracle is not None:
+    if scale.inside(oracle):
         x = scale.x(oracle)
         parts.append(f'<line class="oracle-line" x1="{x}" x2="{x}" y1="0" y2="{h}"/>')
+    elif oracle is not None:  # outside the runs' range: a marker at the edge it lies beyond
+        right = oracle > scale.hi
+        x, anchor = (scale.width - 1, "end") if right else (1, "start")
+        text = f"oracle {oracle:.3f} →" if right else f"← oracle {oracle:.3f}"
+        parts.append(f'<text class="oracle-mark" x="{x}" y="8" text-anchor="{anchor}">{text}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -313,8 +321,8 @@ def _published_section(page: Page) -> str:
         for p in page.published)
     return (f'<section id="published"><h2>Published results (not measured by mmbench)</h2>'
             f'<p>Reported by their authors on the real MicroLens-1M; {caveat}</p>'
-            f'<table class="plain"><thead><tr><th>system</th><th>what it is</th><th>valid AUC</th><th>test AUC</th>'
-            f'<th>source</th></tr></thead><tbody>{rows}</tbody></table></section>')
+            f'<div class="scroll"><table class="plain"><thead><tr><th>system</th><th>what it is</th><th>valid AUC</th><th>test AUC</th>'
+            f'<th>source</th></tr></thead><tbody>{rows}</tbody></table></div></section>')
 
 
 def _failed_section(page: Page) -> str:
@@ -323,9 +331,9 @@ def _failed_section(page: Page) -> str:
     rows = "".join(
         f'<tr><td>{_e(r["encoder"])}</td><td>{_e(r["reducer"])}</td><td>{_e(r["model"])}</td><td>{_e(r["seed"])}</td>'
         f'<td class="wrap">{_e(r["error"])}</td><td><code>{_e(r["config_hash"])}</code></td></tr>' for r in page.failed)
-    return (f'<section id="failed"><h2>Failed runs</h2><table class="plain"><thead><tr><th>encoder</th>'
-            f'<th>reducer</th><th>model</th><th>seed</th><th>error</th><th>config</th></tr></thead>'
-            f'<tbody>{rows}</tbody></table></section>')
+    return (f'<section id="failed"><h2>Failed runs</h2><div class="scroll"><table class="plain"><thead><tr>'
+            f'<th>encoder</th><th>reducer</th><th>model</th><th>seed</th><th>error</th><th>config</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table></div></section>')
 
 
 def _json_script(ident: str, value) -> str:
@@ -401,9 +409,9 @@ def render_index(entries: list[IndexEntry]) -> str:
     body = (
         '<header><h1>mmbench leaderboards</h1><p>One page per dataset; every number is a measured run '
         '(published results are listed apart on each page).</p></header>'
-        '<table class="plain" id="datasets"><thead><tr><th>dataset</th><th>combinations</th><th>runs</th>'
+        '<div class="scroll"><table class="plain" id="datasets"><thead><tr><th>dataset</th><th>combinations</th><th>runs</th>'
         '<th>best combination</th><th>its valid AUC</th><th>oracle AUC</th><th>last recorded</th></tr></thead>'
-        f'<tbody>{rows}</tbody></table>'
+        f'<tbody>{rows}</tbody></table></div>'
         f'<footer class="muted">mmbench {_e(__version__)}</footer>'
     )
     return _document("mmbench leaderboards", body)

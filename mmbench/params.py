@@ -132,8 +132,13 @@ def _problem(value, bound: Bounds | None) -> str | None:
 
 
 def did_you_mean(name, choices) -> str:
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, compared case-insensitively (``DIN`` →
+    ``din``); empty when none is close."""
+    by_lower: dict[str, str] = {}
+    for c in map(str, choices):
+        by_lower.setdefault(c.lower(), c)
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 def check_keys(keys, allowed, where: str, what: str = "key", prefix: str = "") -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import importlib
 import importlib.metadata as md
 import os
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import pluggy
 
 from . import hookspecs
-from .components import API_VERSION, BASES, Model
+from .components import API_VERSION, base_of
 from .errors import MMBenchError, PluginError, one_line
 from .locks import said_if_slow
 from .params import build_params, did_you_mean, params_to_dict
@@ -33,13 +34,25 @@ ENTRY_POINT_GROUP = "mmbench"
 
 @dataclass
 class Component:
+    """A registered component. ``target`` is its class, or a ``"module:Class"`` reference that is imported
+    (and checked) on first use of ``factory``: a plugin whose class needs torch registers the reference,
+    so listing the plugins (``mmbench plugins``, ``--help``) imports no torch."""
+
     kind: str
     name: str
-    factory: Callable[..., Any]
+    target: Any
     distribution: str
     version: str
     plugin: str
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        if isinstance(self.target, str):
+            cls = _import_reference(self)
+            _check_class(self, cls)
+            self.target = cls
+        return self.target
 
     @property
     def params_cls(self):
@@ -174,16 +187,11 @@ def _env_list(name: str) -> set[str] | None:
 
 
 def _entry_points():
-    """One entry point per (distribution, name): a dist on sys.path twice is seen once."""
-    seen_dists: set[str] = set()
-    for dist in md.distributions():
-        dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-        if dist_name in seen_dists:
-            continue
-        seen_dists.add(dist_name)
-        for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP:
-                yield ep, dist
+    """One entry point per (distribution, name): a dist on sys.path twice is seen once (the first).
+    ``entry_points(group=...)`` reads entry_points.txt files only; the metadata of a distribution (a
+    slow parse, ~250 of them in a research venv) is read only for those that declare mmbench plugins."""
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        yield ep, ep.dist
 
 
 def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -> dict[str, tuple[str, str]]:
@@ -269,20 +277,40 @@ def _api_hint(error: str, api: int | None) -> str:
 
 
 def _check_component(comp: Component) -> None:
-    """What the core relies on: a string name, a class subclassing its kind's base, Params a dataclass
-    or None, a model's train defaults a mapping."""
+    """What the core relies on: a string name, and a class subclassing its kind's base (checked now, or
+    on first use for a ``"module:Class"`` reference)."""
     if not isinstance(comp.name, str) or not comp.name:
         raise PluginError(f"{comp.kind} name must be a non-empty string, got {comp.name!r}")
-    base = BASES[comp.kind]
-    if not (isinstance(comp.factory, type) and issubclass(comp.factory, base)):
-        raise PluginError(f"{comp.kind} '{comp.name}': {comp.factory!r} is not a subclass of "
+    if isinstance(comp.target, str):
+        if comp.target.count(":") != 1 or not all(comp.target.split(":")):
+            raise PluginError(f"{comp.kind} '{comp.name}': {comp.target!r} is neither a class nor a "
+                              f"'module:Class' reference")
+        return
+    _check_class(comp, comp.target)
+
+
+def _check_class(comp: Component, cls) -> None:
+    """A class subclassing its kind's base, Params a dataclass or None, a model's train defaults a mapping."""
+    base = base_of(comp.kind)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise PluginError(f"{comp.kind} '{comp.name}': {cls!r} is not a subclass of "
                           f"mmbench.components.{base.__name__} (plugin API {API_VERSION}; a plugin written for "
                           f"API 1 needs a release made for API {API_VERSION}, see docs/plugins.md)")
-    params_cls = comp.params_cls
+    params_cls = cls.Params
     if params_cls is not None and not dataclasses.is_dataclass(params_cls):
         raise PluginError(f"{comp.kind} '{comp.name}': Params must be a dataclass or None, got {params_cls!r}")
-    if issubclass(comp.factory, Model) and not isinstance(comp.factory.TRAIN_DEFAULTS, dict):
+    if comp.kind == "model" and not isinstance(cls.TRAIN_DEFAULTS, dict):
         raise PluginError(f"model '{comp.name}': TRAIN_DEFAULTS must be a mapping of train keys")
+
+
+def _import_reference(comp: Component):
+    """The class a ``"module:Class"`` reference names; a failed import is one line naming the plugin."""
+    module_name, _, attr = comp.target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:
+        raise PluginError(f"{comp.label()} could not be imported from {comp.target!r}: {one_line(exc)} "
+                          f"(fix or uninstall plugin '{comp.plugin}'; MMBENCH_DEBUG=1 shows the traceback)") from exc
 
 
 def _distribution_of(plugin) -> tuple[str, str]:

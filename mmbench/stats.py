@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm, rankdata
 
-Z95 = float(norm.ppf(0.975))
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975); scipy is imported where it is used (seconds)
 
 
 def delong(labels: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AUC of each row of ``preds`` (k, n) against binary ``labels`` (n,), and their (k, k) covariance."""
+    from scipy.stats import rankdata
+
     labels = np.asarray(labels).astype(bool)
     preds = np.atleast_2d(np.asarray(preds, dtype=np.float64))
     pos, neg = preds[:, labels], preds[:, ~labels]
@@ -42,6 +43,8 @@ def weighted_ci(aucs: np.ndarray, cov: np.ndarray, weights: np.ndarray) -> tuple
 
 def paired_test(aucs: np.ndarray, cov: np.ndarray, contrast: np.ndarray) -> tuple[float, float]:
     """(difference, two-sided p) of ``contrast @ aucs`` = 0, e.g. mean of A's seeds minus mean of B's."""
+    from scipy.stats import norm
+
     diff = float(contrast @ aucs)
     var = float(contrast @ cov @ contrast)
     if var <= 1e-18:

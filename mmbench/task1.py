@@ -40,6 +40,7 @@ from .errors import ConfigError, DataError, note
 from .locks import file_lock
 from .leaderboard.store import task_dataset_id
 from .registry import Registry
+from .trainer import TrainParams
 
 TASK = 1
 MODEL = "din"  # the challenge's baseline, with its published defaults
@@ -51,14 +52,18 @@ CHALLENGE_KNOBS = {
     "learning_rate": "train.lr",
     "batch_size": "train.batch_size",
 }
-#: train keys that tune nothing: which repetition (seed) and where / how fast it runs
-NOT_TUNING = ("seed", "device", "threads", "eval_batch_size", "cpu_malloc_tuning")
+NOT_TUNING = config_mod.NOT_TUNING  # train keys that tune nothing: which repetition (seed), where, how fast
+#: train keys that shorten the fixed training (a quick run, a smoke test): allowed, and recorded in the
+#: run's resolved config as ``deviations`` (so on its row) when they differ from the fixed DIN's
+SHORTENING = ("epochs", "patience")
 ALLOWED = {
     "model": {key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("model.")},
-    "train": {key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("train.")} | set(NOT_TUNING),
+    "train": ({key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("train.")}
+              | set(NOT_TUNING) | set(SHORTENING)),
 }
 ALLOWED_TEXT = (", ".join(CHALLENGE_KNOBS.values())
-                + f" (and train.{', train.'.join(NOT_TUNING)}, which tune nothing)")
+                + f" (and train.{', train.'.join(NOT_TUNING)}, which tune nothing; train.epochs and "
+                  f"train.patience, which shorten the training and are recorded as a deviation)")
 
 
 # ------------------------------------------------------------------------------------- config
@@ -88,6 +93,7 @@ def config_from_dict(raw: dict, source: str, check: bool = True) -> RunConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with sections dataset, encoder, reducer")
     raw = dict(raw)
+    raw.pop("deviations", None)  # a stored run's record of its shortened training (Task1Resolved.as_dict)
     task = raw.pop("task", TASK)
     if task != TASK:
         raise ConfigError(f"{source}: task: {task!r}; `mmbench task1` runs Task 1 (Task 2 is `mmbench run`)")
@@ -136,7 +142,16 @@ class Task1Resolved(pipeline.Resolved):
     """A resolved Task-1 config: the baseline DIN trained on the embedding as written to disk."""
 
     def as_dict(self) -> dict:
-        return {**super().as_dict(), "task": TASK}
+        out = {**super().as_dict(), "task": TASK}
+        if self.deviations():
+            out["deviations"] = self.deviations()
+        return out
+
+    def deviations(self) -> list[str]:
+        """The fixed training's settings this run shortened, e.g. ``train.epochs=2 (fixed: 100)``."""
+        fixed = {**dataclasses.asdict(TrainParams()), **self.model.component.train_defaults}
+        return [f"train.{k}={getattr(self.train, k)} (fixed: {fixed[k]})" for k in SHORTENING
+                if getattr(self.train, k) != fixed[k]]
 
     def before_training(self, data: MMCTRData, reduction: pipeline.Reduction, ctx: RunContext):
         who, red = self.config.source, self.reducer
@@ -154,7 +169,11 @@ class Task1Resolved(pipeline.Resolved):
 def resolve(cfg: RunConfig, registry: Registry) -> Task1Resolved:
     resolved = pipeline.resolve(cfg, registry)
     check_fixed_reducer(resolved, cfg.source)
-    return Task1Resolved(**{f.name: getattr(resolved, f.name) for f in dataclasses.fields(resolved)})
+    task1 = Task1Resolved(**{f.name: getattr(resolved, f.name) for f in dataclasses.fields(resolved)})
+    if task1.deviations():
+        note(f"{cfg.source}: {', '.join(task1.deviations())}: a shortened Task-1 training, not the challenge's "
+             f"fixed one; recorded in the row's config as a deviation (its hash differs from a full run's)")
+    return task1
 
 
 def resolve_stored(config: dict, source: str, registry: Registry) -> pipeline.Resolved:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .callbacks import Callbacks, EpochLog  # noqa: F401 - trainer.Callbacks/EpochLog: their old home
 from .data.types import Split
 from .errors import MMBenchError
 from .features import BATCH_KEYS
@@ -68,14 +69,6 @@ class TrainParams:
 
 
 @dataclass
-class EpochLog:
-    epoch: int
-    train_loss: float
-    valid: dict[str, float]
-    seconds: float
-
-
-@dataclass
 class TrainResult:
     valid: dict[str, float]  # metrics of the restored best epoch
     best_epoch: int
@@ -85,20 +78,6 @@ class TrainResult:
     n_params: int
     history: list[EpochLog] = field(default_factory=list)
     valid_probs: np.ndarray | None = None  # of the restored best epoch, in valid row order
-
-
-class Callbacks:
-    """Progress hooks; the CLI passes a rich implementation, tests pass nothing."""
-
-    def on_epoch_start(self, epoch: int, n_steps: int) -> None: ...
-    def on_step(self, epoch: int, step: int, loss: float) -> None:
-        """Every 20 steps and at an epoch's end, with the current loss (a host sync on CUDA)."""
-
-    def on_optimizer_step(self, epoch: int, step: int) -> None:
-        """After every batch (and its optimizer step when one is due), without a sync (benchmarks time
-        steps through this)."""
-
-    def on_epoch_end(self, log: EpochLog) -> None: ...
 
 
 def resolve_device(name: str, what: str = "train.device") -> torch.device:

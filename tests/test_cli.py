@@ -26,14 +26,15 @@ def tiny_run(tmp_path_factory):
     args = ["run", "configs/quickstart.yaml", "--set", "dataset.scale=tiny", "--set", "reducer.dim=16",
             "--set", "train.epochs=2", "--set", "train.batch_size=256"]  # the default leaderboard folder
     first = mmbench(*args, home=home)
-    second = mmbench(*args, home=home)
+    second = mmbench(*args, "--rerun", home=home)
+    third = mmbench(*args, home=home)  # the same config once more, without --rerun: skipped
     assert {p.name: p.read_bytes() for p in (ROOT / "leaderboards").glob("*.*")} == committed
-    return home, home / "leaderboards", first, second
+    return home, home / "leaderboards", first, second, third
 
 
 def test_quickstart_on_tiny_records_rows(tiny_run):
     """Rows go to $MMBENCH_HOME/leaderboards by default: the repository's committed boards stay untouched."""
-    home, lb, first, second = tiny_run
+    home, lb, first, second, third = tiny_run
     rows = list(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
     assert len(rows) == 2
     oracle = json.loads((home / "data" / "microlens_1m_synth-w2-tiny-s0" / "oracle.json").read_text())["valid_auc"]
@@ -55,7 +56,7 @@ def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_report
     from mmbench.metrics import auc
     from mmbench.subsets import score
 
-    home, lb, _, _ = tiny_run
+    home, lb, *_ = tiny_run
     root = home / "data" / "microlens_1m_synth-w2-tiny-s0"
     preds = lb / "microlens_1m_synth-w2-tiny-s0" / "preds"
     row = next(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
@@ -74,8 +75,20 @@ def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_report
     assert pooled["left_out"] == valid_only["left_out"] == []
 
 
+def test_an_identical_run_is_found_before_training_and_skipped(tiny_run):
+    """Same config hash on the same board: one line naming the recorded row's AUC and date, no new row,
+    no training; --rerun (the second run) adds the row anyway."""
+    _, lb, _, _, third = tiny_run
+    rows = list(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
+    assert len(rows) == 2 and third.returncode == 0
+    latest = max(rows, key=lambda r: r["timestamp"])
+    assert third.stdout.startswith(f"already recorded: config {latest['config_hash']} has a row in ")
+    assert f"(valid AUC {float(latest['valid_auc']):.4f}, {latest['timestamp']}); skipped" in third.stdout
+    assert "--rerun" in third.stdout and "epoch" not in third.stdout and "valid AUC" not in third.stderr
+
+
 def test_second_run_hits_the_embedding_cache(tiny_run):
-    _, _, first, second = tiny_run
+    _, _, first, second, _ = tiny_run
     assert "(cache hit)" not in first.stdout
     assert "(cache hit)" in second.stdout
 

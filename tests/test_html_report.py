@@ -170,7 +170,13 @@ def test_page_in_headless_chromium(board, tmp_path, browser):
     lows = sorted(summary.combinations, key=lambda c: c.ci[0])
     xs = [float(bars[c.key].get_attribute("x1")) for c in lows]
     assert xs == sorted(xs)
-    assert len(d.find_elements(By.CSS_SELECTOR, "#board svg.ci .oracle-line")) == len(summary.combinations)
+    # the oracle: a line in every CI picture where it lies within the runs' range, else one mark on the axis
+    lines = len(d.find_elements(By.CSS_SELECTOR, "#board svg.ci .oracle-line"))
+    marks = len(d.find_elements(By.CSS_SELECTOR, "#board svg.axis .oracle-mark"))
+    assert (lines, marks) in ((len(summary.combinations), 0), (0, 1))
+    # the table fits a 1400 px window: it scrolls inside its container, the page does not
+    d.set_window_size(1400, 900)
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
     # sorting: by mean ascending, then descending; by model name
     header = d.find_element(By.CSS_SELECTOR, 'th[data-sort="mean"]')
@@ -365,3 +371,22 @@ def test_hostile_names_and_values_run_no_script_in_chromium(hostile_board, tmp_p
             href = a.get_attribute("href") or ""
             assert not href.lower().startswith(("javascript:", "data:", "vbscript:")), href
         no_script_ran(d.current_url)
+
+
+
+def test_the_ci_axis_spans_the_runs_and_marks_an_oracle_beyond_them():
+    """The oracle (0.976 on world 2) would stretch the axis from the runs' 0.70-0.78 to 1.0 and squeeze
+    each CI bar to a few pixels: the axis spans the runs, and the oracle is marked at the edge."""
+    from types import SimpleNamespace
+
+    from mmbench.html_report import Scale, _axis_svg, _ci_svg
+
+    combo = {"mean": 0.74, "ci": [0.73, 0.75], "runs": [{"auc": 0.735}, {"auc": 0.745}], "is_reference": False}
+    other = {"mean": 0.78, "ci": [0.77, 0.79], "runs": [{"auc": 0.78}], "is_reference": False}
+    scale = Scale.of(SimpleNamespace(combos=[combo, other], oracle_auc=0.976))
+    assert scale.hi < 0.8 and scale.lo > 0.7
+    assert scale.x(0.75) - scale.x(0.73) > 0.2 * (scale.width - 28)  # the CI bar is a fifth of the axis or more
+    axis, ci = _axis_svg(scale, 0.976), _ci_svg(combo, scale, 0.976)
+    assert 'class="oracle-mark"' in axis and "oracle 0.976 →" in axis and "oracle-line" not in ci
+    inside = _ci_svg(combo, scale, 0.76)
+    assert "oracle-line" in inside and "oracle-mark" not in _axis_svg(scale, 0.76)

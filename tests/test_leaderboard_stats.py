@@ -240,3 +240,112 @@ def test_the_default_reference_is_the_baseline_setting_not_any_precomputed_pca_d
         store.record_row(tmp_path, r)
     summary = summarise(store.read_rows(tmp_path / "fake.csv"), "fake", tmp_path)
     assert summary.reference.runs[0]["config_hash"] == "base"
+
+
+def _nested(flat: dict) -> dict:
+    """A flat resolved setting (baselines.yaml) as a row's nested config; lists are JSON there."""
+    out: dict = {}
+    for key, value in flat.items():
+        section, name = key.split(".", 1)
+        if isinstance(value, str) and value.startswith("["):
+            value = json.loads(value)
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+def _baseline_row(h, seed=20242025, **changes):
+    from mmbench.leaderboard.summary import baseline_settings
+
+    cfg = _nested(baseline_settings()["configs/baseline_din.yaml"])
+    cfg["dataset"] = {"name": "microlens_1m_synth", "scale": "tiny"}
+    cfg["train"].update(seed=seed, device="cpu", threads=2)  # keys that tune nothing
+    for key, value in changes.items():
+        section, name = key.split(".")
+        cfg[section][name] = value
+    r = run_row(h, "precomputed", "pca", "din", seed, 0.7, dim=cfg["reducer"]["dim"])
+    r.config = json.dumps(cfg)
+    return r
+
+
+def test_the_baseline_label_needs_the_baselines_whole_setting(tmp_path):
+    """A narrowed din (pca-32, 2 epochs) is the board's precomputed/pca/din reference, labelled by what it
+    is; a run with the baseline config's every setting (seed, device, data apart) is the baseline."""
+    store.record_row(tmp_path, _baseline_row("narrow", **{"reducer.dim": 32, "train.epochs": 2}))
+    summary = summarise(store.read_rows(tmp_path / "fake.csv"), "fake", tmp_path)
+    assert summary.reference.runs[0]["config_hash"] == "narrow"
+    assert "baseline's setting" not in summary.reference_reason
+    assert summary.reference_reason == (
+        "the board's precomputed/pca/din combination closest to the official challenge baseline, not its setting: "
+        "it differs from configs/baseline_din.yaml in reducer.dim 32 (baseline: 128), train.epochs 2 (baseline: 100)")
+
+    store.record_row(tmp_path, _baseline_row("base", seed=3))
+    summary = summarise(store.read_rows(tmp_path / "fake.csv"), "fake", tmp_path)
+    assert summary.reference.runs[0]["config_hash"] == "base"
+    assert summary.reference_reason == "the official challenge baseline's setting (configs/baseline_din.yaml)"
+
+
+def test_the_shipped_baseline_settings_are_the_configs_resolved():
+    """mmbench/leaderboard/baselines.yaml ships with the package (configs/ does not); it must stay the two
+    baseline configs resolved against today's plugins."""
+    from pathlib import Path
+
+    import yaml
+
+    from mmbench import config, pipeline
+    from mmbench.leaderboard.summary import _flat, baseline_settings, comparable
+    from mmbench.registry import default_registry
+
+    root = Path(__file__).resolve().parents[1]
+    expected = {}
+    for path in ("configs/baseline_din.yaml", "configs/published/official_baseline.yaml"):
+        resolved = pipeline.resolve(config.load(str(root / path), []), default_registry())
+        expected[path] = dict(sorted(comparable(_flat(resolved.as_dict())).items()))
+    assert baseline_settings() == expected, (
+        "mmbench/leaderboard/baselines.yaml is stale; its body should read:\n"
+        + yaml.safe_dump(expected, sort_keys=False, width=200))
+
+
+@pytest.mark.parametrize("reducer, params, label", [
+    ("pca", {"dim": 64}, "pca-64"),
+    ("rq", {"levels": 3, "codes": 64, "vectors": "input"}, "rq-3x64"),
+    ("vq", {"groups": 8, "codes": 256}, "vq-8x256"),
+    ("vq", {"codes": 32}, "vq-1x32"),
+    ("none", {}, "none"),
+])
+def test_reducer_labels_show_their_size_and_leave_the_hash_alone(tmp_path, reducer, params, label):
+    r = run_row("h1", "enc", reducer, "m", 1, 0.7)
+    cfg = json.loads(r.config)
+    cfg["reducer"].update(params)
+    r.config = json.dumps(cfg)
+    store.record_row(tmp_path, r)
+    rows = store.read_rows(tmp_path / "fake.csv")
+    (combo,) = summarise(rows, "fake", tmp_path).combinations
+    assert combo.reducer_label == label and combo.label == f"enc / {label} / m"
+    assert rows[0]["config_hash"] == "h1"
+
+
+def test_a_run_is_shown_beside_the_committed_boards_best(monkeypatch, tmp_path):
+    """From a checkout, a run on a dataset with a committed board prints that board's best row for scale
+    (the quickstart: world-2 small); without a committed board (an installed wheel) nothing is said."""
+    from rich.console import Console
+
+    from mmbench.commands.run import summary_table
+
+    path, best = store.committed_best("microlens_1m_synth-w2-small-s0")
+    assert path == store.COMMITTED_DIR / "microlens_1m_synth-w2-small-s0.csv"
+    rows = [r for r in store.read_rows(path) if store.is_ok(r)]
+    assert float(best["valid_auc"]) == max(float(r["valid_auc"]) for r in rows)
+    row = Row(dataset="microlens_1m_synth-w2-small-s0", encoder="text", reducer="pca", model="din", seed=1,
+              valid_auc=0.70, valid_logloss=0.5, valid_gauc=0.7, epochs=2, best_epoch=2, train_seconds=1.0,
+              oracle_auc=0.9758, params=10, config_hash="abc", encode_seconds=0.5, samples_per_second=100.0,
+              device="cpu")
+    console = Console(width=250, record=True)
+    console.print(summary_table(row, cache_hit=False))
+    text = console.export_text()
+    share = (float(best["valid_auc"]) - 0.5) / (0.9758 - 0.5)
+    assert f"committed best │ {float(best['valid_auc']):.4f}  (precomputed / rq / din, 5 epochs, {share:.0%}" in text
+    monkeypatch.setattr(store, "COMMITTED_DIR", tmp_path)
+    assert store.committed_best("microlens_1m_synth-w2-small-s0") is None
+    console = Console(width=250, record=True)
+    console.print(summary_table(row, cache_hit=False))
+    assert "committed best" not in console.export_text()

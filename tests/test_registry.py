@@ -120,3 +120,15 @@ def test_plugins_cli_filters_by_pattern():
     missing = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins", "nothing-like-this"],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "no component matches 'nothing-like-this'" in missing.stderr
+
+
+def test_a_name_in_the_wrong_case_gets_a_suggestion():
+    """`--set model.name=DIN`: the names are compared case-insensitively for the did-you-mean."""
+    from mmbench.params import did_you_mean
+    from mmbench.registry import default_registry
+
+    with pytest.raises(PluginError, match=r"unknown model 'DIN' \(did you mean 'din'\?\)"):
+        default_registry().get("model", "DIN")
+    assert did_you_mean("Attention_DNN", ["attention_dnn", "din"]) == " (did you mean 'attention_dnn'?)"
+    assert did_you_mean("TRAIN.LR", ["train.lr", "train.epochs"]) == " (did you mean 'train.lr'?)"
+    assert did_you_mean("xyz", ["din", "dcn"]) == ""

@@ -309,3 +309,20 @@ def test_ctrl_c_during_a_trial_prints_one_line(registry, tmp_path, monkeypatch, 
     assert rc == 130
     assert err.strip().splitlines() == ["interrupted: stopped by Ctrl-C; nothing partial was written"]
     assert "Traceback" not in out and "KeyboardInterrupt" not in out
+
+
+def test_the_summary_counts_pruned_and_failed_trials_apart_from_complete_ones():
+    from rich.console import Console
+
+    from mmbench.commands.tune import _final_table
+    from mmbench.tuning.run import TrialLine, TuneReport
+
+    report = TuneReport("s", "sqlite://", 4, "maximize", "auc", trials=[
+        TrialLine(0, "complete", 0.71, {}), TrialLine(2, "complete", 0.70, {}),
+        TrialLine(1, "pruned", 0.60, {}, epochs=1), TrialLine(3, "failed", None, {})])
+    assert report.counts() == "2 complete, 1 pruned, 1 failed"
+    assert TuneReport("s", "", 1, "maximize", "auc", trials=[TrialLine(0, "pruned", 0.6, {})]).counts() == \
+        "0 complete, 1 pruned"
+    console = Console(width=200, record=True)
+    console.print(_final_table(report, [], 10))
+    assert "the first 4 of 4 trials (2 complete, 1 pruned, 1 failed)" in " ".join(console.export_text().split())

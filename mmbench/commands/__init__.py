@@ -52,3 +52,9 @@ def events_of(args):
     from ..events import Events
 
     return getattr(args, "events", None) or Events()
+
+
+def add_rerun(parser) -> None:
+    """``--rerun``: run a config whose hash already has an ok row (by default it is skipped, one line)."""
+    parser.add_argument("--rerun", action="store_true",
+                        help="run even if this exact config (same hash, same data) already has a row; adds a second row")

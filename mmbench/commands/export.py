@@ -10,17 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import config as config_mod
-from .. import paths, pipeline
+from .. import paths
 from ..components import RunContext
-from ..data import schema
 from ..registry import default_registry
-from ..task1 import check_fixed_reducer, check_width, write_item_info
 from . import add_set, events_of
 
 WHO = "export-embeddings"
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
+    from .. import pipeline  # torch and pyarrow: imported when the command runs, not by --help
+    from ..task1 import check_fixed_reducer, check_width, write_item_info
+
     check_fixed_reducer(resolved, WHO)  # what the config alone tells, before any encoding
     data = pipeline.load_data(resolved.dataset, ctx)
     encoding = pipeline.encode_items(resolved, data, ctx)
@@ -33,6 +34,9 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
 
 
 def cmd_export(args) -> int:
+    from .. import pipeline
+    from ..data import schema
+
     events = events_of(args)
     out = paths.expand(args.out, "--out")
     if out.is_dir() or args.out.endswith(("/", "\\")):

@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .. import checkpoint, paths, pipeline
+from .. import paths
 from .. import config as config_mod
 from ..callbacks import CallbackList, EventCallbacks, PluginHooks, RunCallbacks
 from ..components import RunContext
@@ -17,8 +17,7 @@ from ..leaderboard import pending, store
 from ..leaderboard.render import render
 from ..registry import default_registry
 from ..row import Row
-from ..trainer import resolve_device
-from . import add_leaderboard_dir, add_set, events_of
+from . import add_leaderboard_dir, add_rerun, add_set, events_of
 from .plugins import warn_failures
 
 
@@ -30,6 +29,14 @@ def summary_table(row: Row, cache_hit: bool) -> Table:
     if row.oracle_auc != "":
         lift = (row.valid_auc - 0.5) / (row.oracle_auc - 0.5)
         table.add_row("oracle AUC", f"{row.oracle_auc:.4f}  (run reaches {lift:.0%} of the oracle's lift over chance)")
+    best = store.committed_best(row.dataset)
+    if best is not None:  # a scale for a first run: the best of the repository's committed board
+        path, b = best
+        share = ""
+        if row.oracle_auc != "":
+            share = f", {(float(b['valid_auc']) - 0.5) / (row.oracle_auc - 0.5):.0%} of the oracle's lift"
+        table.add_row("committed best", f"{float(b['valid_auc']):.4f}  ({b['encoder']} / {b['reducer']} / {b['model']}, "
+                                        f"{b['epochs']} epochs{share}; {path.parent.name}/{path.name})")
     table.add_row("valid logloss", f"{row.valid_logloss:.4f}")
     table.add_row("valid gAUC", f"{row.valid_gauc:.4f}")
     table.add_row("epochs (best)", f"{row.epochs} ({row.best_epoch})")
@@ -62,9 +69,28 @@ def output_dir(given: str | None) -> Path:
     return directory
 
 
+def recorded_already(resolved, leaderboard_dir: Path, events, rerun: bool) -> bool:
+    """True (and one line saying so) when the board already holds an ok row of this config hash:
+    an identical rerun would only add a second identical row after minutes of work."""
+    if rerun:
+        return False
+    found = store.find_recorded(leaderboard_dir, resolved.config_hash())
+    if found is None:
+        return False
+    path, row = found
+    events.result(f"already recorded: config {resolved.config_hash()} has a row in {path} (valid AUC "
+                  f"{float(row['valid_auc']):.4f}, {row.get('timestamp') or 'no date'}); skipped, nothing ran. "
+                  f"--rerun runs it again and adds a second row", skipped=True, leaderboard=str(path),
+                  config_hash=resolved.config_hash())
+    return True
+
+
 def execute(resolved, registry, leaderboard_dir: Path, events):
     """Run, save the checkpoint, record the row and render the board, each a stage on ``events``.
     Returns (the pipeline's RunResult, the run folder, the leaderboard CSV); the caller reports them."""
+    from .. import checkpoint, pipeline  # torch: imported by the commands that train, not by --help
+    from ..trainer import resolve_device
+
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     ctx = RunContext(device=resolved.train.device, events=events)
     result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir), EventCallbacks(events),
@@ -100,8 +126,12 @@ def report(events, result, lines: list[str], **data) -> None:
 
 def cmd_run(args) -> int:
     events = events_of(args)
+    from .. import pipeline
+
     directory = output_dir(args.leaderboard_dir)
     resolved, registry = resolve_config(args, config_mod.load, pipeline.resolve)
+    if recorded_already(resolved, directory, events, args.rerun):
+        return 0
     result, run_dir, path = execute(resolved, registry, directory, events)
     report(events, result, [
         f"model saved to {run_dir} (score the test split: mmbench predict {resolved.config_hash()} --out DIR)",
@@ -115,4 +145,5 @@ def add_parser(sub) -> None:
     p.add_argument("config", help="YAML config with sections dataset, encoder, reducer, model, train")
     add_set(p)
     add_leaderboard_dir(p, "where the CSV/markdown rows go")
+    add_rerun(p)
     p.set_defaults(func=cmd_run)

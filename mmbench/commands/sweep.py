@@ -4,13 +4,17 @@ from __future__ import annotations
 from ..callbacks import CallbackList, EventCallbacks, PluginHooks
 from ..components import RunContext
 from ..registry import default_registry
-from ..sweep import run_sweep
-from ..sweep.plan import EXECUTORS, load
 from . import add_leaderboard_dir, add_set, events_of
 from .run import output_dir
 
+#: sweep.plan.EXECUTORS (tests/test_cli_startup.py keeps them equal): the sweep package imports torch
+EXECUTORS = ("local", "ray")
+
 
 def cmd_sweep(args) -> int:
+    from ..sweep import run_sweep
+    from ..sweep.plan import load
+
     events = events_of(args)
     directory = output_dir(args.leaderboard_dir)
     spec = load(args.config, args.set)

@@ -3,17 +3,19 @@
 on the Task-1 leaderboard and a checkpoint for ``mmbench predict RUN --task 1`` (mmbench/task1.py)."""
 from __future__ import annotations
 
-from . import add_leaderboard_dir, add_set, events_of
+from . import add_leaderboard_dir, add_rerun, add_set, events_of
 
 
 def cmd_task1(args) -> int:
     from .. import task1
     from ..data import schema
-    from .run import execute, output_dir, report, resolve_config
+    from .run import execute, output_dir, recorded_already, report, resolve_config
 
     events = events_of(args)
     directory = output_dir(args.leaderboard_dir)
     resolved, registry = resolve_config(args, task1.load_config, task1.resolve)
+    if recorded_already(resolved, directory, events, args.rerun):
+        return 0
     result, run_dir, path = execute(resolved, registry, directory, events)
     embedding = result.data.root / schema.ITEM_INFO.path
     report(events, result, [
@@ -32,4 +34,5 @@ def add_parser(sub) -> None:
                                   "model.net_dropout and train.lr / batch_size / embedding_reg / net_reg / seed")
     add_set(p, "override a config value, e.g. --set train.lr=0.002 (repeatable)")
     add_leaderboard_dir(p, "where the Task-1 CSV/markdown rows go (file <dataset>-task1.csv)")
+    add_rerun(p)
     p.set_defaults(func=cmd_task1)

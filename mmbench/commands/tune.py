@@ -63,8 +63,8 @@ class EventDisplay:
 
 
 def _final_table(report, keys: list[str], top: int) -> Table:
-    table = Table(title=f"study '{report.study}': best {min(top, len(report.trials))} of {len(report.trials)} "
-                        f"finished trials (valid {report.metric}, selected on valid)")
+    table = Table(title=f"study '{report.study}': the first {min(top, len(report.trials))} of {len(report.trials)} "
+                        f"trials ({report.counts()}), best valid {report.metric} first, selected on valid")
     for col in ["trial", "state", f"valid {report.metric}", "epochs", *keys, "config"]:
         table.add_column(col, overflow="fold")
     for t in report.trials[:top]:

@@ -53,6 +53,27 @@ def default_dir() -> Path:
 def leaderboard_dir(given: str | Path | None) -> Path:
     return expand(given, "--leaderboard-dir") if given else default_dir()
 
+
+#: the repository's committed boards, where mmbench runs from a checkout (an editable install); an
+#: installed wheel has none, and then nothing is compared
+COMMITTED_DIR = Path(__file__).resolve().parents[2] / "leaderboards"
+
+
+def committed_best(dataset: str) -> tuple[Path, dict] | None:
+    """The best ok row of the repository's committed board of ``dataset`` (its CSV and the row), or None
+    where there is no such board: a scale for a user's first run."""
+    path = csv_path(COMMITTED_DIR, dataset)
+    if not path.is_file():
+        return None
+    def auc(r: dict) -> float:
+        try:
+            return float(r.get("valid_auc"))
+        except (TypeError, ValueError):
+            return math.nan
+
+    rows = [r for r in read_rows(path) if is_ok(r) and math.isfinite(auc(r))]
+    return (path, max(rows, key=auc)) if rows else None
+
 # A run's config (a JSON column) can be longer than csv's default field limit of 128 KiB, and one such
 # row would make the whole file unreadable. The limit only guards against runaway parsing of garbage;
 # raising it once, process-wide, is race-free (sweep threads read concurrently).
@@ -282,6 +303,19 @@ def recorded_status(directory: Path, dataset: str) -> dict[str, str]:
         if h and out.get(h) != "ok":
             out[h] = "ok" if is_ok(r) else "failed"
     return out
+
+
+def find_recorded(directory: Path, config_hash: str) -> tuple[Path, dict] | None:
+    """The latest ok row of ``config_hash`` in any board of ``directory`` (its CSV and the row), or None.
+    The hash covers the whole resolved config, the dataset section and a Task-1 run's ``task`` included,
+    so a match is the same run on the same data: ``mmbench run`` and ``task1`` skip it unless --rerun."""
+    found = None
+    for path in sorted(Path(directory).glob("*.csv")):
+        for r in read_rows(path):
+            if r.get("config_hash") == config_hash and is_ok(r):
+                if found is None or r.get("timestamp", "") >= found[1].get("timestamp", ""):
+                    found = (path, r)
+    return found
 
 
 def record_row(directory: Path, row: Row, valid: ValidPredictions | None = None) -> bool:

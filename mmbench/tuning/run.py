@@ -62,12 +62,17 @@ class TuneReport:
     total: int
     direction: str
     metric: str
-    trials: list[TrialLine] = field(default_factory=list)  # finished trials, best first
+    trials: list[TrialLine] = field(default_factory=list)  # ended trials (complete, pruned, failed), best first
     requeued: list[int] = field(default_factory=list)
     ran_here: int = 0
     comparison: Comparison | None = None
     best_config: Path | None = None
     dataset: str = ""
+
+    def counts(self) -> str:
+        """'5 complete, 2 pruned, 1 failed': a pruned or failed trial did not finish its epochs."""
+        n = {state: sum(t.state == state for t in self.trials) for state in ("complete", "pruned", "failed")}
+        return ", ".join(f"{count} {state}" for state, count in n.items() if count or state == "complete")
 
 
 def storage_url(spec: TuneSpec, ctx: RunContext) -> str:

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
-from mmbench.params import added_later
+from mmbench.params import DEPTH, HEADS, WIDTH, added_later, declare_bounds
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, mlp
 
@@ -33,6 +33,10 @@ class AttentionDNNParams:
             raise ValueError("embedding_dim, attention_dim and num_heads must be >= 1, attention_layers >= 0")
         if self.attention_dim % self.num_heads:
             raise ValueError(f"attention_dim={self.attention_dim} is not divisible by num_heads={self.num_heads}")
+
+
+declare_bounds(AttentionDNNParams, embedding_dim=WIDTH, attention_dim=WIDTH, num_heads=HEADS,
+               attention_layers=DEPTH, dnn_hidden=WIDTH)
 
 
 class SelfAttentionBlock(nn.Module):

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from mmbench.components import train_defaults
-from mmbench.params import added_later
+from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, declare_bounds
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
@@ -62,6 +62,12 @@ class DINParams:
         if self.senet_reduction and self.vector_dim not in (0, self.embedding_dim):
             raise ValueError(f"senet_reduction needs fields of one width: vector_dim={self.vector_dim} "
                              f"must be 0 or embedding_dim={self.embedding_dim}")
+
+
+declare_bounds(DINParams, embedding_dim=WIDTH, attention_hidden=WIDTH, dnn_hidden=WIDTH,
+               vector_dim=Bounds(ge=0, le=65_536), target_attention_heads=Bounds(ge=0, le=256),
+               target_attention_dim=Bounds(ge=0, le=65_536), cross_attention_layers=DEPTH, cross_attention_heads=HEADS,
+               cross_attention_ff=Bounds(ge=0, le=65_536), senet_reduction=Bounds(ge=0, le=1024))
 
 
 class DIN(RowInputsModel):

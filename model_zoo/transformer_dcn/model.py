@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
-from mmbench.params import added_later
+from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, declare_bounds
 
 from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
 
@@ -62,6 +62,11 @@ class TransformerDCNParams:
             raise ValueError("transformer_layers must be >= 1; first_k, cross_layers and low_rank >= 0")
         if self.first_k == 0 and not self.max_pool:
             raise ValueError("first_k is 0 and max_pool is false: the Transformer's output would be empty")
+
+
+declare_bounds(TransformerDCNParams, embedding_dim=WIDTH, vector_dim=WIDTH, transformer_layers=Bounds(ge=1, le=64),
+               num_heads=HEADS, dim_feedforward=WIDTH, first_k=Bounds(ge=0, le=4096), cross_layers=DEPTH,
+               low_rank=Bounds(ge=0, le=65_536), dnn_hidden=WIDTH, mlp_hidden=WIDTH)
 
 
 def kept_positions(item_seq: torch.Tensor, mask: str) -> torch.Tensor:

@@ -8,8 +8,6 @@ from typing import Literal
 import mmbench
 from mmbench.components import Dataset
 from mmbench.data import MMCTRData
-from mmbench.data.reader import load_mmctr
-from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
 from mmbench.params import bounded
 from mmbench.paths import expand
@@ -25,6 +23,9 @@ class MicroLens1M(Dataset):
         data_root: str = ""
 
     def load(self, ctx) -> MMCTRData:
+        from mmbench.data.reader import load_mmctr  # pyarrow: imported to load, not to register
+        from mmbench.data.schema import DOWNLOAD_PAGE
+
         params = self.params
         if not params.data_root:
             raise DataError(
@@ -46,6 +47,7 @@ class MicroLens1MSynth(Dataset):
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/<dataset id>
 
     def load(self, ctx) -> MMCTRData:
+        from mmbench.data.reader import load_mmctr
         from mmbench.data.synth_worlds import dataset_id as synth_dataset_id, ensure_generated
 
         params = self.params

@@ -21,8 +21,6 @@ from mmbench.components import FixedReducer, Reduced
 from mmbench.errors import ConfigError
 from mmbench.params import bounded, check_bounds
 
-from . import codebooks
-
 
 @dataclass
 class RqParams:
@@ -70,6 +68,8 @@ class RqReducer(FixedReducer):
     Params = RqParams
 
     def fit(self, vecs: np.ndarray) -> None:
+        from . import codebooks  # torch: imported when a reducer fits, not when `mmbench plugins` lists it
+
         p = self.params
         if len(vecs) < p.codes:
             raise ConfigError(f"reducer.codes={p.codes}, but there are only {len(vecs)} items: rq needs at least as "
@@ -77,6 +77,8 @@ class RqReducer(FixedReducer):
         self.books = codebooks.fit_residual(_normalized(vecs, p.normalize), p.levels, p.codes, p.seed, p.iters)
 
     def apply(self, vecs: np.ndarray) -> Reduced:
+        from . import codebooks
+
         x = _normalized(vecs, self.params.normalize)
         codes = codebooks.item_codes(x, self.books)
         vocab = (self.params.codes + 1,) * self.params.levels
@@ -87,6 +89,8 @@ class VqReducer(FixedReducer):
     Params = VqParams
 
     def fit(self, vecs: np.ndarray) -> None:
+        from . import codebooks  # torch: imported when a reducer fits, not when `mmbench plugins` lists it
+
         p = self.params
         width = vecs.shape[1]
         if width % p.groups:
@@ -99,6 +103,8 @@ class VqReducer(FixedReducer):
         self.book, _ = codebooks.kmeans(parts, p.codes, p.seed, p.iters)
 
     def apply(self, vecs: np.ndarray) -> Reduced:
+        from . import codebooks
+
         p = self.params
         x = _normalized(vecs, p.normalize)
         codes = codebooks.nearest(codebooks.split_groups(x, p.groups), self.book).reshape(len(x), p.groups) + 1
