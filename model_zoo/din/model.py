@@ -41,6 +41,8 @@ class DINParams:
     vector_dim: int = 0  # width of the projected multimodal vector; 0 = embedding_dim
     id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
+    # False: the multimodal projection has no bias, as FuxiCTR's pretrained-embedding layer (the baseline)
+    vector_bias: bool = added_later(True)
     target_attention_heads: int = 0  # > 0: add a multi-head softmax target attention (award entry)
     target_attention_dim: int = 0  # its width; 0 = the item width
     cross_attention_layers: int = 0  # > 0: add stacked target cross-attention layers (Gavin113)
@@ -72,7 +74,7 @@ class DIN(RowInputsModel):
         super().__init__()
         e, p = params.embedding_dim, params
         self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e,
-                                          id_dropout=p.id_dropout, use_tags=p.item_tags)
+                                          vector_bias=p.vector_bias, id_dropout=p.id_dropout, use_tags=p.item_tags)
         d = self.items.out_dim
         self.attention = TargetAttention(d, p.attention_hidden, p.attention_activation, p.attention_dropout,
                                          p.use_softmax)
