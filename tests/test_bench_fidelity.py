@@ -168,6 +168,11 @@ def test_wrong_pair_and_wrong_python_are_one_line(tmp_path, capsys):
                  "--authors-python", str(tmp_path / "nopython")]) != 0
     err = capsys.readouterr().err.strip()
     assert "--authors-python" in err and "not an executable" in err and len(err.splitlines()) == 1
+    # an unknown zoo param is named before anything runs
+    assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python",
+                 sys.executable, "--zoo-set", "atention_padding_stats=true"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "atention_padding_stats" in err and len(err.splitlines()) == 1
     # an interpreter without FuxiCTR (this one) is refused with what to install
     assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo),
                  "--authors-python", sys.executable]) != 0

@@ -87,13 +87,16 @@ def prepare(args, folder: Path) -> dict:
     if args.train_rows and args.train_rows < len(split):
         rows = np.sort(np.random.default_rng(0).choice(len(split), args.train_rows, replace=False))
         split = split.take(rows)
+    valid = data.valid
+    if args.valid_rows and args.valid_rows < len(valid):
+        valid = valid.take(np.sort(np.random.default_rng(1).choice(len(valid), args.valid_rows, replace=False)))
     meta = {"dataset": data.dataset_id, "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split),
-            "valid_rows": len(data.valid), "warmup_steps": args.warmup, "oracle_auc": data.oracle_auc}
-    workload.save(folder, split, data.valid, data.items, vectors, meta)
+            "valid_rows": len(valid), "warmup_steps": args.warmup, "oracle_auc": data.oracle_auc}
+    workload.save(folder, split, valid, data.items, vectors, meta)
     write_challenge_parquet(folder, folder / "authors_data" / DATASET_ID)
     meta["vocab"] = {"item_id": int(len(data.items.likes_level)), "item_tags": int(data.n_tags),
-                     "likes_level": int(max(11, split.likes_level.max() + 1, data.valid.likes_level.max() + 1)),
-                     "views_level": int(max(11, split.views_level.max() + 1, data.valid.views_level.max() + 1))}
+                     "likes_level": int(max(11, split.likes_level.max() + 1, valid.likes_level.max() + 1)),
+                     "views_level": int(max(11, split.views_level.max() + 1, valid.views_level.max() + 1))}
     return meta
 
 
@@ -207,10 +210,21 @@ def write_out(path: Path, summary: dict) -> None:
             Path(tmp).write_text(json.dumps(summary, indent=1, default=str, allow_nan=True))
 
 
+def parse_zoo_set(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--zoo-set {item!r}: give KEY=VALUE, e.g. attention_padding_stats=false")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def cmd_fidelity(args) -> int:
     pair = PAIRS[args.pair]
     repo, config, expid = check_repo(pair, args.authors_repo)
-    python = check_python(args.authors_python)
     if args.out and Path(args.out).suffix not in (".json", ".csv"):
         raise ConfigError(f"--out {args.out}: give a .json or .csv path")
     cfg = authors_config.resolve(repo, args.authors_config or config, args.authors_expid or expid)
@@ -221,12 +235,18 @@ def cmd_fidelity(args) -> int:
     params = {**cfg.params, "batch_size": batch_size}
     if args.patience:
         params["early_stop_patience"] = args.patience
-    model_params = {**pair.model_params(params), **pair.fixed}
+    zoo_set = parse_zoo_set(args.zoo_set)
+    model_params = {**pair.model_params(params), **pair.fixed, **zoo_set}
+    from ..registry import default_registry
+
+    default_registry().configure("model", pair.zoo_model, model_params, f"--zoo-set ({pair.zoo_model})")
+    python = check_python(args.authors_python)
     with tempfile.TemporaryDirectory(prefix="mmbench-fidelity-") as tmp:
         folder = Path(tmp)
         meta = prepare(args, folder)
         meta.update(zoo_model=pair.zoo_model, authors_model=pair.authors_model, authors_config=cfg.source,
-                    zoo_params_note=", ".join(f"{k}={v}" for k, v in pair.fixed.items()) or "as configured",
+                    zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.fixed, **zoo_set}.items())
+                    or "as configured",
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
                     patience=params.get("early_stop_patience"), model_params=model_params)
         zoo, authors = [], []
@@ -252,6 +272,8 @@ def add_fidelity_action(bench_subparsers) -> None:
                    help="python of the environment with the authors' FuxiCTR (2.3.7)")
     p.add_argument("--authors-config", metavar="PATH", help="config in the repository (default: the pair's)")
     p.add_argument("--authors-expid", metavar="ID", help="experiment id in that config (default: the pair's)")
+    p.add_argument("--zoo-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a zoo model param (e.g. to measure without one of the pair's fidelity settings)")
     p.add_argument("--root", help="data root in the MMCTR layout (default: synthetic world-2 small)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds, each run on both sides (default: the config's)")
     p.add_argument("--epochs", type=int, default=10, help="most epochs a run trains (default 10)")
@@ -260,6 +282,8 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="both sides (default: the authors' config's)")
     p.add_argument("--train-rows", type=int, default=0, help="a fixed random subset of train rows, the same on "
                    "both sides (0 = all)")
+    p.add_argument("--valid-rows", type=int, default=0, help="a fixed random subset of valid rows, the same on "
+                   "both sides (0 = all; fewer rows make each AUC noisier)")
     p.add_argument("--threads", type=int, default=1, help="torch threads a side (default 1)")
     p.add_argument("--authors-workers", type=int, default=None,
                    help="the authors' loader worker processes (default: their config's)")

@@ -48,8 +48,10 @@ PAIRS = {
         (("config/DIN_microlens_mmctr_tuner_config_01.yaml", None),  # the challenge baseline: embedding 64
          ("config/DIN_microlens_mmctr_tuner_config_01", "DIN_MicroLens_1M_x1_001_6c08feb7")),  # rk1: 128
         _din, needs=("run_expid.py", "src/DIN.py"),
-        # the baseline's item: id, tags, the 128-d vector through a bias-free projection; levels are row features
-        fixed={"use_item_levels": False, "vector_dim": 128, "vector_bias": False}),
+        # the baseline's item: id, tags, the 128-d vector through a bias-free projection; levels are row
+        # features whose level 0 is FuxiCTR's padding; Dice's statistics cover the padded history positions
+        fixed={"use_item_levels": False, "vector_dim": 128, "vector_bias": False,
+               "attention_padding_stats": True, "zero_level_is_padding": True}),
     "qin": Pair(
         "qin", "qin", "QIN_variety_v9", "github.com/salmon1802/QIN",
         (("config/qin_config", "QIN_variety_v9"),), _qin, needs=("run_expid.py", "src/QIN_variety_v9.py")),
