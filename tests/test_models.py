@@ -76,6 +76,23 @@ def test_packed_attention_equals_textbook_form():
     assert not got[2].any()  # a row without history pools to zero
 
 
+@pytest.mark.parametrize("zero_is_padding", [True, False])
+def test_zero_level_is_padding_ignores_the_level_zero_embedding(data, zero_is_padding):
+    """FuxiCTR gives the row levels padding_idx 0: level 0 embeds as zeros whatever the table holds."""
+    torch.manual_seed(0)
+    model = DIN(spec_of(data), DINParams(embedding_dim=8, attention_hidden=[16], dnn_hidden=[16],
+                                         zero_level_is_padding=zero_is_padding)).eval()
+    batch = batch_of(data.train)
+    batch["likes_level"][:32] = 0
+    batch["likes_level"][32:] = batch["likes_level"][32:].clamp(min=1)
+    before = model(batch)
+    with torch.no_grad():
+        model.level_emb.weight[0] += 1.0  # likes level 0
+    after = model(batch)
+    torch.testing.assert_close(after[32:], before[32:])  # rows with another level: untouched either way
+    assert torch.allclose(after[:32], before[:32]) == zero_is_padding
+
+
 def test_padding_in_stats_equals_fuxictr_form_in_training():
     """FuxiCTR's DIN_Attention runs the MLP over every position (padding's key is 0) and masks the
     scores: Dice's batch statistics, and so its running statistics, include the padded positions."""
