@@ -158,6 +158,18 @@ def test_wrong_repo_is_one_line(extra, message, capsys):
     assert message in err and len(err.splitlines()) == 1
 
 
+def test_the_quant_pair_says_why_it_is_not_comparable(tmp_path, capsys):
+    repo = tmp_path / "rk1"
+    (repo / "src").mkdir(parents=True)
+    (repo / "run_expid.py").write_text("")
+    (repo / "src" / "Transformer_DCN_Quant.py").write_text("")
+    (repo / "config" / "Transformer_DCN_Quant_microlens_mmctr_tuner_config_01").mkdir(parents=True)
+    assert main(["bench", "fidelity", "--pair", "transformer_dcn_quant", "--authors-repo", str(repo),
+                 "--authors-python", sys.executable]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "not comparable" in err and "top_k=10" in err and len(err.splitlines()) == 1
+
+
 def test_wrong_pair_and_wrong_python_are_one_line(tmp_path, capsys):
     repo = make_repo(tmp_path, "tuner")
     # a DIN repository given for QIN

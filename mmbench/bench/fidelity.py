@@ -225,6 +225,8 @@ def parse_zoo_set(items: list[str]) -> dict:
 def cmd_fidelity(args) -> int:
     pair = PAIRS[args.pair]
     repo, config, expid = check_repo(pair, args.authors_repo)
+    if pair.unsupported:
+        raise ConfigError(f"--pair {pair.name}: not comparable: {pair.unsupported}")
     if args.out and Path(args.out).suffix not in (".json", ".csv"):
         raise ConfigError(f"--out {args.out}: give a .json or .csv path")
     cfg = authors_config.resolve(repo, args.authors_config or config, args.authors_expid or expid)

@@ -18,6 +18,7 @@ class Pair:
     model_params: Callable[[dict], dict]
     needs: tuple[str, ...] = ("run_expid.py",)
     fixed: dict = field(default_factory=dict)  # zoo params that reproduce the authors' function
+    unsupported: str = ""  # why no zoo configuration reproduces it (the command refuses, saying so)
 
 
 def _din(p: dict) -> dict:
@@ -45,8 +46,8 @@ def _transformer_dcn(p: dict) -> dict:
 PAIRS = {
     "din": Pair(
         "din", "din", "DIN", "github.com/reczoo/WWW2025_MMCTR_Challenge (or the DIN config in yinzm/WWW2025_MMCTR_rk1)",
-        (("config/DIN_microlens_mmctr_tuner_config_01.yaml", None),  # the challenge baseline: embedding 64
-         ("config/DIN_microlens_mmctr_tuner_config_01", "DIN_MicroLens_1M_x1_001_6c08feb7")),  # rk1: 128
+        (("config/DIN_microlens_mmctr_tuner_config_01", "DIN_MicroLens_1M_x1_001_6c08feb7"),  # rk1: 128, Dice
+         ("config/DIN_microlens_mmctr_tuner_config_01.yaml", None)),  # the challenge baseline: 64, ReLU
         _din, needs=("run_expid.py", "src/DIN.py"),
         # the baseline's item: id, tags, the 128-d vector through a bias-free projection; levels are row
         # features whose level 0 is FuxiCTR's padding; Dice's statistics cover the padded history positions
@@ -63,7 +64,11 @@ PAIRS = {
         "transformer_dcn_quant", "transformer_dcn", "Transformer_DCN_Quant", "github.com/yinzm/WWW2025_MMCTR_rk1",
         (("config/Transformer_DCN_Quant_microlens_mmctr_tuner_config_01",
           "Transformer_DCN_Quant_MicroLens_1M_x1_001_f2fc2995"),),
-        _transformer_dcn, needs=("run_expid.py", "src/Transformer_DCN_Quant.py"), fixed={"mask": "published"}),
+        _transformer_dcn, needs=("run_expid.py", "src/Transformer_DCN_Quant.py"), fixed={"mask": "published"},
+        unsupported="Transformer_DCN_Quant fits its own residual k-means (5 levels x 5 clusters) inside the model and "
+                    "adds each item's top_k=10 most cosine-similar items' ids as features; the zoo's transformer_dcn "
+                    "takes reducer codes (rq) but has no nearest-item-id feature, so no zoo config is the same "
+                    "function"),
 }
 
 
