@@ -208,3 +208,5 @@ def test_a_whole_run_against_a_fake_authors_repo(tmp_path, tiny_root, monkeypatc
     assert res["meta"]["model_params"]["vector_bias"] is False and res["meta"]["batch_size"] == 256
     assert [e["epoch"] for e in res["epochs"]] == [1, 2] and res["epochs"][0]["authors_n"] == 2
     assert not list(out.parent.glob(".*tmp"))  # written atomically
+    md = fidelity.render_markdown(res)  # the docs table, regenerated from the saved JSON
+    assert md.count("\n| 1 |") == 1 and "| authors | " in md and "4,242" in md

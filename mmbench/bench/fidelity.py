@@ -195,6 +195,26 @@ def render(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def render_markdown(summary: dict) -> str:
+    """The per-epoch table of a saved ``--out`` JSON, as docs/models.md shows it:
+    ``python -c "import json, sys; from mmbench.bench.fidelity import render_markdown;
+    print(render_markdown(json.load(open(sys.argv[1]))))" results.json``."""
+    lines = ["| epoch | zoo valid AUC (n) | authors' valid AUC (n) | Δ [95 % CI] | verdict | zoo train loss | "
+             "authors' train loss |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for e in summary["epochs"]:
+        ci = "" if e["ci_low"] is None or math.isnan(e["ci_low"]) else f" [{e['ci_low']:+.4f}, {e['ci_high']:+.4f}]"
+        delta = "—" if math.isnan(e["delta"]) else f"{e['delta']:+.4f}{ci}"
+        lines.append(f"| {e['epoch']} | {_pm(e['zoo_auc_mean'], e['zoo_auc_sd'])} ({e['zoo_n']}) | "
+                     f"{_pm(e['authors_auc_mean'], e['authors_auc_sd'])} ({e['authors_n']}) | {delta} | {e['verdict']} | "
+                     f"{e['zoo_train_logloss']:.4f} | {e['authors_train_logloss']:.4f} |")
+    lines += ["", "| side | samples/s | peak MiB | parameters | best valid AUC (mean) |", "| --- | --- | --- | --- | --- |"]
+    for name, rows in (("zoo", summary["zoo"]), ("authors", summary["authors"])):
+        params = ", ".join(f"{p:,}" for p in sorted({r["n_params"] for r in rows if r["n_params"]}))
+        lines.append(f"| {name} | {_mean(rows, 'samples_per_second'):.1f} | {_mean(rows, 'peak_memory_mb'):.0f} | "
+                     f"{params} | {_mean(rows, 'best_valid_auc'):.4f} |")
+    return "\n".join(lines)
+
+
 def write_out(path: Path, summary: dict) -> None:
     from ..atomic import atomic_path
 
