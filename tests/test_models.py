@@ -76,12 +76,15 @@ def test_packed_attention_equals_textbook_form():
     assert not got[2].any()  # a row without history pools to zero
 
 
+@pytest.mark.parametrize("name", ["din", "qin", "transformer_dcn"])
 @pytest.mark.parametrize("zero_is_padding", [True, False])
-def test_zero_level_is_padding_ignores_the_level_zero_embedding(data, zero_is_padding):
+def test_zero_level_is_padding_ignores_the_level_zero_embedding(data, name, zero_is_padding):
     """FuxiCTR gives the row levels padding_idx 0: level 0 embeds as zeros whatever the table holds."""
+    import dataclasses
+
     torch.manual_seed(0)
-    model = DIN(spec_of(data), DINParams(embedding_dim=8, attention_hidden=[16], dnn_hidden=[16],
-                                         zero_level_is_padding=zero_is_padding)).eval()
+    cls, params = TINY[name]
+    model = cls(spec_of(data), dataclasses.replace(params, zero_level_is_padding=zero_is_padding)).eval()
     batch = batch_of(data.train)
     batch["likes_level"][:32] = 0
     batch["likes_level"][32:] = batch["likes_level"][32:].clamp(min=1)

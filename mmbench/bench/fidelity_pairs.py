@@ -55,11 +55,13 @@ PAIRS = {
                "attention_padding_stats": True, "zero_level_is_padding": True}),
     "qin": Pair(
         "qin", "qin", "QIN_variety_v9", "github.com/salmon1802/QIN",
-        (("config/qin_config", "QIN_variety_v9"),), _qin, needs=("run_expid.py", "src/QIN_variety_v9.py")),
+        (("config/qin_config", "QIN_variety_v9"),), _qin, needs=("run_expid.py", "src/QIN_variety_v9.py"),
+        fixed={"zero_level_is_padding": True}),
     "transformer_dcn": Pair(
         "transformer_dcn", "transformer_dcn", "Transformer_DCN", "github.com/yinzm/WWW2025_MMCTR_rk1",
         (("config/Transformer_DCN_microlens_mmctr_tuner_config_01", "Transformer_DCN_MicroLens_1M_x1_001_820c435c"),),
-        _transformer_dcn, needs=("run_expid.py", "src/Transformer_DCN.py"), fixed={"mask": "published"}),
+        _transformer_dcn, needs=("run_expid.py", "src/Transformer_DCN.py"),
+        fixed={"mask": "published", "zero_level_is_padding": True}),
     "transformer_dcn_quant": Pair(
         "transformer_dcn_quant", "transformer_dcn", "Transformer_DCN_Quant", "github.com/yinzm/WWW2025_MMCTR_rk1",
         (("config/Transformer_DCN_Quant_microlens_mmctr_tuner_config_01",
