@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import t as student_t
 
 SAME_WITHIN = 0.01  # |Δ| allowed for "same"
 
@@ -46,6 +45,7 @@ def welch_ci(a: Side, b: Side, level: float = 0.95) -> tuple[float, float]:
     if se == 0.0:
         return delta, delta
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
+    from scipy.stats import t as student_t  # here, not at import: the CLI builds this module's parser
     half = float(student_t.ppf(0.5 + level / 2, df)) * se
     return delta - half, delta + half
 
