@@ -117,7 +117,8 @@ class RowInputsModel(Model):
     """Base of the models whose DNN input joins item parts with the row's likes/views level embeddings
     (one table: likes then views levels) and, optionally, the user id embedding."""
 
-    def init_row_inputs(self, spec, dim: int, use_user_id: bool, items_first: bool = False) -> int:
+    def init_row_inputs(self, spec, dim: int, use_user_id: bool, items_first: bool = False,
+                        zero_level_is_padding: bool = False) -> int:
         """Create the level (and user) embeddings; returns the width they add to the DNN input.
 
         The input is [levels, item parts, user] (din, dcn) or, with ``items_first``, [item parts, levels,
@@ -125,6 +126,8 @@ class RowInputsModel(Model):
         and the order of the initial draws are part of what a seed reproduces, so each model keeps its own.
         """
         self.items_first = items_first
+        # FuxiCTR gives a categorical feature padding_idx 0: a row's level 0 embeds as zeros, never trained
+        self.zero_level_is_padding = zero_level_is_padding
         if items_first:
             self.user_emb = nn.Embedding(spec.n_users, dim) if use_user_id else None
         self.level_emb = nn.Embedding(spec.n_levels * 2, dim)
@@ -134,8 +137,10 @@ class RowInputsModel(Model):
         return dim * (3 if use_user_id else 2)
 
     def row_inputs(self, batch: dict[str, torch.Tensor], *item_parts: torch.Tensor) -> torch.Tensor:
-        levels = [self.level_emb(batch["likes_level"].long()),
-                  self.level_emb(batch["views_level"].long() + self.n_levels)]
+        likes, views = batch["likes_level"].long(), batch["views_level"].long()
+        levels = [self.level_emb(likes), self.level_emb(views + self.n_levels)]
+        if getattr(self, "zero_level_is_padding", False):
+            levels = [e * (lv != 0).unsqueeze(-1).to(e.dtype) for e, lv in zip(levels, (likes, views))]
         parts = [*item_parts, *levels] if self.items_first else [*levels, *item_parts]
         if self.user_emb is not None:
             parts.append(self.user_emb(batch["user_id"].long()))
@@ -220,13 +225,14 @@ class TargetAttention(nn.Module):
     """
 
     def __init__(self, dim: int, hidden: list[int], activation_name: str = "dice", dropout: float = 0.0,
-                 use_softmax: bool = False):
+                 use_softmax: bool = False, padding_in_stats: bool = False):
         super().__init__()
         if not hidden:
             raise ValueError("attention_hidden needs at least one layer")
         h0 = hidden[0]
         self.dim = dim
         self.use_softmax = use_softmax
+        self.padding_in_stats = padding_in_stats
         # one Linear over [q, k, q-k, q*k] so that parameter shapes and init match the usual form
         self.first = nn.Linear(4 * dim, h0)
         layers: list[nn.Module] = [activation(activation_name, h0)]
@@ -245,16 +251,28 @@ class TargetAttention(nn.Module):
         wq, wk, wd, wp = self.first.weight.split(self.dim, dim=1)
         return wq + wd, wk - wd, wp
 
-    def forward(self, q: torch.Tensor, keys: torch.Tensor, key_index: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, keys: torch.Tensor, key_index: torch.Tensor, row: torch.Tensor,
+                history_len: int = 0) -> torch.Tensor:
         """q (B, D) targets; keys (U, D) distinct history items; for each valid position p:
-        ``key_index[p]`` its row in ``keys`` and ``row[p]`` its batch row. Returns (B, D)."""
+        ``key_index[p]`` its row in ``keys`` and ``row[p]`` its batch row. Returns (B, D).
+
+        ``padding_in_stats`` (FuxiCTR's DIN_Attention, which runs the MLP over all ``history_len``
+        positions and masks the scores afterwards): in training the padded positions (key 0, so their
+        first-layer output is the row's q-part) also pass through the MLP, so that the batch statistics
+        of its Dice/batch-norm layers (and so their running statistics) include them; their scores
+        are dropped. In evaluation they change nothing and are not computed."""
         w_q, w_k, w_p = self.split_weights()
         q_part = nn.functional.linear(q, w_q, self.first.bias)  # (B, H) once per row
         k_part = nn.functional.linear(keys, w_k)  # (U, H) once per distinct item
         k = keys.index_select(0, key_index)  # (N, D)
         qk = q.index_select(0, row) * k
         h = torch.addmm(q_part.index_select(0, row) + k_part.index_select(0, key_index), qk, w_p.t())
-        score = self.rest(h).squeeze(-1)  # (N,)
+        if self.padding_in_stats and self.training and history_len:
+            n_pad = history_len - torch.bincount(row, minlength=q.shape[0])
+            pad_rows = torch.repeat_interleave(torch.arange(q.shape[0], device=q.device), n_pad)
+            score = self.rest(torch.cat([h, q_part.index_select(0, pad_rows)]))[: h.shape[0]].squeeze(-1)
+        else:
+            score = self.rest(h).squeeze(-1)  # (N,)
         if self.use_softmax:
             score = segment_softmax(score, row, q.shape[0])
         return torch.zeros_like(q).index_add_(0, row, score.unsqueeze(-1) * k)

@@ -76,6 +76,53 @@ def test_packed_attention_equals_textbook_form():
     assert not got[2].any()  # a row without history pools to zero
 
 
+@pytest.mark.parametrize("name", ["din", "qin", "transformer_dcn"])
+@pytest.mark.parametrize("zero_is_padding", [True, False])
+def test_zero_level_is_padding_ignores_the_level_zero_embedding(data, name, zero_is_padding):
+    """FuxiCTR gives the row levels padding_idx 0: level 0 embeds as zeros whatever the table holds."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    cls, params = TINY[name]
+    model = cls(spec_of(data), dataclasses.replace(params, zero_level_is_padding=zero_is_padding)).eval()
+    batch = batch_of(data.train)
+    batch["likes_level"][:32] = 0
+    batch["likes_level"][32:] = batch["likes_level"][32:].clamp(min=1)
+    before = model(batch)
+    with torch.no_grad():
+        model.level_emb.weight[0] += 1.0  # likes level 0
+    after = model(batch)
+    torch.testing.assert_close(after[32:], before[32:])  # rows with another level: untouched either way
+    assert torch.allclose(after[:32], before[:32]) == zero_is_padding
+
+
+def test_padding_in_stats_equals_fuxictr_form_in_training():
+    """FuxiCTR's DIN_Attention runs the MLP over every position (padding's key is 0) and masks the
+    scores: Dice's batch statistics, and so its running statistics, include the padded positions."""
+    torch.manual_seed(0)
+    ours = TargetAttention(6, [10, 5], "dice", dropout=0.0, padding_in_stats=True).train()
+    dense = TargetAttention(6, [10, 5], "dice", dropout=0.0).train()
+    dense.load_state_dict(ours.state_dict())
+    table = torch.randn(30, 6)
+    table[0] = 0.0  # the padding item is all zeros, as in FuxiCTR's embedding layers
+    seq = torch.randint(1, 30, (7, 9))
+    seq[torch.arange(9)[None, :] < torch.tensor([0, 3, 9, 5, 1, 8, 2])[:, None]] = 0
+    q = torch.randn(7, 6)
+    row, ids = pack_history(seq)
+    got = ours(q, table, ids, row, history_len=9)
+    want = reference_din_attention(dense, q, table[seq], (seq != 0).float())
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    bn_ours = [m for m in ours.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    bn_dense = [m for m in dense.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    for a, b in zip(bn_ours, bn_dense):
+        torch.testing.assert_close(a.running_mean, b.running_mean)
+        torch.testing.assert_close(a.running_var, b.running_var)
+    # without the option the statistics cover the real items only, and the outputs differ
+    dense.load_state_dict(ours.state_dict())
+    ours.padding_in_stats = False
+    assert not torch.allclose(ours(q, table, ids, row, history_len=9), want, atol=1e-4)
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("train_mode", [False, True])
 def test_padding_does_not_change_the_output(data, name, train_mode):

@@ -52,6 +52,8 @@ def run(folder: Path) -> dict:
         "best_epoch": result.best_epoch, "peak_memory_mb": workload.peak_memory_mb(device),
         "n_params": result.n_params, **workload.gemm_rate(meta),
         "epoch_auc": [h.valid["auc"] for h in result.history],
+        "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "valid_auc": h.valid["auc"],
+                     "valid_logloss": h.valid["logloss"], "seconds": h.seconds} for h in result.history],
     }
 
 

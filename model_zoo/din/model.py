@@ -41,6 +41,13 @@ class DINParams:
     vector_dim: int = 0  # width of the projected multimodal vector; 0 = embedding_dim
     id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
+    # False: the multimodal projection has no bias, as FuxiCTR's pretrained-embedding layer (the baseline)
+    vector_bias: bool = added_later(True)
+    # True: the attention MLP's Dice/batch-norm statistics also cover the padded history positions, as in
+    # FuxiCTR's DIN_Attention (the baseline); False: real history items only
+    attention_padding_stats: bool = added_later(False)
+    # True: a row's likes/views level 0 embeds as zeros, as FuxiCTR's padding_idx 0 does (the baseline)
+    zero_level_is_padding: bool = added_later(False)
     target_attention_heads: int = 0  # > 0: add a multi-head softmax target attention (award entry)
     target_attention_dim: int = 0  # its width; 0 = the item width
     cross_attention_layers: int = 0  # > 0: add stacked target cross-attention layers (Gavin113)
@@ -78,10 +85,10 @@ class DIN(RowInputsModel):
         super().__init__()
         e, p = params.embedding_dim, params
         self.items = ItemFeatureEmbedding(spec, e, use_levels=p.use_item_levels, vector_dim=p.vector_dim or e,
-                                          id_dropout=p.id_dropout, use_tags=p.item_tags)
+                                          vector_bias=p.vector_bias, id_dropout=p.id_dropout, use_tags=p.item_tags)
         d = self.items.out_dim
         self.attention = TargetAttention(d, p.attention_hidden, p.attention_activation, p.attention_dropout,
-                                         p.use_softmax)
+                                         p.use_softmax, p.attention_padding_stats)
         self.interests = nn.ModuleList()
         if p.target_attention_heads:
             self.interests.append(MultiHeadTargetAttention(d, p.target_attention_dim or d, p.target_attention_heads,
@@ -90,7 +97,8 @@ class DIN(RowInputsModel):
             self.interests.append(TargetCrossAttention(d, p.cross_attention_layers, p.cross_attention_heads,
                                                        p.cross_attention_ff or d, p.attention_dropout,
                                                        p.cross_attention_norm))
-        in_dim = (2 + len(self.interests)) * d + self.init_row_inputs(spec, e, p.use_user_id)
+        in_dim = (2 + len(self.interests)) * d + self.init_row_inputs(spec, e, p.use_user_id,
+                                                                         zero_level_is_padding=p.zero_level_is_padding)
         self.senet = SqueezeExcitation(in_dim // e, p.senet_reduction, p.senet_activation) if p.senet_reduction else None
         self.dnn, out = mlp(in_dim, p.dnn_hidden, p.net_dropout, p.batch_norm)
         self.head = nn.Linear(out, 1)
@@ -101,7 +109,7 @@ class DIN(RowInputsModel):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         target, keys, key_index, row = encode_batch_items(self.items, batch["item_id"], batch["item_seq"])
-        interests = [self.attention(target, keys, key_index, row)]
+        interests = [self.attention(target, keys, key_index, row, batch["item_seq"].shape[1])]
         interests += [branch(target, keys, key_index, row) for branch in self.interests]
         x = self.row_inputs(batch, target, *interests)
         if self.senet is not None:

@@ -37,6 +37,8 @@ class QINParams:
     use_user_id: bool = False
     id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
+    # True: a row's likes/views level 0 embeds as zeros, as FuxiCTR's padding_idx 0 does (the authors' code)
+    zero_level_is_padding: bool = added_later(False)
 
     def __post_init__(self):
         if min(self.embedding_dim, self.vector_dim, self.num_row) < 1 or self.attention_dim < 0 or self.qnn_layers < 0:
@@ -112,7 +114,8 @@ class QIN(RowInputsModel):
                                  vector_bias=False, id_dropout=params.id_dropout, use_tags=params.item_tags)
         d = self.items.out_dim
         self.attention = SparseTargetAttention(d, params.attention_dim or 2 * d, params.attention_scale)
-        in_dim = 2 * d + self.init_row_inputs(spec, e, params.use_user_id)
+        in_dim = 2 * d + self.init_row_inputs(spec, e, params.use_user_id,
+                                                   zero_level_is_padding=params.zero_level_is_padding)
         self.qnn = QuadraticNetwork(in_dim, params.qnn_layers, params.num_row, params.net_dropout, params.batch_norm)
         baseline_init(self)
 

@@ -40,6 +40,8 @@ class TransformerDCNParams:
     item_levels: bool = False  # likes/views as item-side features too (published: row features only)
     id_dropout: float = added_later(0.0)  # P(an item's id embedding is zeroed in training), for cold items
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
+    # True: a row's likes/views level 0 embeds as zeros, as FuxiCTR's padding_idx 0 does (the authors' code)
+    zero_level_is_padding: bool = added_later(False)
     transformer_layers: int = 2
     num_heads: int = 1
     dim_feedforward: int = 256
@@ -206,7 +208,8 @@ class TransformerDCN(RowInputsModel):
         self.sequence = TargetAwareTransformer(d, params.transformer_layers, params.num_heads,
                                                params.dim_feedforward, params.transformer_dropout,
                                                params.first_k, params.max_pool)
-        in_dim = d + self.sequence.out_dim + self.init_row_inputs(spec, e, params.use_user_id)
+        in_dim = d + self.sequence.out_dim + self.init_row_inputs(spec, e, params.use_user_id,
+                                                   zero_level_is_padding=params.zero_level_is_padding)
         self.cross = CrossNet(in_dim, params.cross_layers, params.low_rank)
         self.dnn, dnn_out = mlp(in_dim, params.dnn_hidden, params.net_dropout, params.batch_norm)
         head, head_out = mlp(in_dim + dnn_out, params.mlp_hidden)

@@ -1,0 +1,316 @@
+"""``mmbench bench fidelity``: a zoo model beside its authors' own implementation, same data, settings, seeds.
+
+The authors' side runs their ``run_expid.py`` from a temporary copy of their checkout, in their own
+Python environment (``--authors-python``), with a config folder holding their experiment edited only
+for data paths, vocabulary sizes, epochs, seed and (when asked) batch size. Its per-epoch valid AUC and
+train logloss are read from FuxiCTR's log. The zoo side trains the same rows in its own process with
+the authors' settings mapped onto the zoo model (``fidelity_pairs``). Both sides get the same seeds.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, MMBenchError
+from . import authors_config, fidelity_stats, fuxictr_log, workload
+from .fidelity_pairs import PAIRS, Pair, train_params
+
+RUNNER = Path(__file__).with_name("authors_runner.py")
+DATASET_ID = "MicroLens_1M_x1"
+COPY_IGNORE = shutil.ignore_patterns(".git", "checkpoints", "data", "*.log", "__pycache__", "img")
+
+
+def check_repo(pair: Pair, repo_arg: str) -> tuple[Path, str, str | None]:
+    repo = Path(repo_arg).expanduser().resolve()
+    if not repo.is_dir():
+        raise ConfigError(f"--authors-repo {repo}: no such folder; give a checkout of {pair.repos}")
+    for needed in pair.needs:
+        if not (repo / needed).exists():
+            raise ConfigError(f"--authors-repo {repo}: {needed} is missing, so it is not the {pair.authors_model} "
+                              f"code; give a checkout of {pair.repos}")
+    for config, expid in pair.configs:
+        if (repo / config).exists():
+            return repo, config, expid
+    raise ConfigError(f"--authors-repo {repo}: none of {[c for c, _ in pair.configs]} exists; give a checkout of "
+                      f"{pair.repos}")
+
+
+def check_python(python: str) -> str:
+    path = shutil.which(python) or python
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise ConfigError(f"--authors-python {python}: not an executable; give the python of the environment "
+                          "that has the authors' FuxiCTR (e.g. /path/venv/bin/python)")
+    probe = subprocess.run([path, "-c", "import fuxictr, torch"], capture_output=True, text=True)
+    if probe.returncode:
+        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        raise ConfigError(f"--authors-python {python}: cannot import fuxictr and torch ({last}); install the "
+                          "authors' environment there (fuxictr==2.3.7)")
+    return path
+
+
+def load_data(root: str | None):
+    from .. import pipeline
+    from ..components import RunContext
+    from ..registry import default_registry
+
+    ctx = RunContext()
+    if root:
+        from ..data.reader import load_mmctr
+
+        data = load_mmctr(Path(root), Path(root).name)
+    else:
+        registry = default_registry()
+        dataset = registry.configure("dataset", "microlens_1m_synth", {"scale": "small"}, "bench fidelity")
+        data = pipeline.load_data(dataset, ctx)
+    if data.items.load_shipped is None:
+        raise ConfigError(f"--root {root}: ships no item_info.parquet item_emb_d128, which both sides read")
+    return data, data.items.load_shipped("item_info.parquet", "item_emb_d128")
+
+
+def prepare(args, folder: Path) -> dict:
+    """Save the rows once (the zoo side's arrays) and write them as the challenge's parquet files (the
+    authors' side); the same --train-rows subset for both."""
+    from .published_transformer_dcn import write_challenge_parquet
+
+    data, vectors = load_data(args.root)
+    split = data.train
+    if args.train_rows and args.train_rows < len(split):
+        rows = np.sort(np.random.default_rng(0).choice(len(split), args.train_rows, replace=False))
+        split = split.take(rows)
+    valid = data.valid
+    if args.valid_rows and args.valid_rows < len(valid):
+        valid = valid.take(np.sort(np.random.default_rng(1).choice(len(valid), args.valid_rows, replace=False)))
+    meta = {"dataset": data.dataset_id, "n_users": data.n_users, "n_tags": data.n_tags, "train_rows": len(split),
+            "valid_rows": len(valid), "warmup_steps": args.warmup, "oracle_auc": data.oracle_auc}
+    workload.save(folder, split, valid, data.items, vectors, meta)
+    write_challenge_parquet(folder, folder / "authors_data" / DATASET_ID)
+    meta["vocab"] = {"item_id": int(len(data.items.likes_level)), "item_tags": int(data.n_tags),
+                     "likes_level": int(max(11, split.likes_level.max() + 1, valid.likes_level.max() + 1)),
+                     "views_level": int(max(11, split.views_level.max() + 1, valid.views_level.max() + 1))}
+    return meta
+
+
+def run_zoo_side(folder: Path, meta: dict, model_params: dict, train: dict, timeout: float | None) -> dict:
+    from .train import run_side
+
+    (folder / "meta.json").write_text(json.dumps({**meta, "model": meta["zoo_model"],
+                                                   "model_params": model_params, "train": train}))
+    r = run_side("mmbench.bench.train_worker", folder, timeout)
+    return {"seed": train["seed"], "valid_auc": [h["valid_auc"] for h in r["history"]],
+            "train_logloss": [h["train_loss"] for h in r["history"]], "samples_per_second": r["samples_per_second"],
+            "peak_memory_mb": r["peak_memory_mb"], "n_params": r["n_params"], "best_valid_auc": r["valid_auc"]}
+
+
+def run_authors_side(python: str, repo: Path, folder: Path, cfg, meta: dict, seed: int, args, timeout) -> dict:
+    copy = folder / f"authors_repo_{seed}"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(repo, copy, ignore=COPY_IGNORE)
+    model_cfg, dataset_cfg = authors_config.edited(
+        cfg, folder / "authors_data" / DATASET_ID, folder / f"authors_checkpoints_{seed}", meta["vocab"],
+        args.epochs, seed, args.batch_size, args.patience, args.authors_workers)
+    config_dir = authors_config.write(copy / "config" / "mmbench_fidelity", model_cfg, dataset_cfg)
+    cmd = [python, str(RUNNER), str(copy), str(config_dir), authors_config.EXPID, str(args.threads)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=copy,
+                              env={**os.environ, "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    except subprocess.TimeoutExpired:
+        raise MMBenchError(f"the authors' run (seed {seed}) passed --timeout {timeout:g} s") from None
+    text = proc.stdout + "\n" + proc.stderr
+    record = next((json.loads(line[len("MMBENCH_RUNNER "):]) for line in proc.stdout.splitlines()
+                   if line.startswith("MMBENCH_RUNNER ")), None)
+    log = fuxictr_log.parse(text)
+    if proc.returncode or record is None or not log.valid:
+        tail = "\n".join(text.strip().splitlines()[-15:])
+        raise MMBenchError(f"the authors' run_expid.py failed (seed {seed}, exit {proc.returncode}):\n{tail}")
+    seconds = sum(record["train_seconds"])
+    epochs = len(log.valid)
+    return {"seed": seed, "valid_auc": [m.get("AUC", math.nan) for m in log.valid],
+            "train_logloss": log.train_loss[:epochs],
+            "samples_per_second": meta["train_rows"] * len(record["train_seconds"]) / seconds if seconds else None,
+            "peak_memory_mb": record["peak_memory_mb"], "n_params": log.n_params,
+            "best_valid_auc": (log.final or {}).get("AUC"), "fuxictr": record.get("fuxictr")}
+
+
+def summarise(pair: Pair, meta: dict, zoo: list[dict], authors: list[dict]) -> dict:
+    auc = fidelity_stats.compare([r["valid_auc"] for r in zoo], [r["valid_auc"] for r in authors])
+    loss = fidelity_stats.compare([r["train_logloss"] for r in zoo], [r["train_logloss"] for r in authors])
+    epochs = []
+    for a, l in zip(auc, loss):
+        epochs.append({"epoch": a.epoch, "zoo_n": a.a.n, "zoo_auc_mean": a.a.mean, "zoo_auc_sd": a.a.sd,
+                       "authors_n": a.b.n, "authors_auc_mean": a.b.mean, "authors_auc_sd": a.b.sd,
+                       "delta": a.delta, "ci_low": a.low, "ci_high": a.high, "verdict": a.verdict,
+                       "zoo_train_logloss": l.a.mean, "authors_train_logloss": l.b.mean})
+    return {"pair": pair.name, "meta": meta, "zoo": zoo, "authors": authors, "epochs": epochs,
+            "ci": "95 % Welch t interval of the difference of the per-epoch means (seeds unpaired)"}
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _pm(mean: float, sd: float) -> str:
+    if math.isnan(mean):
+        return "-"
+    return f"{mean:.4f}" + (f" ± {sd:.4f}" if not math.isnan(sd) else "")
+
+
+def render(summary: dict) -> str:
+    m = summary["meta"]
+    zoo, authors = summary["zoo"], summary["authors"]
+    lines = [f"pair {summary['pair']}: zoo {m['zoo_model']} ({m['zoo_params_note']}) vs {m['authors_model']} "
+             f"({m['authors_config']})",
+             f"data {m['dataset']}: {m['train_rows']:,} train rows, {m['valid_rows']:,} valid rows; batch "
+             f"{m['batch_size']}; seeds {m['seeds']}; up to {m['epochs']} epochs (early stopping, patience "
+             f"{m['patience']}); {m['threads']} thread(s) a side",
+             "",
+             f"{'epoch':>5}  {'zoo AUC (n)':>22}  {'authors AUC (n)':>22}  {'Δ [95% CI]':>28}  {'verdict':>8}  "
+             f"{'zoo loss':>8}  {'auth loss':>9}"]
+    for e in summary["epochs"]:
+        ci = "" if math.isnan(e["ci_low"]) else f" [{e['ci_low']:+.4f}, {e['ci_high']:+.4f}]"
+        delta = "-" if math.isnan(e["delta"]) else f"{e['delta']:+.4f}{ci}"
+        zoo_auc = _pm(e["zoo_auc_mean"], e["zoo_auc_sd"]) + f" ({e['zoo_n']})"
+        authors_auc = _pm(e["authors_auc_mean"], e["authors_auc_sd"]) + f" ({e['authors_n']})"
+        lines.append(f"{e['epoch']:>5}  {zoo_auc:>22}  {authors_auc:>22}  {delta:>28}  {e['verdict']:>8}  "
+                     f"{e['zoo_train_logloss']:>8.4f}  {e['authors_train_logloss']:>9.4f}")
+    lines += ["", f"{'side':<12}{'samples/s':>11}{'peak MiB':>10}{'parameters':>13}{'best valid AUC':>16}"]
+    for name, rows in (("zoo", zoo), ("authors", authors)):
+        params = {r["n_params"] for r in rows}
+        lines.append(f"{name:<12}{_mean(rows, 'samples_per_second'):>11.1f}{_mean(rows, 'peak_memory_mb'):>10.0f}"
+                     f"{', '.join(f'{p:,}' for p in sorted(params, key=lambda p: p or 0)):>13}"
+                     f"{_mean(rows, 'best_valid_auc'):>16.4f}")
+    lines.append(f"Δ: zoo − authors; {summary['ci']}; verdict 'same' where the CI holds 0 and |Δ| ≤ "
+                 f"{fidelity_stats.SAME_WITHIN}. Train loss: FuxiCTR's includes its regulariser, the zoo's does not.")
+    return "\n".join(lines)
+
+
+def render_markdown(summary: dict) -> str:
+    """The per-epoch table of a saved ``--out`` JSON, as docs/models.md shows it:
+    ``python -c "import json, sys; from mmbench.bench.fidelity import render_markdown;
+    print(render_markdown(json.load(open(sys.argv[1]))))" results.json``."""
+    lines = ["| epoch | zoo valid AUC (n) | authors' valid AUC (n) | Δ [95 % CI] | verdict | zoo train loss | "
+             "authors' train loss |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for e in summary["epochs"]:
+        ci = "" if e["ci_low"] is None or math.isnan(e["ci_low"]) else f" [{e['ci_low']:+.4f}, {e['ci_high']:+.4f}]"
+        delta = "—" if math.isnan(e["delta"]) else f"{e['delta']:+.4f}{ci}"
+        lines.append(f"| {e['epoch']} | {_pm(e['zoo_auc_mean'], e['zoo_auc_sd'])} ({e['zoo_n']}) | "
+                     f"{_pm(e['authors_auc_mean'], e['authors_auc_sd'])} ({e['authors_n']}) | {delta} | {e['verdict']} | "
+                     f"{e['zoo_train_logloss']:.4f} | {e['authors_train_logloss']:.4f} |")
+    lines += ["", "| side | samples/s | peak MiB | parameters | best valid AUC (mean) |", "| --- | --- | --- | --- | --- |"]
+    for name, rows in (("zoo", summary["zoo"]), ("authors", summary["authors"])):
+        params = ", ".join(f"{p:,}" for p in sorted({r["n_params"] for r in rows if r["n_params"]}))
+        lines.append(f"| {name} | {_mean(rows, 'samples_per_second'):.1f} | {_mean(rows, 'peak_memory_mb'):.0f} | "
+                     f"{params} | {_mean(rows, 'best_valid_auc'):.4f} |")
+    return "\n".join(lines)
+
+
+def write_out(path: Path, summary: dict) -> None:
+    from ..atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=["pair", *summary["epochs"][0].keys()])
+            writer.writeheader()
+            for e in summary["epochs"]:
+                writer.writerow({"pair": summary["pair"], **e})
+            Path(tmp).write_text(buf.getvalue())
+        else:
+            Path(tmp).write_text(json.dumps(summary, indent=1, default=str, allow_nan=True))
+
+
+def parse_zoo_set(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--zoo-set {item!r}: give KEY=VALUE, e.g. attention_padding_stats=false")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def cmd_fidelity(args) -> int:
+    pair = PAIRS[args.pair]
+    repo, config, expid = check_repo(pair, args.authors_repo)
+    if pair.unsupported:
+        raise ConfigError(f"--pair {pair.name}: not comparable: {pair.unsupported}")
+    if args.out and Path(args.out).suffix not in (".json", ".csv"):
+        raise ConfigError(f"--out {args.out}: give a .json or .csv path")
+    cfg = authors_config.resolve(repo, args.authors_config or config, args.authors_expid or expid)
+    if cfg.params.get("model") != pair.authors_model:
+        raise ConfigError(f"{cfg.source}: runs model {cfg.params.get('model')!r}, not {pair.authors_model}")
+    seeds = args.seeds or [int(cfg.params.get("seed", 20242025))]
+    batch_size = args.batch_size or cfg.params["batch_size"]
+    params = {**cfg.params, "batch_size": batch_size}
+    if args.patience:
+        params["early_stop_patience"] = args.patience
+    zoo_set = parse_zoo_set(args.zoo_set)
+    model_params = {**pair.model_params(params), **pair.fixed, **zoo_set}
+    from ..registry import default_registry
+
+    default_registry().configure("model", pair.zoo_model, model_params, f"--zoo-set ({pair.zoo_model})")
+    python = check_python(args.authors_python)
+    with tempfile.TemporaryDirectory(prefix="mmbench-fidelity-") as tmp:
+        folder = Path(tmp)
+        meta = prepare(args, folder)
+        meta.update(zoo_model=pair.zoo_model, authors_model=pair.authors_model, authors_config=cfg.source,
+                    zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.fixed, **zoo_set}.items())
+                    or "as configured",
+                    batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
+                    patience=params.get("early_stop_patience"), model_params=model_params)
+        zoo, authors = [], []
+        for seed in seeds:
+            print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
+            zoo.append(run_zoo_side(folder, meta, model_params, train_params(params, args.epochs, seed, args.threads),
+                                    args.timeout))
+            print(f"seed {seed}: authors' {pair.authors_model} ...", file=sys.stderr, flush=True)
+            authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
+    summary = summarise(pair, meta, zoo, authors)
+    if args.out:
+        write_out(Path(args.out), summary)
+    print(json.dumps(summary, indent=1, default=str) if args.json else render(summary))
+    return 0
+
+
+def add_fidelity_action(bench_subparsers) -> None:
+    p = bench_subparsers.add_parser(
+        "fidelity", help="a zoo model beside its authors' code (FuxiCTR) on the same data, settings and seeds")
+    p.add_argument("--pair", required=True, choices=sorted(PAIRS), help="which zoo model / authors' model")
+    p.add_argument("--authors-repo", required=True, metavar="PATH", help="local checkout of the authors' repository")
+    p.add_argument("--authors-python", required=True, metavar="PATH",
+                   help="python of the environment with the authors' FuxiCTR (2.3.7)")
+    p.add_argument("--authors-config", metavar="PATH", help="config in the repository (default: the pair's)")
+    p.add_argument("--authors-expid", metavar="ID", help="experiment id in that config (default: the pair's)")
+    p.add_argument("--zoo-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a zoo model param (e.g. to measure without one of the pair's fidelity settings)")
+    p.add_argument("--root", help="data root in the MMCTR layout (default: synthetic world-2 small)")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds, each run on both sides (default: the config's)")
+    p.add_argument("--epochs", type=int, default=10, help="most epochs a run trains (default 10)")
+    p.add_argument("--patience", type=int, default=None, help="early-stopping patience, both sides "
+                   "(default: the authors' config's)")
+    p.add_argument("--batch-size", type=int, default=None, help="both sides (default: the authors' config's)")
+    p.add_argument("--train-rows", type=int, default=0, help="a fixed random subset of train rows, the same on "
+                   "both sides (0 = all)")
+    p.add_argument("--valid-rows", type=int, default=0, help="a fixed random subset of valid rows, the same on "
+                   "both sides (0 = all; fewer rows make each AUC noisier)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads a side (default 1)")
+    p.add_argument("--authors-workers", type=int, default=None,
+                   help="the authors' loader worker processes (default: their config's)")
+    p.add_argument("--warmup", type=int, default=5, help="zoo optimizer steps not timed (default 5)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per run before giving up")
+    p.add_argument("--out", metavar="PATH", help="write the per-epoch results (.json or .csv), atomically")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_fidelity)
