@@ -41,7 +41,7 @@ FAKE_RUN_EXPID = textwrap.dedent('''
     n_items = pq.read_metadata(data["item_info"]).num_rows
     vocab = {c["name"]: c.get("vocab_size") for c in data["feature_cols"]}
     assert vocab["item_id"] == n_items, (vocab, n_items)
-    assert os.path.exists(data["train_data"]) and data["test_data"] is None
+    assert os.path.exists(data["train_data"]) and pq.read_metadata(data["test_data"]).num_rows > 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s P%(process)d INFO %(message)s")
     logging.info("Total number of parameters: 4242.")
     seed, best = params["seed"], 0
@@ -99,7 +99,7 @@ def test_edits_touch_only_paths_vocab_epochs_seed_batch(tmp_path):
     data = tmp_path / "d" / "MicroLens_1M_x1"
     data.mkdir(parents=True)
     for f in ("train", "valid", "item_info"):
-        (data / f"{f}.parquet").write_bytes(b"")
+        (data / f"{f}.parquet").write_bytes(b"")  # no test.parquet: its path becomes None
     model, dataset = authors_config.edited(cfg, data, tmp_path / "ck", {"item_id": 300, "item_tags": 40}, 4, 7,
                                            None, None, None)
     p = model[authors_config.EXPID]
