@@ -297,7 +297,7 @@ def test_a_second_users_finished_row_waits_out_a_held_lock_and_is_kept(team, cap
     assert done.returncode == 2, done.stderr
     assert f"note: waiting for the lock {csv_file}.lock" in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: the row of run ") and f"was not recorded in {csv_file}" in last
+    assert last.startswith("error: the row of run ") and f"was not recorded in {csv_file}" in last
     saved = Path(last.split("mmbench leaderboard add ")[1].rstrip("`"))
     assert saved.is_file() and saved.stat().st_uid == uid and saved.is_relative_to(base / "peer-home")
     assert len(store.read_rows(csv_file)) == 1
