@@ -4,7 +4,7 @@ prepared stages and hand each outcome to ``record`` (the driver alone writes the
 Ray is imported only when the Ray executor runs: the driver loads the data and prepares each
 (encoder, reducer) stage, puts the data once and each stage's reduction once into the object store,
 and submits one task per run with ``num_cpus`` / ``num_gpus``; rows stream back as tasks finish, and
-each epoch of a task comes back as it ends through a Ray queue (``EpochRelay``), so the driver's log
+each epoch of a task comes back as it ends through a Ray queue (``relay.EpochRelay``), so the driver's log
 shows every run's epochs as a local sweep does.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from ..callbacks import RunCallbacks, label_of
 from ..errors import MMBenchError, one_line
+from ..relay import EpochRelay
 from ..row import Row
 from .stages import Prepared, train_planned
 
@@ -26,51 +27,6 @@ def run_local(stages: Iterable, data, record: Record, callbacks: RunCallbacks) -
             callbacks.on_run_start(run.resolved)
             row, valid = train_planned(run, data, prep, callbacks)
             record(run, row, valid)
-
-
-class RelayedEpochs(RunCallbacks):
-    """On a worker: each epoch's log into the driver's queue, named by its run."""
-
-    def __init__(self, queue, label: str):
-        self.queue, self.label = queue, label
-
-    def on_epoch_end(self, log) -> None:
-        try:
-            self.queue.put_nowait((self.label, log))
-        except Exception:  # a full or lost queue costs a log line, never the run
-            pass
-
-
-class EpochRelay:
-    """A Ray queue the tasks put their epochs into; the driver drains it into ``on_epoch(label, log)``
-    while it waits for results. Used by sweeps and searches on Ray."""
-
-    def __init__(self, on_epoch: Callable | None):
-        from ray.util.queue import Queue
-
-        self.on_epoch = on_epoch
-        self.queue = Queue(maxsize=10_000) if on_epoch is not None else None
-
-    def callbacks(self, label: str) -> RunCallbacks | None:
-        return RelayedEpochs(self.queue, label) if self.queue is not None else None
-
-    def drain(self) -> None:
-        if self.queue is None:
-            return
-        while not self.queue.empty():
-            try:
-                label, log = self.queue.get_nowait()
-            except Exception:
-                return
-            self.on_epoch(label, log)
-
-    def wait(self, ray, refs: list, poll: float = 1.0) -> list:
-        """``ray.wait`` for one of ``refs``, relaying epochs every ``poll`` seconds meanwhile."""
-        while True:
-            done, _ = ray.wait(refs, num_returns=1, timeout=poll)
-            self.drain()
-            if done:
-                return done
 
 
 def _train_task(run, data, reduction, encoding, callbacks=None):

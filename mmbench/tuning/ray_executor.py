@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import MMBenchError, one_line
-from ..sweep.executors import EpochRelay
+from ..relay import EpochRelay
 from ..sweep.stages import Prepared
 from . import study as study_mod
 from .objective import Outcome, train_trial
