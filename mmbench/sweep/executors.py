@@ -4,7 +4,7 @@ prepared stages and hand each outcome to ``record`` (the driver alone writes the
 Ray is imported only when the Ray executor runs: the driver loads the data and prepares each
 (encoder, reducer) stage, puts the data once and each stage's reduction once into the object store,
 and submits one task per run with ``num_cpus`` / ``num_gpus``; rows stream back as tasks finish, and
-each epoch of a task comes back as it ends through a Ray queue (``EpochRelay``), so the driver's log
+each epoch of a task comes back as it ends through a Ray queue (``relay.EpochRelay``), so the driver's log
 shows every run's epochs as a local sweep does.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from .. import liblog
 from ..callbacks import RunCallbacks, label_of
 from ..errors import MMBenchError, one_line
 from ..interrupts import handle_sigterm
+from ..relay import EpochRelay
 from ..row import Row
-from ..ray_relay import EpochRelay
 from .stages import Prepared, train_planned
 
 Record = Callable  # record(run, row, valid)

@@ -13,7 +13,7 @@ import dataclasses
 from .. import liblog
 from ..errors import MMBenchError, one_line
 from ..interrupts import handle_sigterm
-from ..ray_relay import EpochRelay
+from ..relay import EpochRelay
 from ..sweep.stages import Prepared
 from . import study as study_mod
 from .objective import Outcome, train_trial

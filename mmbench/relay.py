@@ -1,6 +1,8 @@
-"""Epochs of runs that train on Ray workers, relayed to the driver as they end: a Ray queue the
-workers put each epoch's log into, drained by the driver while it waits for results. Sweeps and
-searches on Ray share it (so neither executor depends on the other)."""
+"""Epochs of Ray workers, back to the driver's event stream as they end (sweeps and searches on Ray).
+
+A task gets ``EpochRelay.callbacks(label)``: its epochs go into a Ray queue, which the driver drains
+into ``on_epoch(label, log)`` while it waits for results. Ray is imported only when a relay is made.
+"""
 from __future__ import annotations
 
 from typing import Callable
