@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, MMBenchError
-from ..paths import expand
+from ..userpaths import expand
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
 PUBLISHED_TDCN = "published-transformer-dcn"

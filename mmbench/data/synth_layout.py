@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataError
-from ..paths import expand
+from ..userpaths import expand
 from . import schema
 from .types import SEQ_LEN
 

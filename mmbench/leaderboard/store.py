@@ -23,7 +23,7 @@ from ..atomic import atomic_path, atomic_write_bytes
 from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, note, short, warn
-from ..paths import expand
+from ..userpaths import expand
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data

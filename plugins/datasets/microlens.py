@@ -12,7 +12,7 @@ from mmbench.data.reader import load_mmctr
 from mmbench.data.schema import DOWNLOAD_PAGE
 from mmbench.errors import DataError
 from mmbench.params import bounded
-from mmbench.paths import expand
+from mmbench.userpaths import expand
 
 MMBENCH_API_VERSION = 2
 
