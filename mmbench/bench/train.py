@@ -19,7 +19,7 @@ import numpy as np
 
 from ..commands import number
 from ..errors import ConfigError, MMBenchError
-from ..paths import expand
+from ..userpaths import expand
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
 PUBLISHED_TDCN = "published-transformer-dcn"

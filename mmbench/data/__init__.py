@@ -11,6 +11,6 @@ __all__ = ["ItemTable", "MMCTRData", "Split", "mmbench_home"]
 
 def mmbench_home() -> Path:
     """Where mmbench keeps data, caches and runs: ``$MMBENCH_HOME``, default ``~/.cache/mmbench``."""
-    from ..paths import expand
+    from ..userpaths import expand
 
     return expand(os.environ.get("MMBENCH_HOME") or "~/.cache/mmbench", "MMBENCH_HOME")

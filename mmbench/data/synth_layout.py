@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import clean_leftovers, writer_tag
 from ..errors import DataError
-from ..paths import expand
+from ..userpaths import expand
 from . import schema
 from .types import SEQ_LEN
 

@@ -28,7 +28,7 @@ from ..components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short, warn
 from ..locks import file_lock, lock_timeout
-from ..paths import expand
+from ..userpaths import expand
 from ..row import COLUMNS, NUMBER_COLUMNS, Row
 from . import csvfile
 

@@ -10,7 +10,7 @@ from mmbench.components import Dataset
 from mmbench.data import MMCTRData
 from mmbench.errors import DataError
 from mmbench.params import bounded
-from mmbench.paths import expand
+from mmbench.userpaths import expand
 
 MMBENCH_API_VERSION = 2
 

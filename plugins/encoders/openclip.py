@@ -7,7 +7,7 @@ from pathlib import Path
 import mmbench
 from mmbench.errors import ConfigError, one_line, short
 from mmbench.params import declare_bounds
-from mmbench.paths import expand
+from mmbench.userpaths import expand
 
 from .common import ContentParams, Towers
 from .finetune import FinetuneParams
