@@ -196,7 +196,7 @@ def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
         err.print(labelled("error", short(str(exc), MAX_MESSAGE)), soft_wrap=True)
         return 2
     args.events = events
-    if args.command in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
+    if getattr(args, "command", None) in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
         events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     handle_sigterm()

@@ -82,7 +82,8 @@ def test_an_identical_run_is_found_before_training_and_skipped(tiny_run):
     rows = list(csv.DictReader(open(lb / "microlens_1m_synth-w2-tiny-s0.csv")))
     assert len(rows) == 2 and third.returncode == 0
     latest = max(rows, key=lambda r: r["timestamp"])
-    assert third.stdout.startswith(f"already recorded: config {latest['config_hash']} has a row in ")
+    (line,) = [x for x in third.stdout.splitlines() if x.startswith("already recorded: ")]  # the result line
+    assert line.startswith(f"already recorded: config {latest['config_hash']} has a row in ")
     assert f"(valid AUC {float(latest['valid_auc']):.4f}, {latest['timestamp']}); skipped" in third.stdout
     assert "--rerun" in third.stdout and "epoch" not in third.stdout and "valid AUC" not in third.stderr
 

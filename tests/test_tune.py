@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -295,7 +296,7 @@ def test_a_failed_trial_is_one_line_without_optunas_warning(registry, tmp_path, 
     assert err.strip() == ""
     failed = [line for line in out.splitlines() if "FAILED" in line]
     assert len(failed) == 2 and all("RuntimeError: broken_fake always fails" in line for line in failed)
-    assert [line.split()[1] for line in failed] == ["0", "1"]
+    assert [re.search(r"trial (\d+)", line).group(1) for line in failed] == ["0", "1"]
 
 
 def test_ctrl_c_during_a_trial_prints_one_line(registry, tmp_path, monkeypatch, capsys):

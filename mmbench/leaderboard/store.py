@@ -311,7 +311,11 @@ def find_recorded(directory: Path, config_hash: str) -> tuple[Path, dict] | None
     so a match is the same run on the same data: ``mmbench run`` and ``task1`` skip it unless --rerun."""
     found = None
     for path in sorted(Path(directory).glob("*.csv")):
-        for r in read_rows(path):
+        try:
+            rows = read_rows(path)
+        except DataError:  # another tool's CSV beside the boards; the run's own board is checked before training
+            continue
+        for r in rows:
             if r.get("config_hash") == config_hash and is_ok(r):
                 if found is None or r.get("timestamp", "") >= found[1].get("timestamp", ""):
                     found = (path, r)
