@@ -55,15 +55,15 @@ CHALLENGE_KNOBS = {
 NOT_TUNING = config_mod.NOT_TUNING  # train keys that tune nothing: which repetition (seed), where, how fast
 #: train keys that shorten the fixed training (a quick run, a smoke test): allowed, and recorded in the
 #: run's resolved config as ``deviations`` (so on its row) when they differ from the fixed DIN's
-SHORTENING = ("epochs", "patience")
+SHORTENING = ("epochs", "patience", "max_train_rows")
 ALLOWED = {
     "model": {key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("model.")},
     "train": ({key.split(".")[1] for key in CHALLENGE_KNOBS.values() if key.startswith("train.")}
               | set(NOT_TUNING) | set(SHORTENING)),
 }
 ALLOWED_TEXT = (", ".join(CHALLENGE_KNOBS.values())
-                + f" (and train.{', train.'.join(NOT_TUNING)}, which tune nothing; train.epochs and "
-                  f"train.patience, which shorten the training and are recorded as a deviation)")
+                + f" (and train.{', train.'.join(NOT_TUNING)}, which tune nothing; train.{', train.'.join(SHORTENING)}, "
+                  f"which shorten the training and are recorded as a deviation)")
 
 
 # ------------------------------------------------------------------------------------- config

@@ -39,7 +39,7 @@ def quick(tmp_path_factory):
         args = shlex.split(line)[1:]
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "mmbench.cli", *args], capture_output=True, text=True,
-                              env=env, cwd=cwd, timeout=600)
+                              env=env, cwd=cwd, timeout=900)
         assert proc.returncode == 0, f"{line}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         done[args[0]] = (proc, time.perf_counter() - start)
     return home, cwd, done, env
@@ -67,7 +67,8 @@ def test_each_quick_route_leaves_what_it_promises(quick):
     assert (cwd / "quick-item_info.parquet").exists()
     (task1,) = _rows(home, "microlens_1m_synth-w2-tiny-s0-task1")
     config = json.loads(task1["config"])
-    assert config["deviations"] == ["train.epochs=2 (fixed: 100)", "train.patience=1 (fixed: 3)"]
+    assert config["deviations"] == ["train.epochs=1 (fixed: 100)", "train.patience=1 (fixed: 3)",
+                                    "train.max_train_rows=2000 (fixed: 0)"]
     assert "a shortened Task-1 training" in " ".join(done["task1"][0].stderr.split())
 
 

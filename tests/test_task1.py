@@ -172,7 +172,6 @@ def test_predict_task1_refuses_a_task2_run(tmp_path, capsys):
                                 "train.net_reg, model.net_dropout, train.lr, train.batch_size (and train.seed"),
     ("model.name=dcn", "model.name: Task 1 trains the challenge's fixed baseline DIN, not 'dcn'"),
     ("train.optimizer=sgd", "train.optimizer: Task 1 trains the fixed baseline DIN"),
-    ("train.max_train_rows=100", "train.max_train_rows: Task 1 trains the fixed baseline DIN"),
     ("train.learning_rate=0.01", "train.learning_rate: Task 1 trains the fixed baseline DIN; write the challenge's "
                                  "learning_rate as train.lr"),
     ("reducer.dim=64", "reducer 'pca' gives 64-d vectors; Task 1's item_emb_d128 needs 128; use a reducer with dim "
