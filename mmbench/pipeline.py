@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,8 @@ class Resolved:
 
     def as_dict(self) -> dict:
         out = {section: getattr(self, section).as_dict() for section in COMPONENT_SECTIONS}
-        out["train"] = {k: v for k, v in dataclasses.asdict(self.train).items() if k not in NOT_IN_HASH}
+        # params_to_dict: a train setting declared added_later stays out while at its default
+        out["train"] = {k: v for k, v in params_to_dict(self.train).items() if k not in NOT_IN_HASH}
         return out
 
     def config_hash(self) -> str:

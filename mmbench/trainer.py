@@ -18,7 +18,7 @@ from .data.types import Split
 from .errors import MMBenchError
 from .features import BATCH_KEYS
 from .metrics import evaluate
-from .params import DEVICE, bounded, check_bounds
+from .params import DEVICE, added_later, bounded, check_bounds
 
 
 _INT32 = 2**31 - 1
@@ -50,6 +50,9 @@ class TrainParams:
     # batches whose gradients are summed (loss / k) before one optimizer step
     accumulation_steps: int = bounded(1, ge=1, le=100_000)
     monitor: Literal["auc", "logloss", "gauc"] = "auc"
+    # "sigmoid": FuxiCTR's loss, binary cross-entropy of sigmoid(logit): in float32 a saturated wrong
+    # prediction costs 100 (its log is clamped) and gives no gradient; "logits": BCE on the logits
+    loss: Literal["logits", "sigmoid"] = added_later("logits")
     seed: int = bounded(2024, ge=0, le=2**32 - 1)
     device: str = bounded("auto", pattern=DEVICE.pattern, hint=DEVICE.hint)  # cuda:N is checked when training starts
     amp: bool = False  # bf16 autocast on CUDA
@@ -136,6 +139,11 @@ def resident_tensors(split: Split, device: torch.device) -> dict[str, torch.Tens
     cols = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in split.columns().items()}
     cols = {k: (v.long() if v.dtype == torch.int8 else v) for k, v in cols.items()}
     return {k: v.to(device, non_blocking=True) for k, v in cols.items()}
+
+
+def sigmoid_bce(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """FuxiCTR's binary_crossentropy on its sigmoid output (train.loss: sigmoid)."""
+    return nn.functional.binary_cross_entropy(torch.sigmoid(logits), label)
 
 
 def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float) -> list[dict]:
@@ -280,7 +288,7 @@ def _train(model: nn.Module, train: Split, valid: Split, params: TrainParams, ca
     valid_t = resident_tensors(valid, device)
     optimizer = make_optimizer(model, params)
     step_model = torch.compile(model) if params.compile else model
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = nn.BCEWithLogitsLoss() if params.loss == "logits" else sigmoid_bce
     gen = torch.Generator(device="cpu").manual_seed(params.seed)
     n = len(train)
     n_steps = n_batches(n, params.batch_size)

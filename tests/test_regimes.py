@@ -75,3 +75,24 @@ def test_each_optimizer_step_uses_the_scheduled_rate(monkeypatch):
     fit(ItemLogit(data.items.n_items), data.train, data.valid, params, Spy())
     assert seen == pytest.approx([LrSchedule(params, 20).at(i) for i in range(20)])
     assert seen[0] == pytest.approx(0.01 / 3) and seen[3] == pytest.approx(0.01) and seen[-1] < 1e-3
+
+
+def test_sigmoid_loss_is_fuxictrs_and_stays_out_of_the_hash():
+    """train.loss: sigmoid is FuxiCTR's BCE of sigmoid(logit): a saturated wrong logit costs 100 (the log
+    is clamped) and gives no gradient, where BCE on the logits costs |z| and pushes back with p - y = 1."""
+    import torch
+
+    from mmbench.params import params_to_dict
+    from mmbench.trainer import TrainParams, sigmoid_bce
+
+    z = torch.tensor([40.0, 0.3], requires_grad=True)
+    y = torch.tensor([0.0, 1.0])
+    loss = sigmoid_bce(z, y)
+    loss.backward()
+    assert loss.item() == pytest.approx((100.0 + torch.nn.functional.softplus(torch.tensor(-0.3)).item()) / 2, rel=1e-5)
+    assert z.grad[0].item() == 0.0 and z.grad[1].item() != 0.0
+    z2 = z.detach().clone().requires_grad_(True)
+    torch.nn.functional.binary_cross_entropy_with_logits(z2, y).backward()
+    assert z2.grad[0].item() == pytest.approx(0.5)  # (p - y) / 2 rows
+    assert "loss" not in params_to_dict(TrainParams())  # committed rows keep their hash
+    assert params_to_dict(TrainParams(loss="sigmoid"))["loss"] == "sigmoid"

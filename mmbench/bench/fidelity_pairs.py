@@ -82,4 +82,5 @@ def train_params(p: dict, epochs: int, seed: int, threads: int) -> dict:
             "net_reg": float(p.get("net_regularizer") or 0.0), "batch_size": p["batch_size"],
             "patience": p.get("early_stop_patience", 2), "plateau_lr_factor": p.get("factor", 0.1),
             "min_lr": FUXICTR_LR_FLOOR, "grad_clip": 10.0, "epochs": epochs, "seed": seed, "threads": threads,
+            "loss": "sigmoid",  # FuxiCTR's binary_crossentropy on the sigmoid output
             "monitor": "auc" if "AUC" in (monitor if isinstance(monitor, (str, dict)) else "AUC") else "logloss"}
