@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from mmbench.components import RunContext
 from mmbench.data import mmbench_home, schema, synth, synth_layout
 from mmbench.data.reader import load_mmctr
 from mmbench.data.types import SEQ_LEN
@@ -306,7 +307,7 @@ def test_real_dataset_reads_a_data_root(tiny_root, tmp_path):
 def test_synth_dataset_is_generated_once_under_home(tmp_path, world, dataset_id):
     from mmbench_plugins.datasets.microlens import MicroLens1MSynth
 
-    ctx = SimpleNamespace(home=tmp_path)
+    ctx = RunContext(home=tmp_path)
     params = MicroLens1MSynth.Params(scale="tiny", seed=2, world=world)
     data = MicroLens1MSynth(params).load(ctx)
     root = tmp_path / "data" / dataset_id

@@ -296,6 +296,8 @@ def cmd_fidelity(args) -> int:
 
 
 def add_fidelity_action(bench_subparsers) -> None:
+    from ..commands import MAX_SEED, number
+
     p = bench_subparsers.add_parser(
         "fidelity", help="a zoo model beside its authors' code (FuxiCTR) on the same data, settings and seeds")
     p.add_argument("--pair", required=True, choices=sorted(PAIRS), help="which zoo model / authors' model")
@@ -307,20 +309,20 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--zoo-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a zoo model param (e.g. to measure without one of the pair's fidelity settings)")
     p.add_argument("--root", help="data root in the MMCTR layout (default: synthetic world-2 small)")
-    p.add_argument("--seeds", type=int, nargs="+", help="seeds, each run on both sides (default: the config's)")
-    p.add_argument("--epochs", type=int, default=10, help="most epochs a run trains (default 10)")
-    p.add_argument("--patience", type=int, default=None, help="early-stopping patience, both sides "
+    p.add_argument("--seeds", type=number(int, 0, MAX_SEED), nargs="+", help="seeds, each run on both sides (default: the config's)")
+    p.add_argument("--epochs", type=number(int, 1, 10_000), default=10, help="most epochs a run trains (default 10)")
+    p.add_argument("--patience", type=number(int, 1, 10_000), default=None, help="early-stopping patience, both sides "
                    "(default: the authors' config's)")
-    p.add_argument("--batch-size", type=int, default=None, help="both sides (default: the authors' config's)")
-    p.add_argument("--train-rows", type=int, default=0, help="a fixed random subset of train rows, the same on "
+    p.add_argument("--batch-size", type=number(int, 2, 1 << 20), default=None, help="both sides (default: the authors' config's)")
+    p.add_argument("--train-rows", type=number(int, 0), default=0, help="a fixed random subset of train rows, the same on "
                    "both sides (0 = all)")
-    p.add_argument("--valid-rows", type=int, default=0, help="a fixed random subset of valid rows, the same on "
+    p.add_argument("--valid-rows", type=number(int, 0), default=0, help="a fixed random subset of valid rows, the same on "
                    "both sides (0 = all; fewer rows make each AUC noisier)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads a side (default 1)")
-    p.add_argument("--authors-workers", type=int, default=None,
+    p.add_argument("--threads", type=number(int, 1, 1024), default=1, help="torch threads a side (default 1)")
+    p.add_argument("--authors-workers", type=number(int, 0, 256), default=None,
                    help="the authors' loader worker processes (default: their config's)")
-    p.add_argument("--warmup", type=int, default=5, help="zoo optimizer steps not timed (default 5)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per run before giving up")
+    p.add_argument("--warmup", type=number(int, 0, 10_000), default=5, help="zoo optimizer steps not timed (default 5)")
+    p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per run before giving up")
     p.add_argument("--out", metavar="PATH", help="write the per-epoch results (.json or .csv), atomically")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_fidelity)
