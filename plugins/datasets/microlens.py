@@ -1,6 +1,7 @@
 """The MicroLens-1M datasets: the real download, and a synthetic copy generated on first use."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -53,11 +54,11 @@ class MicroLens1MSynth(Dataset):
         params = self.params
         dataset_id = synth_dataset_id(params.world, params.scale, params.seed)
         root = expand(params.data_root, "dataset.data_root") if params.data_root else Path(ctx.home) / "data" / dataset_id
-        if root.exists():
+        # a stage line only when there is something to generate (an existing root is only checked)
+        stage = contextlib.nullcontext() if root.exists() else ctx.events.stage(
+            "generate data", scale=params.scale, into=root)
+        with stage:
             ensure_generated(root, params.world, params.scale, params.seed)
-        else:
-            with ctx.events.stage("generate data", scale=params.scale, into=root):
-                ensure_generated(root, params.world, params.scale, params.seed)
         return load_mmctr(root, dataset_id)
 
 
