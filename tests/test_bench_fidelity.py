@@ -210,3 +210,26 @@ def test_a_whole_run_against_a_fake_authors_repo(tmp_path, tiny_root, monkeypatc
     assert not list(out.parent.glob(".*tmp"))  # written atomically
     md = fidelity.render_markdown(res)  # the docs table, regenerated from the saved JSON
     assert md.count("\n| 1 |") == 1 and "| authors | " in md and "4,242" in md
+
+
+def test_a_run_stopped_part_way_keeps_the_seeds_it_finished(tmp_path, tiny_root, monkeypatch, capsys):
+    repo = make_repo(tmp_path, "tuner")
+    monkeypatch.setattr(fidelity, "check_python", lambda python: sys.executable)
+    real_authors_side = fidelity.run_authors_side
+
+    def fails_on_seed_2(python, repo, folder, cfg, meta, seed, args, timeout):
+        if seed == 2:
+            raise fidelity.MMBenchError("the authors' run_expid.py failed (seed 2, exit 1)")
+        return real_authors_side(python, repo, folder, cfg, meta, seed, args, timeout)
+
+    monkeypatch.setattr(fidelity, "run_authors_side", fails_on_seed_2)
+    out = tmp_path / "din.json"
+    assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python", "x",
+                 "--root", str(tiny_root), "--seeds", "1", "2", "--epochs", "2", "--patience", "2",
+                 "--batch-size", "256", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "seed 1: authors' valid AUC by epoch 0.5110, 0.5210" in err  # one progress line per side and seed
+    assert f"(the 1 seed(s) finished before it are in {out})" in err
+    res = json.loads(out.read_text())
+    assert [r["seed"] for r in res["authors"]] == [1] and [r["seed"] for r in res["zoo"]] == [1]
+    assert res["meta"]["seeds_done"] == 1 and res["meta"]["seeds"] == [1, 2]

@@ -287,7 +287,17 @@ def cmd_fidelity(args) -> int:
             zoo.append(run_zoo_side(folder, meta, model_params, train_params(params, args.epochs, seed, args.threads),
                                     args.timeout))
             print(f"seed {seed}: authors' {pair.authors_model} ...", file=sys.stderr, flush=True)
-            authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
+            try:
+                authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
+            except MMBenchError as e:
+                if args.out and authors:
+                    raise MMBenchError(f"{e}\n(the {len(authors)} seed(s) finished before it are in {args.out})") from e
+                raise
+            for side, r in (("zoo", zoo[-1]), ("authors'", authors[-1])):
+                print(f"seed {seed}: {side} valid AUC by epoch "
+                      f"{', '.join(f'{a:.4f}' for a in r['valid_auc'])}", file=sys.stderr, flush=True)
+            if args.out:  # after every seed, so a run stopped part-way keeps the seeds it finished
+                write_out(Path(args.out), summarise(pair, {**meta, "seeds_done": len(zoo)}, zoo, authors))
     summary = summarise(pair, meta, zoo, authors)
     if args.out:
         write_out(Path(args.out), summary)
