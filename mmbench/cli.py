@@ -97,7 +97,7 @@ def start_events(argv: list[str]) -> events_mod.Events:
     command = _command_of(argv)
     if command in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
         events.emit("started", version=__version__, command=" ".join(["mmbench", *argv]), pid=os.getpid())
-        events.emit("stage_start", stage="start-up")  # imports (torch, plugins) take seconds: the heartbeat covers them
+        events.start_up(events.t0)  # imports (torch, plugins) take seconds: the heartbeat covers them
     return events
 
 
@@ -196,8 +196,6 @@ def _main(argv: list[str], err: Console, events: events_mod.Events) -> int:
         err.print(labelled("error", short(str(exc), MAX_MESSAGE)), soft_wrap=True)
         return 2
     args.events = events
-    if getattr(args, "command", None) in LONG_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
-        events.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - events.t0, 3))
     debug = bool(os.environ.get("MMBENCH_DEBUG"))
     handle_sigterm()
     stdout, sys.stdout = sys.stdout, _NamedStream(sys.stdout, "standard output")

@@ -134,8 +134,18 @@ class Events:
     def __init__(self, renderer=None):
         self.renderer = renderer
         self.progress = RichProgressAdapter(self)
+        self._startup_t0: float | None = None
+
+    def start_up(self, t0: float) -> None:
+        """Open the start-up stage: it ends at the command's first event, so the seconds its imports
+        take (torch, the plugins) count as start-up rather than as a silent gap before the next stage."""
+        self._startup_t0 = t0
+        self.emit("stage_start", stage="start-up")
 
     def emit(self, event: str, **fields) -> None:
+        if self._startup_t0 is not None and fields.get("stage") != "start-up":
+            t0, self._startup_t0 = self._startup_t0, None
+            self.emit("stage_end", stage="start-up", seconds=round(time.monotonic() - t0, 3))
         if self.renderer is not None:
             self.renderer.render(event, fields)
 

@@ -40,7 +40,7 @@ def test_quickstart_on_tiny_records_rows(tiny_run):
     assert len(rows) == 2
     oracle = json.loads((home / "data" / "microlens_1m_synth-w2-tiny-s0" / "oracle.json").read_text())["valid_auc"]
     for row in rows:
-        assert (row["encoder"], row["reducer"], row["model"], row["status"]) == ("text", "pca", "attention_dnn", "ok")
+        assert (row["encoder"], row["reducer"], row["model"], row["status"]) == ("text", "pca", "dcn", "ok")
         assert float(row["oracle_auc"]) == pytest.approx(oracle, abs=1e-6)
         assert 0.5 < float(row["valid_auc"]) <= 1.0
     assert rows[0]["valid_auc"] == rows[1]["valid_auc"]  # same config + seed on CPU → same AUC

@@ -468,7 +468,9 @@ def test_set_switching_a_component_starts_from_its_defaults(tmp_path):
     from mmbench import config, pipeline
     from mmbench.registry import default_registry
 
-    quickstart = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+    quickstart = tmp_path / "attn.yaml"
+    quickstart.write_text((Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml").read_text()
+                          .replace("name: dcn", "name: attention_dnn\n  num_heads: 2"))
     with pytest.warns(UserWarning, match=r"--set model.name=din replaces model 'attention_dnn' .* so its key "
                                          r"num_heads was dropped"):
         cfg = config.load(quickstart, ["model.name=din", "encoder.name=clip", "encoder.modality=text"])

@@ -343,7 +343,8 @@ def test_a_run_is_shown_beside_the_committed_boards_best(monkeypatch, tmp_path):
     console.print(summary_table(row, cache_hit=False))
     text = console.export_text()
     share = (float(best["valid_auc"]) - 0.5) / (0.9758 - 0.5)
-    assert f"committed best │ {float(best['valid_auc']):.4f}  (precomputed / rq / din, 5 epochs, {share:.0%}" in text
+    label = f"{best['encoder']} / {best['reducer']} / {best['model']}, {best['epochs']} epochs"
+    assert f"committed best │ {float(best['valid_auc']):.4f}  ({label}, {share:.0%}" in text
     monkeypatch.setattr(store, "COMMITTED_DIR", tmp_path)
     assert store.committed_best("microlens_1m_synth-w2-small-s0") is None
     console = Console(width=250, record=True)
