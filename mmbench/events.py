@@ -201,7 +201,8 @@ def _metrics_text(metrics: dict) -> str:
 
 def progress_text(f: dict) -> str:
     total = f.get("total")
-    done = f"{f['done']:,}/{total:,} ({int(f['percent'])} %)" if total else f"{f['done']:,}"
+    percent = f.get("percent", 100 * f["done"] / total if total else 0)  # none before the first step's progress
+    done = f"{f['done']:,}/{total:,} ({int(percent)} %)" if total else f"{f['done']:,}"
     extra = [str(v) for k, v in f.items() if k not in {"task", "description", "done", "total", "percent",
                                                         "elapsed", "eta_seconds"}]
     eta = f", ETA {clock(f['eta_seconds'])}" if "eta_seconds" in f else ""
@@ -357,7 +358,10 @@ class LineRenderer:
                 if self.tasks:
                     task = _as_of(list(self.tasks.values())[-1], now)
                     fields["progress"] = task
-                    parts.append(progress_text(task))
+                    try:
+                        parts.append(progress_text(task))
+                    except (KeyError, TypeError, ValueError):  # a malformed progress must not end the heartbeat
+                        parts.append(str(task.get("description", "")))
                 self._write("heartbeat", fields, "; ".join(parts))
 
     def close(self) -> None:

@@ -171,6 +171,22 @@ def test_the_heartbeat_names_the_open_stage_and_its_progress():
     assert beats[-1]["progress"]["eta_seconds"] > beats[0]["progress"]["eta_seconds"] > 0  # brought up to date
 
 
+def test_the_heartbeat_covers_a_first_step_longer_than_its_period():
+    """A full-scale epoch's first step can take longer than the heartbeat: the beat before any progress
+    reads 0 % (it used to raise in its thread, leaving a silent log for the rest of the run)."""
+    out = io.StringIO()
+    events = ev.Events(ev.LineRenderer("text", out, heartbeat=0.5))
+    with events.stage("train"):
+        task = events.task("train epoch 1", 440)
+        time.sleep(1.8)
+        task.update(completed=1)
+        time.sleep(1.5)
+    events.close()
+    beats = [line for line in out.getvalue().splitlines() if "running for" in line]
+    assert any("train epoch 1: 0/440 (0 %)" in b for b in beats), out.getvalue()
+    assert any("train epoch 1: 1/440 (0 %)" in b for b in beats), out.getvalue()  # the thread lived on
+
+
 def test_epochs_and_failed_stages_as_text():
     out = io.StringIO()
     events = ev.Events(ev.LineRenderer("text", out, heartbeat=0))
