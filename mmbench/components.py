@@ -40,13 +40,12 @@ API_VERSION = 2
 
 @dataclass
 class RunContext:
-    """What a component may use besides its inputs: where mmbench keeps its files, the device, and
-    the command's event stream (mmbench/events.py) for long loops: ``events.task(...)`` or, for code
+    """What a component may use besides its inputs: where mmbench keeps its files and the command's
+    event stream (mmbench/events.py) for long loops: ``events.task(...)`` or, for code
     written against rich, ``progress`` (rich Progress's add_task / update / remove_task). It carries
     no results between stages."""
 
     home: Path = field(default_factory=mmbench_home)
-    device: str = "auto"
     progress: object | None = None
     events: Events = field(default_factory=Events)
 
@@ -94,6 +93,11 @@ class Encoder(ABC):
     def __init__(self, params=None):
         self.params = params
 
+    def label(self, name: str) -> str:
+        """How rows and tables show this encoder, given its registered ``name``. Override to mark a
+        setting that must never pass for the real model (e.g. weights built at random)."""
+        return name
+
     def uses_interactions(self) -> bool:
         """True when ``encode`` also learns from the training interactions (e.g. co-click fine-tuning):
         it is then called as ``encode(items, ctx, train=<the train Split>)`` and the cache key covers
@@ -130,9 +134,17 @@ class Reducer(ABC):
 
     Params: ClassVar[type | None] = None
     VERSION: ClassVar[int] = 1
+    #: True for a reducer trained with each model (``TrainableReducer``): it has no fixed item table, so
+    #: nothing of it is cached, exported or written as a Task-1 embedding.
+    trains: ClassVar[bool] = False
 
     def __init__(self, params=None):
         self.params = params
+
+    def output_width(self) -> int | None:
+        """The width of the vectors it hands the models as far as its params tell before any data (PCA's
+        ``dim``); None where the width follows the input (``none``) or it hands out codes only."""
+        return None
 
     def fit(self, vecs: np.ndarray) -> None:
         """Learn from the real items' vectors (row 0, the padding, is left out). Default: nothing."""
@@ -145,6 +157,8 @@ class FixedReducer(Reducer):
 
 
 class TrainableReducer(Reducer):
+    trains = True
+
     @abstractmethod
     def module(self, in_dim: int) -> torch.nn.Module:
         """A fresh layer per model, (…, in_dim) → (…, out_dim), with an ``out_dim`` attribute; the

@@ -36,9 +36,6 @@ class RunConfig:
         """A component section without its ``name`` key."""
         return {k: v for k, v in self.section(name).items() if k != "name"}
 
-    def to_dict(self) -> dict:
-        return {s: copy.deepcopy(self.section(s)) for s in SECTIONS}
-
 
 def _parse_scalar(text: str, key: str = ""):
     try:

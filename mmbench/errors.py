@@ -27,12 +27,6 @@ class PluginError(MMBenchError):
     """A plugin is unknown, broken, or clashes with another."""
 
 
-class RunInterrupted(MMBenchError):
-    """The user pressed Ctrl-C; nothing partial was written."""
-
-    exit_code = 130
-
-
 class MMBenchNote(UserWarning):
     """Raised through :mod:`warnings` so that library code never prints; the CLI shows one line each."""
 

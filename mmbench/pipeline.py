@@ -234,7 +234,7 @@ def _reduce(red: Configured, reducer, encoding: Encoding, inputs: dict, ctx: Run
     vecs = encoding.vectors
     t0 = time.perf_counter()
     # fit on real items only: the padding row would pull the mean towards zero
-    if isinstance(reducer, TrainableReducer):  # e.g. PCA initialisation of a learned projection
+    if reducer.trains:  # e.g. PCA initialisation of a learned projection
         red.component.call("to fit", reducer.fit, vecs[1:])
         return Reduction(vecs, trainable=reducer, reducer=red, seconds=time.perf_counter() - t0)
 

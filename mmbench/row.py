@@ -34,10 +34,9 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def component_label(configured) -> str:
-    """A component's name as rows show it: marked when its parameters say ``random_weights`` (a CLIP or
-    text model built untrained, e.g. to try a pipeline offline), so it is never taken for the real one."""
-    return configured.name + (" (random weights)" if getattr(configured.params, "random_weights", False) else "")
+def encoder_label(configured) -> str:
+    """The encoder's name as rows show it, in the encoder's own words (``Encoder.label``)."""
+    return configured.component.call("to label itself", configured.create().label, configured.name)
 
 
 @dataclass
@@ -78,7 +77,7 @@ class Row:
     @classmethod
     def of(cls, resolved, dataset_id: str, **values) -> "Row":
         """A row of ``resolved`` (a ``pipeline.Resolved``) on ``dataset_id``, with the measured ``values``."""
-        return cls(dataset=dataset_id, encoder=component_label(resolved.encoder), reducer=resolved.reducer.name,
+        return cls(dataset=dataset_id, encoder=encoder_label(resolved.encoder), reducer=resolved.reducer.name,
                    model=resolved.model.name, seed=resolved.train.seed, config_hash=resolved.config_hash(),
                    config=json.dumps(resolved.as_dict(), sort_keys=True, default=str), **values)
 

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from . import config as config_mod
 from . import pipeline
 from .atomic import atomic_dir, atomic_path
-from .components import RunContext, TrainableReducer
+from .components import RunContext
 from .config import RunConfig
 from .data import schema
 from .data.reader import load_shipped
@@ -129,11 +129,11 @@ def check_fixed_reducer(resolved: pipeline.Resolved, who: str) -> None:
     """What the config alone tells, before any encoding: a fixed reducer (a trained one has no item
     embedding to write) asked for 128 dims."""
     red = resolved.reducer
-    if issubclass(red.component.factory, TrainableReducer):
+    if red.component.factory.trains:
         raise ConfigError(f"{who}: reducer '{red.name}' is trained with a CTR model, so it has no fixed item "
                           f"embedding to write; use a fixed reducer: --set reducer.name=pca --set reducer.dim=128")
-    asked = getattr(red.params, "dim", None)
-    if isinstance(asked, int):
+    asked = red.create().output_width()
+    if asked is not None:
         check_width(who, red.name, asked, asked)
 
 
@@ -158,7 +158,7 @@ class Task1Resolved(pipeline.Resolved):
         if reduction.codes is not None:
             raise ConfigError(f"{who}: reducer '{red.name}' hands out codes; Task 1's item_emb_d128 is a dense "
                               f"128-d vector: use a reducer that returns vectors (e.g. pca with dim 128)")
-        check_width(who, red.name, getattr(red.params, "dim", None), reduction.table.shape[1])
+        check_width(who, red.name, red.create().output_width(), reduction.table.shape[1])
         root = write_data_root(data, reduction.table, ctx.home)
         table = read_bound_item_info(root, data, reduction.table)  # the file as written, checked against its folder
         task_data = dataclasses.replace(data, dataset_id=task_dataset_id(data.dataset_id, TASK), root=root)

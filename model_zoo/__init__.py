@@ -1,2 +1,3 @@
-"""mmbench's CTR model zoo (installed as ``mmbench_zoo``): one folder per model, each with the model
-and its default config (``config.yaml``: model ``params`` and ``train`` defaults)."""
+"""mmbench's CTR model zoo (installed as ``mmbench_zoo``): one folder per model, each with the model,
+its ``Params`` dataclass (the parameter defaults and bounds) and ``config.yaml`` (its ``train:`` defaults
+only)."""

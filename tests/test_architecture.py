@@ -161,6 +161,45 @@ def test_the_core_probes_no_component_for_optional_members():
     assert probes() == {}
 
 
+#: the component bases: asking which one a component subclasses is a switch the contract should answer
+BASE_CLASSES = {"Dataset", "Encoder", "Reducer", "FixedReducer", "TrainableReducer", "Model"}
+
+
+def switches_and_param_probes(root: Path = ROOT) -> dict[str, list[str]]:
+    """In the core, the built-in plugins and the zoo: ``isinstance``/``issubclass`` against a component
+    base (e.g. "is this reducer trainable?", which ``Reducer.trains`` answers), and ``getattr``/``hasattr``
+    of a named member on a component's params (e.g. ``getattr(params, "dim", None)``, which
+    ``Reducer.output_width()`` answers)."""
+    found: dict[str, list[str]] = {}
+    for top in SOURCES:
+        for path in sorted((root / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2):
+                    continue
+                target, what = node.args[0], node.args[1]
+                switch = (node.func.id in ("isinstance", "issubclass")
+                          and any(isinstance(n, (ast.Name, ast.Attribute)) and getattr(n, "id", getattr(n, "attr", ""))
+                                  in BASE_CLASSES for n in ast.walk(what)))
+                probe = (node.func.id in ("getattr", "hasattr") and isinstance(what, ast.Constant)
+                         and not str(what.value).startswith("__") and "params" in ast.unparse(target))
+                if switch or probe:
+                    found.setdefault(str(path.relative_to(root)), []).append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_type_switch_on_a_component_base_and_no_probe_of_its_params():
+    assert switches_and_param_probes() == {}
+
+
+def test_the_switch_finder_sees_both_kinds(tmp_path):
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "a.py").write_text(
+        "def f(red, TrainableReducer):\n    if isinstance(red, TrainableReducer):\n        return 1\n"
+        "    return getattr(red.params, 'dim', None)\n")
+    assert switches_and_param_probes(tmp_path) == {
+        "plugins/a.py": ["2: isinstance(red, TrainableReducer)", "4: getattr(red.params, 'dim', None)"]}
+
+
 def test_every_package_and_its_data_is_installed():
     """setup.cfg lists packages by hand: a folder missing there is absent from a non-editable install (with
     its package data, e.g. the published results of mmbench/leaderboard/published.yaml)."""

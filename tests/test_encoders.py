@@ -67,7 +67,7 @@ def tiny(shared):
 
 
 def ctx_for(home) -> RunContext:
-    return RunContext(home=Path(home), device="cpu")
+    return RunContext(home=Path(home))
 
 
 def encode(cls, params: dict, items, home):

@@ -26,7 +26,7 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
     data = pipeline.load_data(resolved.dataset, ctx)
     encoding = pipeline.encode_items(resolved, data, ctx)
     reduced = pipeline.reduce_items(resolved, encoding, ctx).table
-    check_width(WHO, resolved.reducer.name, getattr(resolved.reducer.params, "dim", None), reduced.shape[1],
+    check_width(WHO, resolved.reducer.name, resolved.reducer.create().output_width(), reduced.shape[1],
                 encoding.vectors.shape[1])
     write_item_info(out, data, reduced, WHO)
     return {"path": str(out), "items": data.items.n_items, "encode_seconds": encoding.seconds,
@@ -45,7 +45,7 @@ def cmd_export(args) -> int:
     paths.home_dir()
     cfg = config_mod.load(args.config, args.set, required=pipeline.ITEM_SECTIONS)  # a model section is ignored
     resolved = pipeline.resolve(cfg, default_registry(), pipeline.ITEM_SECTIONS)
-    info = export_embeddings(resolved, RunContext(device=resolved.train.device, events=events), out)
+    info = export_embeddings(resolved, RunContext(events=events), out)
     missing = {k: v for k, v in info["stats"].items() if k.startswith("missing_") and v}
     events.result(f"wrote {info['path']}: {info['items']:,} items x {schema.EMB_DIM} (row 0 zeros), encoder "
                   f"{resolved.encoder.name} + reducer {resolved.reducer.name}"

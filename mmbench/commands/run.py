@@ -92,7 +92,7 @@ def execute(resolved, registry, leaderboard_dir: Path, events):
     from ..trainer import resolve_device
 
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
-    ctx = RunContext(device=resolved.train.device, events=events)
+    ctx = RunContext(events=events)
     result = pipeline.run(resolved, ctx, CallbackList(LeaderboardTargets(leaderboard_dir), EventCallbacks(events),
                                                       PluginHooks(registry)))
     with events.stage("record"):

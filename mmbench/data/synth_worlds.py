@@ -42,12 +42,6 @@ def identity_of(root: Path) -> dict | None:
                         "and let mmbench generate it again") from None
 
 
-def world_of(root: Path) -> int | None:
-    """The world a generated folder holds, None without ``oracle.json``."""
-    found = identity_of(root)
-    return None if found is None else found["world"]
-
-
 def generate(world: int, out_dir: Path, scale: str, seed: int, overwrite: bool = False) -> dict:
     if world not in GENERATORS:
         raise DataError(f"unknown synthetic world {world}; choose one of {', '.join(map(str, GENERATORS))}")

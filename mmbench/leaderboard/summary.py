@@ -23,7 +23,6 @@ from . import store
 from .trials import TrialNote, trial_view
 
 #: The official challenge baseline's components ...
-BASELINE = ("precomputed", "pca", "din")
 #: ... and its whole setting: configs/baseline_din.yaml and configs/published/official_baseline.yaml
 #: resolved (every default filled in), flattened, without the dataset section and the train keys that
 #: tune nothing (shipped with the package: configs/ is not; tests/test_leaderboard_stats.py keeps it true)
@@ -352,6 +351,12 @@ def baseline_settings() -> dict[str, dict]:
     return yaml.safe_load((resources.files(__package__) / BASELINE_CONFIGS).read_text(encoding="utf-8"))
 
 
+def baseline_components() -> tuple[str, str, str]:
+    """(encoder, reducer, model) of the official baseline's setting, read from ``BASELINE_CONFIGS``."""
+    setting = next(iter(baseline_settings().values()))
+    return setting["encoder.name"], setting["reducer.name"], setting["model.name"]
+
+
 def comparable(flat: dict) -> dict:
     """A flat resolved config as the baseline comparison sees it: no dataset, no train key that tunes nothing."""
     skipped = {f"train.{k}" for k in config_mod.NOT_TUNING}
@@ -386,17 +391,19 @@ def _pick_reference(ordered: list[Combination], dataset: str, reference: str | N
         if not diffs:
             return ref, f"the official challenge baseline's setting ({source})"
         more = f" and {len(diffs) - 3} more" if len(diffs) > 3 else ""
-        return ref, (f"the board's {'/'.join(BASELINE)} combination closest to the official challenge baseline, "
+        return ref, (f"the board's {'/'.join(baseline_components())} combination closest to the official challenge baseline, "
                      f"not its setting: it differs from {source} in {', '.join(diffs[:3])}{more}")
     if ordered:
-        return ordered[0], "the best measured combination (no baseline row precomputed / pca / din yet)"
+        return ordered[0], (f"the best measured combination (no baseline row "
+                            f"{' / '.join(baseline_components())} yet)")
     return None, ""
 
 
 def _baseline(ordered: list[Combination]) -> Combination | None:
     """The combination of the baseline's components, preferring (in this order) the one closest to the
     baseline's whole setting, one without a variant (no model option set), the best."""
-    named = [c for c in ordered if (c.encoder, c.reducer, c.model) == BASELINE]
+    names = baseline_components()
+    named = [c for c in ordered if (c.encoder, c.reducer, c.model) == names]
     return min(named, default=None, key=lambda c: (len(baseline_differences(c.flat)[1]), bool(c.variant)))
 
 

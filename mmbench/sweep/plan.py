@@ -17,7 +17,7 @@ from typing import Callable
 from .. import config as config_mod
 from .. import pipeline
 from ..cache import content_key
-from ..components import RunContext, TrainableReducer
+from ..components import RunContext
 from ..errors import ConfigError
 from ..params import build_params, check_keys, params_to_dict
 from ..registry import Registry
@@ -208,7 +208,7 @@ def describe_plan(todo: list[PlannedRun], done_count: int, data, ctx: RunContext
             f"embeddings {enc_state}")
         for red_group in grouped(enc_group, "encoder", "reducer"):
             rr = red_group[0].resolved
-            if issubclass(rr.reducer.component.factory, TrainableReducer):
+            if rr.reducer.component.factory.trains:
                 red_state = "trainable (trained inside each model)"
             else:
                 red_key = content_key(pipeline.reduce_inputs(rr, enc_inputs))

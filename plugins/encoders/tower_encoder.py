@@ -47,6 +47,10 @@ TOWER_BOUNDS = {
 class TowerEncoder(Encoder):
     normalize = True  # L2-normalise each output vector
 
+    def label(self, name: str) -> str:
+        # a model built untrained (to try a pipeline offline) must never pass for the real one
+        return f"{name} (random weights)" if self.params.random_weights else name
+
     def uses_interactions(self) -> bool:
         return uses_coclick(self.params)
 

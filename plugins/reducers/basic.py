@@ -50,6 +50,9 @@ class PcaReducer(FixedReducer):
         super().__init__(params)
         self.pca = None
 
+    def output_width(self) -> int:
+        return self.params.dim
+
     def fit(self, vecs: np.ndarray) -> None:
         from sklearn.decomposition import PCA
 

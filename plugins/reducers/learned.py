@@ -49,6 +49,9 @@ class LearnedReducer(TrainableReducer):
         self.weight: np.ndarray | None = None  # (out_dim, in_dim)
         self.bias: np.ndarray | None = None
 
+    def output_width(self) -> int:
+        return self.params.dim
+
     def fit(self, vecs: np.ndarray) -> None:
         if self.params.init != "pca":
             return
