@@ -48,6 +48,21 @@ def test_a_model_class_is_imported_on_first_use(tmp_path):
     assert "torch" in heavy_imported(code, tmp_path)
 
 
+def test_the_plugin_import_surface_is_light_and_complete(tmp_path):
+    """``mmbench.plugin`` is the one module plugin authors import: every name it lists resolves, to the
+    same objects the core uses, and only ``Model`` / ``FeatureSpec`` bring torch (on first use)."""
+    code = ("import sys, mmbench.plugin as p, mmbench.components as c, mmbench.params as pr\n"
+            "light = [n for n in p.__all__ if n not in ('Model', 'FeatureSpec')]\n"
+            "assert all(getattr(p, n) is not None for n in light) and 'torch' not in sys.modules\n"
+            "assert p.Encoder is c.Encoder and p.bounded is pr.bounded and p.hookimpl is __import__('mmbench').hookimpl\n"
+            "assert p.Model is c.Model and p.FeatureSpec.__name__ == 'FeatureSpec'")
+    assert "torch" in heavy_imported(code, tmp_path)
+    for path in [*(ROOT / "mmbench" / "scaffold").glob("*.py.tmpl"),
+                 *(ROOT / "plugins" / "mmbench-example-plugin" / "mmbench_example").glob("*.py")]:
+        text = path.read_text()
+        assert "from mmbench.components" not in text and "from mmbench.params" not in text, path
+
+
 def test_tune_dry_run_starts_no_ray(tmp_path):
     code = ("import contextlib, io, mmbench.cli\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmbench.components import Encoder
+from mmbench.plugin import Encoder
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

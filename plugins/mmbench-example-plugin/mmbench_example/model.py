@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mmbench.components import Model, train_defaults
+from mmbench.plugin import Model, train_defaults
 
 
 @dataclass

@@ -1,0 +1,35 @@
+"""Everything a plugin author imports, from one module:
+
+    from mmbench.plugin import Encoder, Encoded, bounded, hookimpl
+
+The hook marker, the component bases and the values they hand back (mmbench/components.py), the data
+types they receive (mmbench/data/types.py), the parameter helpers (mmbench/params.py) and the errors
+that become one-line messages (mmbench/errors.py). ``Model`` and ``FeatureSpec`` build on torch and are
+imported on first use, so a plugin module that only registers an encoder does not pay for torch.
+"""
+from __future__ import annotations
+
+from . import hookimpl
+from .components import (API_VERSION, Dataset, Encoded, Encoder, FixedReducer, Reduced, Reducer, RunContext,
+                         TrainableReducer, ValidPredictions, train_defaults)
+from .data.types import ItemTable, MMCTRData, Split
+from .errors import ConfigError, DataError, MMBenchError, PluginError
+from .params import WIDTH, Bounds, added_later, bounded, check_bounds, declare_bounds
+
+_LAZY = {"Model": "components", "FeatureSpec": "features"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__package__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["API_VERSION", "Bounds", "ConfigError", "DataError", "Dataset", "Encoded", "Encoder", "FeatureSpec",
+           "FixedReducer", "ItemTable", "MMBenchError", "MMCTRData", "Model", "PluginError", "Reduced", "Reducer",
+           "RunContext", "Split", "TrainableReducer", "ValidPredictions", "WIDTH", "added_later", "bounded",
+           "check_bounds", "declare_bounds", "hookimpl", "train_defaults"]
