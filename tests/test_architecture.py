@@ -253,3 +253,34 @@ def test_the_markup_finder_sees_a_console(tmp_path):
     for folder in SOURCES[1:]:
         (tmp_path / folder).mkdir()
     assert markup_sites(tmp_path) == {"mmbench/a.py": [3]}
+
+
+def hand_written_range_checks(root: Path = ROOT) -> dict[str, list[str]]:
+    """``if self.x < 0: raise ...`` (or ``min(self.a, self.b) < 1``) in the built-in plugins and the zoo:
+    a range written by hand beside the declared one (``bounded``/``declare_bounds``, checked by
+    ``check_bounds``), so that the two can drift apart."""
+    ordering = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+    found: dict[str, list[str]] = {}
+    for top in ("plugins", "model_zoo"):
+        for path in sorted((root / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.If) and any(isinstance(n, ast.Raise) for n in node.body)):
+                    continue
+                for c in ast.walk(node.test):
+                    if (isinstance(c, ast.Compare) and all(isinstance(o, ordering) for o in c.ops)
+                            and all(isinstance(x, ast.Constant) for x in c.comparators)
+                            and ast.unparse(c.left).lstrip("min(").startswith("self.")):
+                        found.setdefault(str(path.relative_to(root)), []).append(f"{node.lineno}: {ast.unparse(c)}")
+    return found
+
+
+def test_parameter_ranges_are_declared_once():
+    assert hand_written_range_checks() == {}
+
+
+def test_the_range_check_finder_sees_one(tmp_path):
+    (tmp_path / "model_zoo").mkdir()
+    (tmp_path / "model_zoo" / "m.py").write_text(
+        "class P:\n    def __post_init__(self):\n        if min(self.a, self.b) < 1 or self.c <= 0:\n"
+        "            raise ValueError('x')\n        if self.a % self.b:\n            raise ValueError('y')\n")
+    assert hand_written_range_checks(tmp_path) == {"model_zoo/m.py": ["3: min(self.a, self.b) < 1", "3: self.c <= 0"]}

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
-from mmbench.params import DEPTH, HEADS, WIDTH, added_later, declare_bounds
+from mmbench.params import DEPTH, HEADS, WIDTH, added_later, check_bounds, declare_bounds
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, mlp
 
@@ -29,8 +29,7 @@ class AttentionDNNParams:
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
 
     def __post_init__(self):
-        if min(self.embedding_dim, self.attention_dim, self.num_heads) < 1 or self.attention_layers < 0:
-            raise ValueError("embedding_dim, attention_dim and num_heads must be >= 1, attention_layers >= 0")
+        check_bounds(self)  # the ranges are declared once, below; what follows relates two fields
         if self.attention_dim % self.num_heads:
             raise ValueError(f"attention_dim={self.attention_dim} is not divisible by num_heads={self.num_heads}")
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from mmbench.components import train_defaults
-from mmbench.params import DEPTH, WIDTH, Bounds, added_later, declare_bounds
+from mmbench.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import (CrossNet, ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init,
                       encode_batch_items, mlp)
@@ -36,8 +36,7 @@ class DCNParams:
     item_tags: bool = added_later(True)  # False: no tag part (a control without content)
 
     def __post_init__(self):
-        if self.embedding_dim < 1 or self.cross_layers < 0 or self.low_rank < 0:
-            raise ValueError("embedding_dim must be >= 1, cross_layers and low_rank >= 0")
+        check_bounds(self)  # the ranges are declared once, below
 
 
 declare_bounds(DCNParams, embedding_dim=WIDTH, cross_layers=DEPTH, low_rank=Bounds(ge=0, le=65_536),

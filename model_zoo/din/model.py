@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from mmbench.components import train_defaults
-from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, declare_bounds
+from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
@@ -58,14 +58,9 @@ class DINParams:
     senet_activation: Literal["relu", "sigmoid"] = "relu"
 
     def __post_init__(self):
-        if self.embedding_dim < 1 or self.vector_dim < 0:
-            raise ValueError("embedding_dim must be >= 1 and vector_dim >= 0")
-        if not self.attention_hidden or min(self.attention_hidden) < 1:
+        check_bounds(self)  # the ranges are declared once, below; what follows is not a range
+        if not self.attention_hidden:
             raise ValueError("attention_hidden must be a non-empty list of positive sizes")
-        if min(self.target_attention_heads, self.target_attention_dim, self.cross_attention_layers,
-               self.cross_attention_ff, self.senet_reduction) < 0 or self.cross_attention_heads < 1:
-            raise ValueError("target_attention_*, cross_attention_* and senet_reduction must be >= 0 "
-                             "(cross_attention_heads >= 1)")
         if self.senet_reduction and self.vector_dim not in (0, self.embedding_dim):
             raise ValueError(f"senet_reduction needs fields of one width: vector_dim={self.vector_dim} "
                              f"must be 0 or embedding_dim={self.embedding_dim}")

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
-from mmbench.params import DEPTH, WIDTH, Bounds, added_later, declare_bounds
+from mmbench.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, baseline_init, encode_batch_items
 
@@ -41,8 +41,7 @@ class QINParams:
     zero_level_is_padding: bool = added_later(False)
 
     def __post_init__(self):
-        if min(self.embedding_dim, self.vector_dim, self.num_row) < 1 or self.attention_dim < 0 or self.qnn_layers < 0:
-            raise ValueError("embedding_dim, vector_dim and num_row must be >= 1; attention_dim and qnn_layers >= 0")
+        check_bounds(self)  # the ranges are declared once, below
 
 
 declare_bounds(QINParams, embedding_dim=WIDTH, vector_dim=WIDTH, attention_dim=Bounds(ge=0, le=65_536),

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmbench.components import train_defaults
-from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, declare_bounds
+from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
 
@@ -58,10 +58,7 @@ class TransformerDCNParams:
     use_user_id: bool = False
 
     def __post_init__(self):
-        if min(self.embedding_dim, self.vector_dim, self.num_heads, self.dim_feedforward) < 1:
-            raise ValueError("embedding_dim, vector_dim, num_heads and dim_feedforward must be >= 1")
-        if self.transformer_layers < 1 or self.first_k < 0 or self.cross_layers < 0 or self.low_rank < 0:
-            raise ValueError("transformer_layers must be >= 1; first_k, cross_layers and low_rank >= 0")
+        check_bounds(self)  # the ranges are declared once, below; what follows relates two fields
         if self.first_k == 0 and not self.max_pool:
             raise ValueError("first_k is 0 and max_pool is false: the Transformer's output would be empty")
 

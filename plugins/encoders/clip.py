@@ -10,7 +10,7 @@ from mmbench.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
-from .tower_encoder import TOWER_BOUNDS, TowerEncoder
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -21,13 +21,10 @@ class ClipParams(ContentParams, FinetuneParams):
     random_weights: bool = False  # architecture from the model's config (or ViT-B/32 defaults), random init
 
     def __post_init__(self):
-        self.check_content()
-        self.check_finetune()
-        if self.max_length < 2:
-            raise ValueError("max_length must be >= 2")
+        self.check_content()  # every range, declared once (below and on the shared params)
 
 
-declare_bounds(ClipParams, **TOWER_BOUNDS, max_length=Bounds(ge=2, le=2**16))
+declare_bounds(ClipParams, max_length=Bounds(ge=2, le=2**16))
 
 
 def clip_image_transform(model_dir: str | None):

@@ -13,6 +13,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from mmbench.data.types import ItemTable
+from mmbench.params import DEVICE, Bounds, check_bounds, declare_bounds
 
 from .covers import encode_covers
 from .fusion import fuse, l2_normalize
@@ -45,12 +46,16 @@ class ContentParams:
     device: str = "auto"
 
     def check_content(self):
-        if self.batch_size < 0 or self.text_batch_size < 0:
-            raise ValueError("batch_size and text_batch_size must be >= 0 (0 = per-device default)")
+        """The content encoders' shared checks (their ranges are declared below, once for all)."""
+        check_bounds(self)
         if self.modality not in MODALITIES:
             raise ValueError(f"modality must be one of {', '.join(MODALITIES)}")
         if self.decode == "device" and self.resize == "workers":
             raise ValueError("resize: workers needs decode: pil (decode: device resizes on the device)")
+
+
+declare_bounds(ContentParams, device=DEVICE, batch_size=Bounds(ge=0, le=2**20), text_batch_size=Bounds(ge=0, le=2**20),
+               num_workers=Bounds(ge=-1, le=256))
 
 
 def quiet_transformers() -> None:

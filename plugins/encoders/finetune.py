@@ -25,6 +25,7 @@ import numpy as np
 from mmbench.atomic import atomic_dir
 from mmbench.cache import content_key
 from mmbench.errors import ConfigError
+from mmbench.params import Bounds, declare_bounds
 
 from .covers import open_cover
 from .device import autocast, num_workers
@@ -45,9 +46,10 @@ class FinetuneParams:
     finetune_temperature: float = 0.0  # 0 = learn it, starting from the model's logit scale
     finetune_seed: int = 0
 
-    def check_finetune(self):
-        if self.finetune_steps < 0 or self.finetune_batch_size < 2 or self.finetune_lr <= 0:
-            raise ValueError("finetune_steps must be >= 0, finetune_batch_size >= 2 and finetune_lr > 0")
+
+declare_bounds(FinetuneParams, finetune_steps=Bounds(ge=0), finetune_lr=Bounds(gt=0),
+               finetune_batch_size=Bounds(ge=2, le=2**20), finetune_temperature=Bounds(ge=0),
+               finetune_seed=Bounds(ge=0, le=2**32 - 1))
 
 
 def finetune_settings(params) -> dict:

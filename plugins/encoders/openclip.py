@@ -6,12 +6,11 @@ from pathlib import Path
 
 import mmbench
 from mmbench.errors import ConfigError, one_line, short
-from mmbench.params import declare_bounds
 from mmbench.userpaths import expand
 
 from .common import ContentParams, Towers
 from .finetune import FinetuneParams
-from .tower_encoder import TOWER_BOUNDS, TowerEncoder
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -21,11 +20,9 @@ class OpenClipParams(ContentParams, FinetuneParams):
     random_weights: bool = False  # architecture only, random init (benchmarks)
 
     def __post_init__(self):
-        self.check_content()
-        self.check_finetune()
+        self.check_content()  # every range, declared once (below and on the shared params)
 
 
-declare_bounds(OpenClipParams, **TOWER_BOUNDS)
 
 
 def _model_spec(params: OpenClipParams) -> tuple[str, str | None]:

@@ -9,7 +9,7 @@ from mmbench.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
-from .tower_encoder import TOWER_BOUNDS, TowerEncoder
+from .tower_encoder import TowerEncoder
 
 
 @dataclass
@@ -23,15 +23,12 @@ class TextParams(ContentParams, FinetuneParams):
     finetune_towers: Literal["text"] = "text"
 
     def __post_init__(self):
-        self.check_content()
-        self.check_finetune()
-        if self.max_length < 1:
-            raise ValueError("max_length must be >= 1")
+        self.check_content()  # every range, declared once (below and on the shared params)
         if self.batch_size and not self.text_batch_size:  # titles are all this encoder batches
             self.text_batch_size = self.batch_size
 
 
-declare_bounds(TextParams, **TOWER_BOUNDS, max_length=Bounds(ge=1, le=2**16))
+declare_bounds(TextParams, max_length=Bounds(ge=1, le=2**16))
 
 
 class TextTowers(Towers):

@@ -19,7 +19,6 @@ import numpy as np
 
 from mmbench.components import Encoded, Encoder
 from mmbench.data.types import ItemTable, Split
-from mmbench.params import DEVICE, Bounds
 
 from .common import Towers, encode_with_towers
 from .covers import cover_batches, cover_route
@@ -28,20 +27,6 @@ from .progress import Timing
 from .titles import encode_titles
 from .finetune import maybe_finetune, uses_coclick
 
-
-#: bounds of the fields every content encoder shares (ContentParams + FinetuneParams); each encoder
-#: module declares them on its Params with ``declare_bounds(XParams, **TOWER_BOUNDS, ...)``
-TOWER_BOUNDS = {
-    "device": DEVICE,
-    "batch_size": Bounds(ge=0, le=2**20),
-    "text_batch_size": Bounds(ge=0, le=2**20),
-    "num_workers": Bounds(ge=-1, le=256),
-    "finetune_steps": Bounds(ge=0),
-    "finetune_lr": Bounds(gt=0),
-    "finetune_batch_size": Bounds(ge=2, le=2**20),
-    "finetune_temperature": Bounds(ge=0),
-    "finetune_seed": Bounds(ge=0, le=2**32 - 1),
-}
 
 
 class TowerEncoder(Encoder):

@@ -7,19 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmbench.plugin import Encoder
+from mmbench.plugin import Encoder, bounded, check_bounds
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 @dataclass
 class HashedBowParams:
-    dim: int = 256  # number of hash buckets = output width
+    dim: int = bounded(256, ge=2, le=2**20)  # number of hash buckets = output width
     lowercase: bool = True
 
     def __post_init__(self):
-        if self.dim < 2:
-            raise ValueError("dim must be >= 2")
+        check_bounds(self)
 
 
 class HashedBowEncoder(Encoder):

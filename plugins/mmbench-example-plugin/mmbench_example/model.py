@@ -12,17 +12,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mmbench.plugin import Model, train_defaults
+from mmbench.plugin import Model, bounded, check_bounds, train_defaults
 
 
 @dataclass
 class MeanPoolLRParams:
-    dim: int = 16
+    dim: int = bounded(16, ge=1, le=65_536)
     use_levels: bool = True
 
     def __post_init__(self):
-        if self.dim < 1:
-            raise ValueError("dim must be >= 1")
+        check_bounds(self)
 
 
 class MeanPoolLR(Model):
