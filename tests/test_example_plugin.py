@@ -83,3 +83,13 @@ def test_installed_example_plugin_is_listed_benchmarked_and_uninstalled(venv, tm
     listed = _listed(venv, env)
     assert ("encoder", "hashed_bow") not in listed and ("model", "mean_pool_lr") not in listed
     assert ("model", "attention_dnn") in listed
+
+
+def test_the_example_plugins_own_tests_pass(tmp_path):
+    """Its tests are what a plugin author copies: they run from its folder without installing it (the
+    scaffold's are run by tests/test_scaffold.py)."""
+    env = {**os.environ, "PYTHONPATH": str(PLUGIN), "MMBENCH_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=PLUGIN,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert " passed" in out.stdout.strip().splitlines()[-1]

@@ -33,7 +33,7 @@ def test_hashed_bow_shape_padding_and_similarity():
 
 def test_end_to_end_on_tiny_synthetic(registry, tmp_path):
     cfg = config.from_dict({
-        "dataset": {"name": "microlens_1m_synth", "scale": "tiny"},
+        "dataset": {"name": "microlens_1m_synth", "scale": "tiny", "world": 1},  # world 1: the topic drives clicks
         "encoder": {"name": "hashed_bow", "dim": 128},
         "reducer": {"name": "pca", "dim": 16},
         "model": {"name": "mean_pool_lr"},
