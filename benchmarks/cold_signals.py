@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from mmbench.metrics import auc
-from mmbench.subsets import read_candidates
+from mmbench.coldwarm import read_candidates
 
 
 def history_cosine(table: np.ndarray, item_seq: np.ndarray, candidates: np.ndarray) -> np.ndarray:

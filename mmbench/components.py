@@ -89,6 +89,9 @@ class Encoder(ABC):
 
     Params: ClassVar[type | None] = None
     VERSION: ClassVar[int] = 1
+    #: True for a control whose vectors carry nothing about the item (the built-in ``random``): the
+    #: cold/warm report compares the content encoders against it unless told otherwise
+    content_free: ClassVar[bool] = False
 
     def __init__(self, params=None):
         self.params = params

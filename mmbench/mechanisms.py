@@ -28,7 +28,7 @@ from .data import schema
 from .data.synth_behaviour import RECENCY_WINDOW
 from .data.synth_layout import TRUTH_DIR
 from .errors import DataError
-from .subsets import format_table, read_oracle, read_test_truth, score_masks, split_names
+from .coldwarm import format_table, read_oracle, read_test_truth, score_masks, split_names
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")

@@ -55,7 +55,7 @@ def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_report
     import pyarrow.parquet as pq
 
     from mmbench.metrics import auc
-    from mmbench.subsets import score
+    from mmbench.coldwarm import score
 
     home, lb, *_ = tiny_run
     root = home / "data" / "microlens_1m_synth-w2-tiny-s0"

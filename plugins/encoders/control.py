@@ -26,6 +26,7 @@ class RandomParams:
 
 
 class RandomEncoder(Encoder):
+    content_free = True
     Params = RandomParams
     VERSION = 1
 

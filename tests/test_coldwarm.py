@@ -17,7 +17,7 @@ from mmbench.data import schema
 from mmbench.data.synth_layout import TRUTH_DIR
 from mmbench.errors import DataError, MMBenchError
 from mmbench.metrics import auc
-from mmbench.subsets import read_candidates, score
+from mmbench.coldwarm import read_candidates, score
 from protocol_roots import HOT, build_root
 
 DATASET = "toy"
@@ -106,7 +106,7 @@ def test_predictions_of_other_data_are_refused_in_one_line(board, tmp_path, caps
 
 
 def test_a_long_variant_label_is_shown_whole():
-    from mmbench.subsets import format_table
+    from mmbench.coldwarm import format_table
 
     label = "random / pca-64 / din [model.id_dropout=0.5, model.item_tags=False]"
     entry = {"label": label, "n_seeds": 3, "reference": True, "all": {"auc": 0.7, "delta": None, "p": None}}
@@ -134,7 +134,7 @@ def test_test_rows_need_the_roots_test_labels_and_runs_that_saved_test_predictio
 
 
 def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
-    from mmbench.subsets import format_report
+    from mmbench.coldwarm import format_report
 
     report = {"dataset": "toy", "root": "r", "max_train_rows": 0, "split": "valid+test", "reference": None,
               "left_out": [f"c{i} / none / m" for i in range(5)], "subsets": {"all": {"rows": 4, "positives": 2}},
@@ -146,6 +146,19 @@ def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
 def test_the_split_choices_of_the_commands_are_the_reports_own():
     """The parser keeps its own copy (building it must not import the report's statistics)."""
     from mmbench.commands import data_reports
-    from mmbench.subsets import SPLIT_CHOICES
+    from mmbench.coldwarm import SPLIT_CHOICES
 
     assert data_reports.SPLIT_CHOICES == SPLIT_CHOICES
+
+
+def test_the_default_reference_is_whichever_encoder_declares_itself_content_free(monkeypatch):
+    """No encoder name is wired into the report: the built-in `random` declares ``content_free``, and so
+    can a plugin's control."""
+    import fakes
+
+    from mmbench import coldwarm, registry
+
+    assert coldwarm.content_free_encoders() == {"random"}
+    monkeypatch.setattr(fakes.RandomEncoder, "content_free", True)
+    monkeypatch.setattr(registry, "default_registry", fakes.registry_with_fakes)
+    assert coldwarm.content_free_encoders() == {"random_fake"}

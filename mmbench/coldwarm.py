@@ -5,7 +5,8 @@ A valid row is *cold* when its candidate item is the target of at most ``max_tra
 content (titles, covers, shipped embeddings, tags, levels) can; the other rows are *warm*. Counted
 from ``train.parquet`` / ``valid.parquet``, so it works on the real data as well as on a synthetic
 world. On each subset every combination gets its seed-mean AUC with a DeLong 95 % CI and a paired
-DeLong test against a reference combination (by default the content-free ``random`` encoder). The
+DeLong test against a reference combination (by default the content-free control encoder's: an encoder
+with ``content_free = True``, the built-in ``random``). The
 cold and warm rows are disjoint, so their AUC estimates are independent: the test of "the margin over
 the reference is larger on cold rows than on warm rows" adds their two variances.
 """
@@ -128,8 +129,8 @@ def score_masks(directory: Path, dataset: str, root: Path, labels_on_disk: np.nd
     """Every combination with saved predictions scored on each named subset of the rows of ``splits``
     (``masks``: name -> boolean mask over those splits' rows, one after the other, each in its file's
     order): seed-mean AUC with a DeLong 95 % CI and, against the reference combination, the paired Δ
-    and p. ``control_default``: with no ``reference``, compare against the `random` encoder's
-    combination when there is one."""
+    and p. ``control_default``: with no ``reference``, compare against the content-free control
+    encoder's combination when there is one."""
     directory = Path(directory)
     rows = store.read_rows(store.csv_path(directory, dataset))
     if not rows:
@@ -209,6 +210,21 @@ def _auc_or_nan(labels: np.ndarray, scores: np.ndarray) -> float:
     return auc(labels, scores) if 0 < labels.sum() < len(labels) else float("nan")
 
 
+def content_free_encoders() -> set[str]:
+    """The registered encoders that declare themselves content-free controls (``Encoder.content_free``)."""
+    from .registry import default_registry
+
+    registry = default_registry()
+    found = set()
+    for name in registry.names("encoder"):
+        try:
+            if registry.get("encoder", name).factory.content_free:
+                found.add(name)
+        except MMBenchError:  # a broken plugin is reported by `mmbench plugins`, not here
+            continue
+    return found
+
+
 def _pick_reference(combos: list, reference: str | None, control_default: bool = True):
     if reference:
         ref = summaries.find_combination(combos, reference)
@@ -218,10 +234,11 @@ def _pick_reference(combos: list, reference: str | None, control_default: bool =
         return ref
     if not control_default:
         return None
-    controls = [c for c in combos if c.encoder == "random"]
+    control_names = content_free_encoders()
+    controls = [c for c in combos if c.encoder in control_names]
     if len(controls) > 1:
-        raise MMBenchError("several combinations use the `random` encoder; choose one with --reference "
-                           f"({', '.join(c.key for c in controls)})")
+        raise MMBenchError(f"several combinations use a content-free control encoder ({', '.join(sorted(control_names))}); "
+                           f"choose one with --reference ({', '.join(c.key for c in controls)})")
     return controls[0] if controls else None
 
 
@@ -244,7 +261,7 @@ def format_report(r: dict) -> str:
     lines = [f"{r['dataset']}: {r.get('split', 'valid')} rows by candidate (cold = target of <= {r['max_train_rows']} "
              f"train rows; data root {r['root']})"]
     extra = ("Δcold-Δwarm", lambda c: c["margin_cold_minus_warm"])
-    return "\n".join(lines + format_table(r, "none (no `random` encoder row; pass --reference)", extra) + [
+    return "\n".join(lines + format_table(r, "none (no row of a content-free control encoder such as `random`; pass --reference)", extra) + [
         "", "AUC: seed-mean; Δ and p: paired DeLong against the reference on the same rows; "
             "Δcold-Δwarm: is the margin over the reference larger on cold rows (independent row sets)."])
 
