@@ -233,3 +233,26 @@ def test_a_run_stopped_part_way_keeps_the_seeds_it_finished(tmp_path, tiny_root,
     res = json.loads(out.read_text())
     assert [r["seed"] for r in res["authors"]] == [1] and [r["seed"] for r in res["zoo"]] == [1]
     assert res["meta"]["seeds_done"] == 1 and res["meta"]["seeds"] == [1, 2]
+
+
+def test_resume_adds_seeds_to_a_saved_comparison_and_refuses_another(tmp_path, tiny_root, monkeypatch, capsys):
+    repo = make_repo(tmp_path, "tuner")
+    monkeypatch.setattr(fidelity, "check_python", lambda python: sys.executable)
+    out = tmp_path / "din.json"
+    base = ["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python", "x",
+            "--root", str(tiny_root), "--epochs", "2", "--patience", "2", "--batch-size", "256", "--out", str(out)]
+    assert main([*base, "--seeds", "1"]) == 0
+    first = json.loads(out.read_text())
+    capsys.readouterr()
+    assert main([*base, "--seeds", "1", "2", "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"seed 1: in {out} already (--resume)" in err and "seed 1: zoo" not in err and "seed 2: zoo" in err
+    res = json.loads(out.read_text())
+    assert [r["seed"] for r in res["zoo"]] == [1, 2] and res["zoo"][0] == first["zoo"][0]
+    assert res["meta"]["seeds"] == [1, 2] and res["epochs"][0]["zoo_n"] == 2
+    # another comparison in the same file is refused in one line, naming what differs
+    assert main([*base[:-4], "--batch-size", "128", "--out", str(out), "--seeds", "3", "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "measured another comparison: batch_size 256 (now 128)" in err
+    assert main([*base[:-2], "--seeds", "3", "--resume"]) == 2  # no --out to resume from
+    assert "--resume continues the seeds saved in --out" in capsys.readouterr().err

@@ -152,6 +152,30 @@ def run_authors_side(python: str, repo: Path, folder: Path, cfg, meta: dict, see
             "best_valid_auc": (log.final or {}).get("AUC"), "fuxictr": record.get("fuxictr")}
 
 
+#: what must match for --resume to add seeds to a saved comparison
+RESUME_KEYS = ("zoo_model", "authors_model", "dataset", "train_rows", "valid_rows", "batch_size",
+               "epochs", "threads", "patience", "model_params")
+
+
+def resumed(out: Path, meta: dict) -> tuple[list[dict], list[dict]]:
+    """The seeds a saved ``--out`` JSON holds (both sides done), when it measured the same comparison."""
+    if not out.is_file():
+        return [], []
+    try:
+        saved = json.loads(out.read_text(encoding="utf-8"))
+        old, zoo, authors = saved["meta"], saved["zoo"], saved["authors"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--resume: {out} is not a saved `bench fidelity` result ({exc}); give another --out") from None
+    differ = [k for k in RESUME_KEYS if json.dumps(old.get(k), default=str, sort_keys=True)
+              != json.dumps(meta.get(k), default=str, sort_keys=True)]
+    if differ:
+        shown = ", ".join(f"{k} {old.get(k)!r} (now {meta.get(k)!r})" for k in differ)
+        raise ConfigError(f"--resume: {out} measured another comparison: {shown}; rerun with its settings or "
+                          f"give another --out")
+    done = {r["seed"] for r in zoo} & {r["seed"] for r in authors}
+    return [r for r in zoo if r["seed"] in done], [r for r in authors if r["seed"] in done]
+
+
 def summarise(pair: Pair, meta: dict, zoo: list[dict], authors: list[dict]) -> dict:
     auc = fidelity_stats.compare([r["valid_auc"] for r in zoo], [r["valid_auc"] for r in authors])
     loss = fidelity_stats.compare([r["train_logloss"] for r in zoo], [r["train_logloss"] for r in authors])
@@ -259,6 +283,8 @@ def cmd_fidelity(args) -> int:
         raise ConfigError(f"--pair {pair.name}: not comparable: {pair.unsupported}")
     if args.out and Path(args.out).suffix not in (".json", ".csv"):
         raise ConfigError(f"--out {args.out}: give a .json or .csv path")
+    if args.resume and not (args.out and Path(args.out).suffix == ".json"):
+        raise ConfigError("--resume continues the seeds saved in --out: give --out FILE.json")
     cfg = authors_config.resolve(repo, args.authors_config or config, args.authors_expid or expid)
     if cfg.params.get("model") != pair.authors_model:
         raise ConfigError(f"{cfg.source}: runs model {cfg.params.get('model')!r}, not {pair.authors_model}")
@@ -281,8 +307,12 @@ def cmd_fidelity(args) -> int:
                     or "as configured",
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
                     patience=params.get("early_stop_patience"), model_params=model_params)
-        zoo, authors = [], []
+        zoo, authors = resumed(Path(args.out), meta) if args.resume else ([], [])
+        meta["seeds"] = sorted({*seeds, *(r["seed"] for r in authors)})
         for seed in seeds:
+            if any(r["seed"] == seed for r in authors):
+                print(f"seed {seed}: in {args.out} already (--resume)", file=sys.stderr, flush=True)
+                continue
             print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
             zoo.append(run_zoo_side(folder, meta, model_params, train_params(params, args.epochs, seed, args.threads),
                                     args.timeout))
@@ -334,5 +364,8 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--warmup", type=number(int, 0, 10_000), default=5, help="zoo optimizer steps not timed (default 5)")
     p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per run before giving up")
     p.add_argument("--out", metavar="PATH", help="write the per-epoch results (.json or .csv), atomically")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the seeds already in --out (same comparison) and run only the others: a protocol "
+                        "run can span several sessions")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_fidelity)
