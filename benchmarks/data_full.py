@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 STEPS = {
-    "synth": "from mmbench.data.synth_worlds import generate; f = generate({world}, Path(r'{out}'), '{scale}', 0); "
+    "synth": "from mmbench_plugins.datasets.synth.worlds import generate; f = generate({world}, Path(r'{out}'), '{scale}', 0); "
              "print(f'oracle valid AUC {{f[\"valid_auc\"]:.4f}}, references {{f.get(\"references\")}}')",
     "read": "from mmbench.data.reader import load_mmctr; d = load_mmctr(Path(r'{out}'), 'x'); "
             "print(f'train rows {{len(d.train):,}}, items {{d.items.n_items:,}}, users {{d.n_users:,}}')",

@@ -39,7 +39,7 @@ def write_items(folder: Path, n: int, size: int, seed: int = 0):
     """An ItemTable of n items with covers (64 distinct JPEGs, repeated) and synthetic titles."""
     from PIL import Image
 
-    from mmbench.data.synth_titles import N_TOPICS, make_titles
+    from mmbench_plugins.datasets.synth.titles import N_TOPICS, make_titles
     from mmbench.data.types import ItemTable
 
     rng = np.random.default_rng(seed)

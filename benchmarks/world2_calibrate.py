@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from mmbench.data import synth_world2 as w2
-from mmbench.data.synth_behaviour import NextClick, Strengths, with_strengths
-from mmbench.data.synth_oracle import Negatives
+from mmbench_plugins.datasets.synth import world2 as w2
+from mmbench_plugins.datasets.synth.behaviour import NextClick, Strengths, with_strengths
+from mmbench_plugins.datasets.synth.oracle import Negatives
 
 REAL_SHARE = 77_741 / 91_717
 

@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from .leaderboard import store, summary as summaries
 from .data import schema
-from .data.synth_layout import TRUTH_DIR, rows_of_ids
+from .data.truth import read_test_truth, read_valid_probs
 from .errors import DataError, MMBenchError
 from .metrics import auc
 from .stats import delong, paired_test, weighted_ci
@@ -49,11 +49,11 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
     if split == "valid":
         table = pq.read_table(root / schema.VALID.path, columns=["item_id", "label"])
         items, labels = table.column("item_id").to_numpy(), table.column("label").to_numpy()
-        oracle = read_oracle(root)
+        oracle = read_valid_probs(root)
     else:
         table = pq.read_table(root / schema.TEST.path, columns=["ID", "item_id"])
         items = table.column("item_id").to_numpy()
-        truth = read_test_truth(root, table.column("ID").to_numpy(), ("label", "prob"))
+        truth = test_truth_for_report(root, table.column("ID").to_numpy(), ("label", "prob"))
         labels, oracle = truth["label"], truth["prob"]
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
     return Candidates(labels.astype(np.int8), counts[items], oracle)
@@ -63,27 +63,13 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
 SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 
-def read_test_truth(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Columns of ``synth_truth/test.parquet`` in the order of the test split's ``ID``s."""
-    path = Path(root) / TRUTH_DIR / "test.parquet"
-    missing = [c for c in columns if not path.is_file() or c not in pq.read_schema(path).names]
-    if missing:
-        raise DataError(f"{path} is missing or has no '{missing[0]}' column: --split test needs the test labels that "
-                        f"a synthetic world writes there (the real challenge keeps them); use --split valid")
-    truth = pq.read_table(path, columns=["ID", *columns])
-    rows = rows_of_ids(truth.column("ID").to_numpy(), ids)
-    if rows is None:
-        raise DataError(f"{path}: its IDs do not cover the test split's ({Path(root) / schema.TEST.path}); "
-                        "--data-root must be the data root the runs used")
-    return {c: truth.column(c).to_numpy()[rows] for c in columns}
-
-
-def read_oracle(root: Path) -> np.ndarray | None:
-    """A synthetic root's true probability per valid row (synth_truth/valid.parquet), else None."""
-    truth = Path(root) / TRUTH_DIR / "valid.parquet"
-    if truth.is_file() and "prob" in pq.read_schema(truth).names:
-        return pq.read_table(truth, columns=["prob"]).column(0).to_numpy()
-    return None
+def test_truth_for_report(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The test split's truth columns, or one line saying what a report on the test split needs."""
+    try:
+        return read_test_truth(root, ids, columns)
+    except DataError as exc:
+        raise DataError(f"{exc}; --split test needs them: use --split valid, or give --data-root of the data the "
+                        "runs used") from None
 
 
 @dataclass

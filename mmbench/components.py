@@ -62,6 +62,9 @@ class Dataset(ABC):
     """Loads one dataset into memory: ``Cls(params).load(ctx) -> MMCTRData``."""
 
     Params: ClassVar[type | None] = None
+    #: True for a dataset that can write itself in the challenge layout (a synthetic one): then
+    #: ``mmbench data synth`` calls ``generate``
+    generates: ClassVar[bool] = False
 
     def __init__(self, params=None):
         self.params = params
@@ -69,6 +72,11 @@ class Dataset(ABC):
     @abstractmethod
     def load(self, ctx: RunContext) -> MMCTRData:
         """The splits, the item table and the vocabulary sizes (see mmbench/data/types.py)."""
+
+    def generate(self, out: Path) -> dict:
+        """Write the dataset its params describe into ``out`` (the challenge layout) and return its facts
+        (``oracle.json``); only where ``generates`` is True."""
+        raise NotImplementedError(f"{type(self).__name__} does not generate data")
 
 
 @dataclass

@@ -142,9 +142,9 @@ def wordlevel_tokenizer_dir(home: str | Path) -> Path:
     from transformers import PreTrainedTokenizerFast
 
     from .atomic import atomic_dir
-    from .data import synth_titles
+    from .data import title_words
 
-    words = sorted(set(re.findall(r"[a-z0-9\-']+", repr((synth_titles.TOPICS, synth_titles.TEMPLATES)).lower())))
+    words = sorted(set(re.findall(r"[a-z0-9\-']+", repr((title_words.TOPICS, title_words.TEMPLATES)).lower())))
     vocab = {w: i + 1 for i, w in enumerate(words)}
     vocab.update({"<unk>": 0, "<|startoftext|>": 49406, "<|endoftext|>": 49407})
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))

@@ -25,10 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .data import schema
-from .data.synth_behaviour import RECENCY_WINDOW
-from .data.synth_layout import TRUTH_DIR
+from .data.truth import RECENCY_WINDOW, items_table, read_valid_probs
 from .errors import DataError
-from .coldwarm import format_table, read_oracle, read_test_truth, score_masks, split_names
+from .coldwarm import format_table, score_masks, split_names, test_truth_for_report
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
@@ -72,7 +71,7 @@ def _split_rows(root: Path, split: str = "valid") -> dict[str, np.ndarray]:
                         f"length and without nulls (found {seq.type}); write it as the challenge does "
                         "(the last 64 clicks, left-padded with 0)")
     ids = t.column("ID").to_numpy() if split == "test" else None
-    labels = t.column("label").to_numpy() if split == "valid" else read_test_truth(root, ids, ("label",))["label"]
+    labels = t.column("label").to_numpy() if split == "valid" else test_truth_for_report(root, ids, ("label",))["label"]
     return {"user": t.column("user_id").to_numpy(), "item": t.column("item_id").to_numpy(),
             "label": labels.astype(np.int8),
             "seq": seq.flatten().to_numpy().astype(np.int64).reshape(len(t), -1)}
@@ -85,10 +84,10 @@ def classify(root: Path, split: str = "valid") -> tuple[np.ndarray, dict[str, np
     root = Path(root)
     path = root / schema.SPLITS[split].path
     v = _split_rows(root, split)
-    t = _lookup(root / TRUTH_DIR / "items.parquet")
+    t = _lookup(items_table(root))
     seq, item = v["seq"], v["item"]
     if max(int(seq.max(initial=0)), int(item.max(initial=0))) >= len(t["community"]):
-        raise DataError(f"{path} holds item ids beyond {root / TRUTH_DIR / 'items.parquet'}; "
+        raise DataError(f"{path} holds item ids beyond {items_table(root)}; "
                         "the truth table belongs to other data")
     real = seq > 0
 
@@ -118,7 +117,7 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
     parts = [classify(root, s) for s in splits]
     labels = np.concatenate([labels for labels, _ in parts])
     masks = {name: np.concatenate([m[name] for _, m in parts]) for name in CLASSES}
-    oracles = [read_oracle(root) if s == "valid" else _oracle_of_test(root) for s in splits]
+    oracles = [read_valid_probs(root) if s == "valid" else _oracle_of_test(root) for s in splits]
     oracle = None if any(o is None for o in oracles) else np.concatenate(oracles)
     result = score_masks(directory, dataset, root, labels, masks, reference, oracle=oracle, control_default=False,
                          splits=splits)
@@ -128,7 +127,7 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
 
 def _oracle_of_test(root: Path) -> np.ndarray:
     ids = pq.read_table(Path(root) / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
-    return read_test_truth(root, ids, ("prob",))["prob"]
+    return test_truth_for_report(root, ids, ("prob",))["prob"]
 
 
 def format_report(r: dict) -> str:

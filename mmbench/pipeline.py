@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 from torch import nn
 
@@ -28,7 +25,6 @@ from .callbacks import RunCallbacks
 from .components import Encoded, Reduced, RunContext, TrainableReducer, ValidPredictions
 from .config import COMPONENT_SECTIONS, RunConfig
 from .costs import PeakMemory, device_name, per_second
-from .data.synth_layout import TRUTH_DIR, rows_of_ids
 from .data.types import MMCTRData
 from .errors import PluginError, one_line, warn
 from .features import FeatureSpec, ItemVectors
@@ -277,9 +273,10 @@ def train_model(resolved: Resolved, data: MMCTRData, reduction: Reduction,
 def saved_predictions(resolved: Resolved, data: MMCTRData, trained: Trained) -> ValidPredictions:
     """What a run keeps beside its row: the valid predictions of the restored best epoch and, where the
     data root holds its test split's labels (a synthetic world's ``synth_truth/test.parquet``), the
-    test split's predictions by the same weights, so subset reports can pool valid and test users."""
+    test split's predictions by the same weights, so subset reports can pool valid and test users
+    (``MMCTRData.test_labels``, read by the loader: mmbench/data/truth.py)."""
     saved = ValidPredictions(trained.result.valid_probs, data.valid.label)
-    labels = read_test_labels(data)
+    labels = data.test_labels
     if labels is not None:
         first = next(iter(trained.model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
@@ -292,24 +289,6 @@ def saved_predictions(resolved: Resolved, data: MMCTRData, trained: Trained) -> 
             return saved
         saved.test_labels = labels
     return saved
-
-
-def read_test_labels(data: MMCTRData) -> np.ndarray | None:
-    """The test split's labels in its row order, from ``<root>/synth_truth/test.parquet`` (ID, label);
-    None for data without them (the real challenge keeps its test labels) or a table that does not
-    cover the split's IDs."""
-    path = Path(data.root) / TRUTH_DIR / "test.parquet"
-    if data.test is None or data.test.ids is None or len(data.test) == 0 or not path.is_file():
-        return None
-    try:
-        truth = pq.read_table(path, columns=["ID", "label"])
-    except (OSError, ValueError, KeyError, pa.ArrowException):
-        return None
-    labels = truth.column("label").to_numpy()
-    if not np.isin(labels, (0, 1)).all():
-        return None
-    rows = rows_of_ids(truth.column("ID").to_numpy(), data.test.ids)
-    return None if rows is None else labels[rows].astype(np.int8)
 
 
 # --------------------------------------------------------------------------------------- the row

@@ -21,7 +21,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory):
     """The tiny synthetic data root, generated once per session (tests copy it before changing it)."""
-    from mmbench.data.synth import generate
+    from mmbench_plugins.datasets.synth.world1 import generate
 
     root = tmp_path_factory.mktemp("data") / "tiny"
     generate(root, "tiny", 0)

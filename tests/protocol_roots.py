@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from mmbench.data import schema
-from mmbench.data.synth_layout import write_item_seq, write_items, write_split
+from mmbench_plugins.datasets.synth.layout import write_item_seq, write_items, write_split
 
 N_ITEMS = 40
 HOT = 10  # items 1..10 are the only train candidates, each in >= 50 train rows

@@ -14,7 +14,7 @@ from mmbench.leaderboard import store
 from mmbench.row import Row
 from mmbench.cli import main
 from mmbench.data import schema
-from mmbench.data.synth_layout import TRUTH_DIR
+from mmbench.data.truth import TRUTH_DIR
 from mmbench.errors import DataError, MMBenchError
 from mmbench.metrics import auc
 from mmbench.coldwarm import read_candidates, score
@@ -117,7 +117,7 @@ def test_a_long_variant_label_is_shown_whole():
 
 def test_test_rows_need_the_roots_test_labels_and_runs_that_saved_test_predictions(board, capsys):
     directory, root, _, _ = board
-    with pytest.raises(DataError, match=r"synth_truth/test.parquet is missing .*--split test needs the test labels"):
+    with pytest.raises(DataError, match=r"synth_truth/test.parquet is missing: .*--split test needs them: use --split valid"):
         score(directory, DATASET, root, split="valid+test")
     ids = pq.read_table(root / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
     (root / TRUTH_DIR).mkdir(exist_ok=True)

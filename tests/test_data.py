@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from mmbench.components import RunContext
-from mmbench.data import mmbench_home, schema, synth, synth_layout
+from mmbench.data import mmbench_home, schema
+from mmbench_plugins.datasets.synth import layout as synth_layout, world1 as synth
 from mmbench.data.reader import load_mmctr
 from mmbench.data.types import SEQ_LEN
 from mmbench.errors import DataError
@@ -194,7 +195,7 @@ def test_generate_refuses_to_overwrite_and_leaves_nothing_half_written(tiny_root
 
 
 def test_main_synth_prints_a_summary(tmp_path, capsys):
-    from mmbench.data.synth_worlds import main_synth
+    from mmbench_plugins.datasets.synth.worlds import main_synth
 
     facts = main_synth(tmp_path / "out", "tiny", 3, world=1)
     out = capsys.readouterr().out
@@ -343,9 +344,33 @@ def test_mmbench_home(monkeypatch, tmp_path):
 def test_rows_of_ids_reads_a_truth_table_in_a_splits_order():
     import numpy as np
 
-    from mmbench.data.synth_layout import rows_of_ids
+    from mmbench.data.truth import rows_of_ids
 
     known = np.array([30, 10, 20])
     assert rows_of_ids(known, np.array([20, 30, 10, 20])).tolist() == [2, 0, 1, 2]
     assert rows_of_ids(known, np.array([10, 40])) is None  # an id the table does not have
     assert rows_of_ids(np.array([], dtype=np.int64), np.array([1])) is None
+
+
+def test_a_synthetic_root_loads_with_its_test_labels_and_the_real_layout_without(tiny_root, tmp_path):
+    """MMCTRData carries the test labels a root knows (mmbench/data/truth.py); a root without the truth
+    tables, or whose table does not cover its test IDs, loads without them instead of failing."""
+    import shutil
+
+    from mmbench.data import truth
+    from mmbench.data.reader import load_mmctr
+
+    data = load_mmctr(tiny_root, "t")
+    table = pq.read_table(tiny_root / truth.TRUTH_DIR / "test.parquet", columns=["ID", "label"])
+    by_id = dict(zip(table.column("ID").to_pylist(), table.column("label").to_pylist()))
+    assert data.test_labels.dtype == np.int8 and len(data.test_labels) == len(data.test)
+    assert data.test_labels.tolist() == [by_id[i] for i in data.test.ids.tolist()]
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_root, bare, ignore=shutil.ignore_patterns(truth.TRUTH_DIR))
+    assert load_mmctr(bare, "t").test_labels is None
+    other = tmp_path / "other"
+    shutil.copytree(tiny_root, other)
+    pq.write_table(table.slice(0, 10), other / truth.TRUTH_DIR / "test.parquet")
+    assert load_mmctr(other, "t").test_labels is None
+    with pytest.raises(DataError, match="do not cover the test split"):
+        truth.read_test_truth(other, data.test.ids, ("label",))

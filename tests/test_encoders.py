@@ -16,7 +16,8 @@ from mmbench import pipeline
 from mmbench.bench.tiny_models import save_clip, save_openclip
 from mmbench.cli import main
 from mmbench.components import RunContext
-from mmbench.data import schema, synth
+from mmbench.data import schema
+from mmbench_plugins.datasets.synth import world1 as synth
 from mmbench.data.reader import load_mmctr
 from mmbench.errors import ConfigError, DataError, PluginError
 from mmbench.leaderboard import store

@@ -104,7 +104,7 @@ def test_report_formats_a_root_without_item_seq(protocol_root, tmp_path):
 
 def test_a_generated_world2_root_follows_the_protocol(tmp_path):
     """World 2 of the synthetic data, measured by the same command as the real data."""
-    from mmbench.data import synth_world2
+    from mmbench_plugins.datasets.synth import world2 as synth_world2
 
     synth_world2.generate(tmp_path / "w2", "tiny", seed=0)
     m = compute(tmp_path / "w2")

@@ -12,7 +12,7 @@ import pytest
 from mmbench.cli import main
 from mmbench.components import ValidPredictions
 from mmbench.data import schema
-from mmbench.data.synth_layout import TRUTH_DIR
+from mmbench.data.truth import TRUTH_DIR
 from mmbench.errors import DataError
 from mmbench.leaderboard import store
 from mmbench.mechanisms import CLASSES, classify, score

@@ -254,14 +254,16 @@ def _with_labelled_test(data, root):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mmbench.data.synth_layout import TRUTH_DIR
+    from mmbench.data.truth import TRUTH_DIR
 
     ids = np.random.default_rng(0).permutation(len(data.valid)).astype(np.int64)
     test = dataclasses.replace(data.valid, name="test", label=None, ids=ids)
     (root / TRUTH_DIR).mkdir(parents=True)
     truth = pa.table({"ID": ids[::-1].copy(), "label": data.valid.label[::-1].astype(np.int64)})  # any row order
     pq.write_table(truth, root / TRUTH_DIR / "test.parquet")
-    return dataclasses.replace(data, root=root, test=test)
+    from mmbench.data import truth as truth_tables
+
+    return dataclasses.replace(data, root=root, test=test, test_labels=truth_tables.test_labels(root, ids))
 
 
 def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_only_them(fake_registry, tmp_path):
@@ -273,7 +275,7 @@ def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_o
     from mmbench.trainer import TrainResult
 
     data = _with_labelled_test(make_fake_data(n_train=64, n_valid=50), tmp_path)
-    assert np.array_equal(pipeline.read_test_labels(data), data.valid.label.astype(np.int8))
+    assert np.array_equal(data.test_labels, data.valid.label.astype(np.int8))  # read back in the split's ID order
 
     class Echo(torch.nn.Module):  # scores a row by its item id
         def __init__(self):

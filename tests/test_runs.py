@@ -29,7 +29,7 @@ from plugin_dists import EXAMPLE_SRC, install_example_plugin
 @pytest.fixture(scope="module")
 def shuffled_root(tmp_path_factory):
     """Tiny synthetic data whose test.parquet rows are out of ID order."""
-    from mmbench.data.synth import generate
+    from mmbench_plugins.datasets.synth.world1 import generate
 
     root = tmp_path_factory.mktemp("data") / "tiny"
     generate(root, "tiny", 0)

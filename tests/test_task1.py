@@ -16,7 +16,8 @@ from mmbench import config as config_mod
 from mmbench import pipeline, task1
 from mmbench.cli import main
 from mmbench.components import RunContext
-from mmbench.data import mmbench_home, schema, synth_worlds
+from mmbench.data import mmbench_home, schema
+from mmbench_plugins.datasets.synth import worlds as synth_worlds
 from mmbench.leaderboard import store
 from mmbench.metrics import auc
 from mmbench.registry import default_registry

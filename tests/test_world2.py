@@ -9,11 +9,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mmbench.data import schema, synth_world2 as w2
+from mmbench.data import schema
+from mmbench_plugins.datasets.synth import world2 as w2
 from mmbench.data.reader import load_mmctr
-from mmbench.data.synth_behaviour import ItemWorld, NextClick, UserState, with_strengths
-from mmbench.data.synth_layout import TRUTH_DIR
-from mmbench.data.synth_oracle import Negatives, Oracle
+from mmbench_plugins.datasets.synth.behaviour import ItemWorld, NextClick, UserState, with_strengths
+from mmbench.data.truth import TRUTH_DIR
+from mmbench_plugins.datasets.synth.oracle import Negatives, Oracle
 from mmbench.metrics import auc
 
 

@@ -4,11 +4,32 @@ from __future__ import annotations
 from . import data_reports, seed_option
 
 
+def generating_dataset(registry, name: str | None) -> str:
+    """The dataset ``data synth`` writes: ``--dataset``, or the one registered dataset that generates."""
+    from ..errors import ConfigError
+    from ..params import did_you_mean
+
+    names = [n for n in registry.names("dataset") if registry.get("dataset", n).factory.generates]
+    if name is None and len(names) == 1:
+        return names[0]
+    if name in names:
+        return name
+    if name is None:
+        raise ConfigError(f"several datasets can generate data ({', '.join(names) or 'none'}); choose one with --dataset")
+    raise ConfigError(f"--dataset {name}: not a dataset that generates data{did_you_mean(name, names)}; "
+                      f"those that do: {', '.join(names) or 'none'}")
+
+
 def cmd_synth(args) -> int:
     from .. import paths
-    from ..data.synth_worlds import main_synth
+    from ..registry import default_registry
 
-    main_synth(paths.writable_dir(args.out, "--out"), args.scale, args.seed, world=args.world)
+    registry = default_registry()
+    name = generating_dataset(registry, args.dataset)
+    out = paths.writable_dir(args.out, "--out")
+    dataset = registry.create("dataset", name, {"scale": args.scale, "seed": args.seed, "world": args.world},
+                              where="mmbench data synth")
+    registry.get("dataset", name).call("to generate", dataset.generate, out)
     return 0
 
 
@@ -22,5 +43,8 @@ def add_parser(sub) -> None:
     s.add_argument("--seed", **seed_option())
     s.add_argument("--world", type=int, choices=[1, 2], default=2,
                    help="2 (default): the challenge's row protocol over sequential behaviour; 1: the first stand-in")
+    s.add_argument("--dataset", default=None, metavar="NAME",
+                   help="the registered dataset that writes it (default: the one that generates data, "
+                        "the built-in synthetic MicroLens-1M)")
     s.set_defaults(func=cmd_synth)
     data_reports.add_parsers(dsub)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .reader import load_mmctr
-from .synth_layout import history
+from .sequences import history
 from .types import SEQ_LEN, Split
 
 SAMPLE_SHARE = 0.8

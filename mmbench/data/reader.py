@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..errors import DataError, note, short, warn
 from ..userpaths import expand
-from . import schema
+from . import schema, truth
 from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split
 
@@ -395,4 +395,5 @@ def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
         n_users=n_users,
         n_tags=int(items.item_tags.max(initial=0)) + 1,
         oracle_auc=_read_oracle_auc(root, splits["valid"]),
+        test_labels=truth.test_labels(root, splits["test"].ids if splits["test"] is not None else None),
     )

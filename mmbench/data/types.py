@@ -142,3 +142,4 @@ class MMCTRData:
     seq_len: int = SEQ_LEN
     n_levels: int = N_LEVELS
     oracle_auc: float | None = None  # synthetic data only: AUC of the true click probabilities
+    test_labels: np.ndarray | None = None  # int8, in the test split's row order, where the root knows them

@@ -47,9 +47,16 @@ class MicroLens1MSynth(Dataset):
         world: Literal[1, 2] = 2
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/<dataset id>
 
+    generates = True
+
+    def generate(self, out: Path) -> dict:
+        from .synth.worlds import main_synth
+
+        return main_synth(out, self.params.scale, self.params.seed, world=self.params.world)
+
     def load(self, ctx) -> MMCTRData:
         from mmbench.data.reader import load_mmctr
-        from mmbench.data.synth_worlds import dataset_id as synth_dataset_id, ensure_generated
+        from .synth.worlds import dataset_id as synth_dataset_id, ensure_generated
 
         params = self.params
         dataset_id = synth_dataset_id(params.world, params.scale, params.seed)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .synth_titles import N_TOPICS
-from .types import N_TAG_SLOTS
+from .titles import N_TOPICS
+from mmbench.data.types import N_TAG_SLOTS
 
 
 def zscore(x: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ Attractiveness ``g = exp(pop_spread * z + quality_weight * quality + appeal_visu
 appeal_text * a_t)`` holds **popularity** (latent exposure ``z``), **quality** (behind likes) and the
 **appeal** that only the cover (``a_v``) and the title (``a_t``) show. A mechanism that cannot act
 (no last click, no successor) hands its weight to taste. A draw that is already in the user's
-history, or an item not yet released for the user (**fresh** items, see ``synth_world2``), is
+history, or an item not yet released for the user (**fresh** items, see ``world2``), is
 rejected and the whole draw repeated — so the next-click probability of an allowed item is
 ``P_mix(item) / (1 - P_mix(forbidden))``, which :func:`NextClick.prob` evaluates exactly.
 """
@@ -29,9 +29,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .synth_content import TopicSampler
+from mmbench.data.truth import RECENCY_WINDOW
 
-RECENCY_WINDOW = 16  # co-click sources: the last 16 clicks (weights beyond are < 0.5 ** 15 anyway)
+from .content import TopicSampler
+
 N_SLOTS = 3  # taste interests per user (1-3 used)
 PAIR_CHUNK = 65_536  # (user, item) pairs evaluated at once: bounds the (pairs, W, K) comparison
 

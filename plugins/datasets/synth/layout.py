@@ -14,25 +14,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..atomic import clean_leftovers, writer_tag
-from ..errors import DataError
-from ..userpaths import expand
-from . import schema
-from .types import SEQ_LEN
+from mmbench.atomic import clean_leftovers, writer_tag
+from mmbench.errors import DataError
+from mmbench.userpaths import expand
+from mmbench.data import schema
+from mmbench.data.sequences import history  # noqa: F401  (the generators' history helper)
+from mmbench.data.truth import TRUTH_DIR  # noqa: F401  (the generators write the truth tables there)
 
 ROW_CHUNK = 262_144
-TRUTH_DIR = "synth_truth"  # generator internals, for tests and local scoring of test predictions
-
-
-def rows_of_ids(known: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
-    """For each of ``ids``, its row in ``known`` (an ID column, any order), e.g. to read a truth table's
-    columns in a split's row order; None when some id is not in ``known``."""
-    known = np.asarray(known, dtype=np.int64)
-    if len(known) == 0:
-        return None if len(ids) else np.zeros(0, dtype=np.int64)
-    order = np.argsort(known, kind="stable")
-    rows = order[np.clip(np.searchsorted(known[order], ids), 0, len(known) - 1)]
-    return rows if np.array_equal(known[rows], ids) else None
 
 
 def fixed(matrix: np.ndarray, value_type: pa.DataType) -> pa.FixedSizeListArray:
@@ -45,14 +34,6 @@ def write_file(root: Path, spec: schema.FileSpec, columns: dict[str, pa.Array]) 
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_arrays([columns[n] for n in spec.names], schema=spec.arrow_schema())
     pq.write_table(table, path)
-
-
-def history(seq_start: np.ndarray, seq_flat: np.ndarray, user: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
-    """(n, 64) int32 item ids of the last <= 64 clicks before ``cutoff`` in each user's sequence
-    (user u's clicks are ``seq_flat[seq_start[u]:seq_start[u + 1]]``), left-padded with 0."""
-    pos = cutoff[:, None] - SEQ_LEN + np.arange(SEQ_LEN)[None, :]
-    idx = seq_start[user][:, None] + np.maximum(pos, 0)
-    return np.where(pos >= 0, seq_flat[idx], 0).astype(np.int32)
 
 
 def write_split(root: Path, name: str, user: np.ndarray, cutoff: np.ndarray, target: np.ndarray,

@@ -1,7 +1,7 @@
 """The synthetic worlds by number: their dataset ids, their generators, and which one a folder holds.
 
-World 1 (``synth.py``) is the first stand-in, kept byte-for-byte so its committed rows rerun; world 2
-(``synth_world2.py``) follows the challenge's row protocol and is the default. Their rows never share
+World 1 (``world1.py``) is the first stand-in, kept byte-for-byte so its committed rows rerun; world 2
+(``world2.py``) follows the challenge's row protocol and is the default. Their rows never share
 a leaderboard file: the dataset ids differ.
 """
 from __future__ import annotations
@@ -11,16 +11,17 @@ import math
 import time
 from pathlib import Path
 
-from ..errors import DataError
-from ..locks import file_lock
-from . import schema, synth, synth_world2
+from mmbench.errors import DataError
+from mmbench.locks import file_lock
+from mmbench.data import schema
+from . import world1, world2
 
 DEFAULT_WORLD = 2
-GENERATORS = {1: synth.generate, 2: synth_world2.generate}
+GENERATORS = {1: world1.generate, 2: world2.generate}
 
 
 def dataset_id(world: int, scale: str, seed: int) -> str:
-    return f"microlens_1m_synth-{scale}-s{seed}" if world == 1 else synth_world2.dataset_id(scale, seed)
+    return f"microlens_1m_synth-{scale}-s{seed}" if world == 1 else world2.dataset_id(scale, seed)
 
 
 def identity_of(root: Path) -> dict | None:
@@ -75,7 +76,7 @@ def ensure_generated(root: Path, world: int, scale: str, seed: int) -> None:
 def main_synth(out: Path | str, scale: str = "small", seed: int = 0, world: int = DEFAULT_WORLD,
                overwrite: bool = False) -> dict:
     """``mmbench data synth``: generate and print a short summary."""
-    from ..console import make_console, styled
+    from mmbench.console import make_console, styled
 
     start = time.perf_counter()
     facts = generate(world, Path(out), scale, seed, overwrite=overwrite)

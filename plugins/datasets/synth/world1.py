@@ -22,13 +22,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError
-from ..metrics import auc
-from . import schema, synth_layout as layout
-from .synth_content import TopicSampler, column, make_tags, project, topic_blocks, zscore
-from .synth_covers import CoverWriter
-from .synth_layout import ROW_CHUNK, TRUTH_DIR
-from .synth_titles import N_TOPICS, make_titles
+from mmbench.errors import DataError
+from mmbench.metrics import auc
+from mmbench.data import schema
+from . import layout
+from .content import TopicSampler, column, make_tags, project, topic_blocks, zscore
+from .covers import CoverWriter
+from .layout import ROW_CHUNK, TRUTH_DIR
+from .titles import N_TOPICS, make_titles
 
 GENERATOR_VERSION = "1"
 POSITIVE_RATE = 0.25

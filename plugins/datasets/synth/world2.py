@@ -6,12 +6,12 @@ left-padded — with 1 positive (the user's actual next click) and 3 negatives d
 power, excluding the history and the positive. ``item_seq.parquet`` holds every user's clicks
 before that next click (the positive itself is withheld: for valid/test users it is the answer).
 
-Behaviour: :mod:`mmbench.data.synth_behaviour` (series, co-click with recency, drifting taste,
+Behaviour: :mod:`mmbench_plugins.datasets.synth.behaviour` (series, co-click with recency, drifting taste,
 popularity; quality and appeal in attractiveness). Cold items: a share of items is *fresh*, released
 after the train users' period — train users never click them and train rows never hold them, valid
 and test users click them like any other item, so only content can score them.
 
-The oracle (:mod:`mmbench.data.synth_oracle`) is exact; ``oracle.json`` holds its valid/test AUC and
+The oracle (:mod:`mmbench_plugins.datasets.synth.oracle`) is exact; ``oracle.json`` holds its valid/test AUC and
 the valid AUC of single-signal scores. Why each strength has its value: docs/synthetic.md.
 """
 from __future__ import annotations
@@ -24,15 +24,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError
-from ..metrics import auc
-from . import schema, synth_layout as layout
-from .synth_behaviour import N_SLOTS, RECENCY_WINDOW, ItemWorld, NextClick, Strengths, UserState, make_series
-from .synth_content import column, make_tags, project, topic_blocks
-from .synth_covers import CoverWriter
-from .synth_oracle import Negatives, Oracle
-from .synth_titles import N_TOPICS, make_titles
-from .types import SEQ_LEN
+from mmbench.errors import DataError
+from mmbench.metrics import auc
+from mmbench.data import schema
+from . import layout
+from .behaviour import N_SLOTS, RECENCY_WINDOW, ItemWorld, NextClick, Strengths, UserState, make_series
+from .content import column, make_tags, project, topic_blocks
+from .covers import CoverWriter
+from .oracle import Negatives, Oracle
+from .titles import N_TOPICS, make_titles
+from mmbench.data.types import SEQ_LEN
 
 WORLD = 2
 GENERATOR_VERSION = "1"

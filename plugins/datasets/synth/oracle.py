@@ -1,7 +1,7 @@
 """World 2's negatives and its exact oracle.
 
 A row group is made of the user's next click (the positive, probability ``P(c)`` from
-:class:`~mmbench.data.synth_behaviour.NextClick`, which already excludes the history) and 3
+:class:`~mmbench_plugins.datasets.synth.behaviour.NextClick`, which already excludes the history) and 3
 negatives, each drawn independently from ``q`` — items by ``(clicks + 1) ** power`` — restricted to
 items that are neither in the history nor the positive (and, for early users, not fresh). Given only
 its history and its candidate ``c``, a row is the positive with probability
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .synth_behaviour import NextClick, UserState, recency_weights
+from .behaviour import NextClick, UserState, recency_weights
 
 SERIES_TOL = 1e-18
 
