@@ -294,6 +294,31 @@ def saved_predictions(resolved: Resolved, data: MMCTRData, trained: Trained) -> 
 # --------------------------------------------------------------------------------------- the row
 
 
+@dataclass
+class Finished:
+    """A run's end: its row (``status`` ok or failed) and, when it trained, the model and the saved
+    predictions (valid, and test where the data knows its labels)."""
+
+    row: Row
+    valid: ValidPredictions | None = None
+    trained: Trained | None = None
+
+
+def finish(resolved: Resolved, data: MMCTRData, reduction: Reduction, encoding: Encoding,
+           callbacks: RunCallbacks | None = None, passes: tuple[type[BaseException], ...] = ()) -> Finished:
+    """Train on a prepared reduction, make the row, keep the predictions: the one way every route (run,
+    each run of a sweep, each trial of a study) finishes a run. A failure of the run itself becomes a
+    failed row; ``passes`` are exceptions the caller handles (a pruned trial), Ctrl-C always stops."""
+    try:
+        trained = train_model(resolved, data, reduction, callbacks)
+        return Finished(make_row(resolved, data, encoding, trained), saved_predictions(resolved, data, trained),
+                        trained)
+    except passes:
+        raise
+    except Exception as exc:
+        return Finished(Row.failed(resolved, data.dataset_id, one_line(exc)))
+
+
 def make_row(resolved: Resolved, data: MMCTRData, encoding: Encoding, trained: Trained) -> Row:
     r = trained.result
     device = resolve_device(resolved.train.device)

@@ -301,3 +301,39 @@ def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_o
     with pytest.warns(Warning, match=r"could not be predicted \(RuntimeError: out of memory\)"):
         saved = pipeline.saved_predictions(resolved, data, dataclasses.replace(trained, model=Broken()))
     assert saved.test_probs is None and saved.test_labels is None and saved.probs is not None
+
+
+def test_every_route_finishes_a_run_the_same_way(fake_registry, tmp_path, monkeypatch):
+    """run, a sweep's run and a study's trial all end through ``pipeline.finish``: a trial keeps the test
+    split's predictions as a run does (it used to keep the valid ones only), and a run that fails in
+    training becomes a failed row on every route."""
+    import dataclasses
+
+    import optuna
+    from fakes import make_fake_data
+
+    from mmbench.components import RunContext
+    from mmbench.sweep.plan import PlannedRun
+    from mmbench.sweep.stages import Prepared, train_planned
+    from mmbench.tuning.objective import train_trial
+
+    data = _with_labelled_test(make_fake_data(n_train=256, n_valid=50), tmp_path)
+    resolved = pipeline.resolve(cfg(train={"epochs": 1, "batch_size": 128, "seed": 7}), fake_registry)
+    ctx = RunContext(home=tmp_path / "home")
+    encoding = pipeline.encode_items(resolved, data, ctx)
+    prep = Prepared(pipeline.reduce_items(resolved, encoding, ctx), encoding)
+    outcome = train_trial(resolved, data, prep, optuna.trial.FixedTrial({}), "auc")
+    assert outcome.state == "complete" and outcome.row.status == "ok"
+    assert len(outcome.valid.test_probs) == len(data.test)
+    assert np.array_equal(outcome.valid.test_labels, data.test_labels)
+    row, valid = train_planned(PlannedRun(resolved, resolved.config_hash()), data, prep)
+    assert row.valid_auc == outcome.row.valid_auc and np.array_equal(valid.test_probs, outcome.valid.test_probs)
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(pipeline, "train_model", out_of_memory)
+    finished = pipeline.finish(resolved, data, prep.reduction, encoding)
+    assert finished.row.status == "failed" and "out of memory" in finished.row.error and finished.valid is None
+    assert train_trial(resolved, data, prep, optuna.trial.FixedTrial({}), "auc").state == "failed"
+    assert train_planned(PlannedRun(resolved, resolved.config_hash()), data, prep)[0].status == "failed"

@@ -57,9 +57,5 @@ def train_planned(run: PlannedRun, data, prep: Prepared,
     """Train one planned run; never raises for a failure of the run itself (returns a failed row)."""
     if prep.error:
         return Row.failed(run.resolved, data.dataset_id, prep.error), None
-    try:
-        trained = pipeline.train_model(run.resolved, data, prep.reduction, callbacks)
-        row = pipeline.make_row(run.resolved, data, prep.encoding, trained)
-        return row, pipeline.saved_predictions(run.resolved, data, trained)
-    except Exception as exc:
-        return Row.failed(run.resolved, data.dataset_id, one_line(exc)), None
+    finished = pipeline.finish(run.resolved, data, prep.reduction, prep.encoding, callbacks)
+    return finished.row, finished.valid

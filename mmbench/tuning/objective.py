@@ -84,15 +84,13 @@ def train_trial(resolved: pipeline.Resolved, data, prep: Prepared, trial, monito
     if prep.error:
         return Outcome("failed", error=prep.error)
     try:
-        trained = pipeline.train_model(resolved, data, prep.reduction,
-                                       PruningCallbacks(trial, monitor, on_epoch, listeners))
+        finished = pipeline.finish(resolved, data, prep.reduction, prep.encoding,
+                                   PruningCallbacks(trial, monitor, on_epoch, listeners), passes=(Pruned,))
     except Pruned as p:
         return Outcome("pruned", p.value, epoch=p.epoch)
-    except Exception as exc:
-        return Outcome("failed", error=one_line(exc))
-    row = pipeline.make_row(resolved, data, prep.encoding, trained)
-    return Outcome("complete", trained.result.valid[monitor], row,
-                   ValidPredictions(trained.result.valid_probs, data.valid.label))
+    if finished.trained is None:
+        return Outcome("failed", error=finished.row.error)
+    return Outcome("complete", finished.trained.result.valid[monitor], finished.row, finished.valid)
 
 
 @dataclass
