@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .components import API_VERSION, base_of
-from .errors import MMBenchError, PluginError, one_line
+from .errors import ConfigError, MMBenchError, PluginError, one_line
 from .locks import said_if_slow
 from .params import build_params, did_you_mean, params_to_dict
 
@@ -159,6 +159,19 @@ class Registry:
         """Defaults → validation → construction → error wrapping, for every caller: the one way a
         component is made (``inputs``: the FeatureSpec of a model)."""
         return self.configure(kind, name, overrides, where).create(*inputs)
+
+    def generating_dataset(self, name: str | None = None) -> str:
+        """The dataset that writes data (``Dataset.generates``): ``name``, or the only one registered (the
+        synthetic MicroLens-1M unless a plugin adds another)."""
+        names = [n for n in self.names("dataset") if self.get("dataset", n).factory.generates]
+        if name is None and len(names) == 1:
+            return names[0]
+        if name in names:
+            return name
+        if name is None:
+            raise ConfigError(f"several datasets can generate data ({', '.join(names) or 'none'}); choose one with --dataset")
+        raise ConfigError(f"--dataset {name}: not a dataset that generates data{did_you_mean(name, names)}; "
+                          f"those that do: {', '.join(names) or 'none'}")
 
     def list(self, kind: str | None = None, pattern: str | None = None) -> list[Component]:
         """Components in kind then name order; ``pattern`` (a glob, or a substring) matches the name or

@@ -374,3 +374,19 @@ def test_a_synthetic_root_loads_with_its_test_labels_and_the_real_layout_without
     assert load_mmctr(other, "t").test_labels is None
     with pytest.raises(DataError, match="do not cover the test split"):
         truth.read_test_truth(other, data.test.ids, ("label",))
+
+
+def test_data_synth_writes_through_the_dataset_that_generates(tmp_path, capsys):
+    """`mmbench data synth` asks the registry for the dataset that declares ``generates`` (the core names
+    none) and calls its ``generate``; a dataset that does not generate is refused in one line."""
+    from mmbench.cli import main
+    from mmbench.registry import default_registry
+
+    assert default_registry().generating_dataset() == "microlens_1m_synth"
+    assert main(["data", "synth", "--out", str(tmp_path / "w1"), "--scale", "tiny", "--world", "1"]) == 0
+    assert "world 1 (tiny, seed 0)" in capsys.readouterr().out
+    assert (tmp_path / "w1" / schema.TRAIN.path).is_file()
+    assert main(["data", "synth", "--out", str(tmp_path / "x"), "--scale", "tiny", "--dataset", "microlens_1m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a dataset that generates data" in err and "microlens_1m_synth" in err
+    assert not (tmp_path / "x" / schema.TRAIN.path).exists()

@@ -69,8 +69,8 @@ def load_data(root: str | None):
 
         data = load_mmctr(Path(root), Path(root).name)
     else:
-        registry = default_registry()
-        dataset = registry.configure("dataset", "microlens_1m_synth", {"scale": "small"}, "bench fidelity")
+        registry = default_registry()  # the synthetic stand-in: the registered dataset that generates data
+        dataset = registry.configure("dataset", registry.generating_dataset(), {"scale": "small"}, "bench fidelity")
         data = pipeline.load_data(dataset, ctx)
     if data.items.load_shipped is None:
         raise ConfigError(f"--root {root}: ships no item_info.parquet item_emb_d128, which both sides read")

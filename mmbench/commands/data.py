@@ -4,28 +4,12 @@ from __future__ import annotations
 from . import data_reports, seed_option
 
 
-def generating_dataset(registry, name: str | None) -> str:
-    """The dataset ``data synth`` writes: ``--dataset``, or the one registered dataset that generates."""
-    from ..errors import ConfigError
-    from ..params import did_you_mean
-
-    names = [n for n in registry.names("dataset") if registry.get("dataset", n).factory.generates]
-    if name is None and len(names) == 1:
-        return names[0]
-    if name in names:
-        return name
-    if name is None:
-        raise ConfigError(f"several datasets can generate data ({', '.join(names) or 'none'}); choose one with --dataset")
-    raise ConfigError(f"--dataset {name}: not a dataset that generates data{did_you_mean(name, names)}; "
-                      f"those that do: {', '.join(names) or 'none'}")
-
-
 def cmd_synth(args) -> int:
     from .. import paths
     from ..registry import default_registry
 
     registry = default_registry()
-    name = generating_dataset(registry, args.dataset)
+    name = registry.generating_dataset(args.dataset)
     out = paths.writable_dir(args.out, "--out")
     dataset = registry.create("dataset", name, {"scale": args.scale, "seed": args.seed, "world": args.world},
                               where="mmbench data synth")
