@@ -53,7 +53,7 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
     else:
         table = pq.read_table(root / schema.TEST.path, columns=["ID", "item_id"])
         items = table.column("item_id").to_numpy()
-        truth = test_truth_for_report(root, table.column("ID").to_numpy(), ("label", "prob"))
+        truth = report_test_truth(root, table.column("ID").to_numpy(), ("label", "prob"))
         labels, oracle = truth["label"], truth["prob"]
     counts = np.bincount(train_items, minlength=int(max(items.max(initial=0), train_items.max(initial=0))) + 1)
     return Candidates(labels.astype(np.int8), counts[items], oracle)
@@ -63,7 +63,7 @@ def read_candidates(root: Path, split: str = "valid") -> Candidates:
 SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 
-def test_truth_for_report(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+def report_test_truth(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The test split's truth columns, or one line saying what a report on the test split needs."""
     try:
         return read_test_truth(root, ids, columns)

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from .data import schema
 from .data.truth import RECENCY_WINDOW, items_table, read_valid_probs
 from .errors import DataError
-from .coldwarm import format_table, score_masks, split_names, test_truth_for_report
+from .coldwarm import format_table, report_test_truth, score_masks, split_names
 
 CLASSES = ("series", "coclick", "niche", "unlinked")
 TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
@@ -71,7 +71,7 @@ def _split_rows(root: Path, split: str = "valid") -> dict[str, np.ndarray]:
                         f"length and without nulls (found {seq.type}); write it as the challenge does "
                         "(the last 64 clicks, left-padded with 0)")
     ids = t.column("ID").to_numpy() if split == "test" else None
-    labels = t.column("label").to_numpy() if split == "valid" else test_truth_for_report(root, ids, ("label",))["label"]
+    labels = t.column("label").to_numpy() if split == "valid" else report_test_truth(root, ids, ("label",))["label"]
     return {"user": t.column("user_id").to_numpy(), "item": t.column("item_id").to_numpy(),
             "label": labels.astype(np.int8),
             "seq": seq.flatten().to_numpy().astype(np.int64).reshape(len(t), -1)}
@@ -127,7 +127,7 @@ def score(directory: Path, dataset: str, root: Path, reference: str | None = Non
 
 def _oracle_of_test(root: Path) -> np.ndarray:
     ids = pq.read_table(Path(root) / schema.TEST.path, columns=["ID"]).column(0).to_numpy()
-    return test_truth_for_report(root, ids, ("prob",))["prob"]
+    return report_test_truth(root, ids, ("prob",))["prob"]
 
 
 def format_report(r: dict) -> str:

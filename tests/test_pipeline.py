@@ -263,7 +263,7 @@ def _with_labelled_test(data, root):
     pq.write_table(truth, root / TRUTH_DIR / "test.parquet")
     from mmbench.data import truth as truth_tables
 
-    return dataclasses.replace(data, root=root, test=test, test_labels=truth_tables.test_labels(root, ids))
+    return dataclasses.replace(data, root=root, test=test, test_labels=truth_tables.known_test_labels(root, ids))
 
 
 def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_only_them(fake_registry, tmp_path):

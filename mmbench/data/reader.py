@@ -395,5 +395,5 @@ def load_mmctr(root: Path, dataset_id: str) -> MMCTRData:
         n_users=n_users,
         n_tags=int(items.item_tags.max(initial=0)) + 1,
         oracle_auc=_read_oracle_auc(root, splits["valid"]),
-        test_labels=truth.test_labels(root, splits["test"].ids if splits["test"] is not None else None),
+        test_labels=truth.known_test_labels(root, splits["test"].ids if splits["test"] is not None else None),
     )

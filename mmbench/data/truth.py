@@ -3,7 +3,7 @@
 A generator writes them under ``<root>/synth_truth/`` (the real challenge has none): ``valid.parquet``
 and ``test.parquet`` (``ID``/row, ``label``, ``prob``: the true click probability) and ``items.parquet``
 (each item's latent series, co-click community, niche). The core reads them here and only here:
-the loader puts the test labels on ``MMCTRData.test_labels`` (so a run can keep test predictions),
+the loader puts the test labels on ``MMCTRData.test_labels`` (``known_test_labels``) (so a run can keep test predictions),
 and the reports (cold/warm, mechanisms) read probabilities and labels through the same functions.
 This module is the contract between a generator and the core; no generator code is imported.
 """
@@ -60,7 +60,7 @@ def read_test_truth(root: Path, ids: np.ndarray, columns: tuple[str, ...]) -> di
     return out
 
 
-def test_labels(root: Path, ids: np.ndarray | None) -> np.ndarray | None:
+def known_test_labels(root: Path, ids: np.ndarray | None) -> np.ndarray | None:
     """The test split's labels in its row order where the root holds them (a synthetic world), else
     None: they are a bonus (test predictions kept beside a run), never a reason to fail a load."""
     if ids is None or len(ids) == 0:
