@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Issue 20's measurement: the published QIN and DIN configurations on a synthetic world at full scale,
+# per epoch, beside the real data's QIN curve (../shared/published-results.md). Each run writes a
+# timestamped log (one line per epoch with valid AUC and train logloss) and, when it ends, a row in
+# the committed full-scale board.
+#   EPOCHS=5 bash benchmarks/world_curves.sh                 # a GPU: minutes; this 2-core CPU: ~10 h
+#   EPOCHS=1 THREADS=1 WORLD=2 bash benchmarks/world_curves.sh
+# On a lent GPU machine (its $OUT comes back): OUT=$OUT EPOCHS=5 bash benchmarks/world_curves.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-world-curves}" epochs="${EPOCHS:-5}" threads="${THREADS:-0}" world="${WORLD:-2}"
+board="${BOARD:-leaderboards}" scale="${SCALE:-full}"
+mkdir -p "$out"
+for config in qin_disco_ahu official_baseline; do
+    echo "== $config: world $world, $scale, $epochs epoch(s) -> $out/$config.log"
+    mmbench --log-format text run "configs/published/$config.yaml" \
+        --set dataset.name=microlens_1m_synth --set "dataset.scale=$scale" --set "dataset.world=$world" \
+        --set "train.epochs=$epochs" --set "train.threads=$threads" \
+        --leaderboard-dir "$board" > "$out/$config.log" 2>&1
+    echo "   exit $? ; $(grep -E ' epoch [0-9]+: train logloss' "$out/$config.log" | sed 's/^.* epoch /epoch /' | tr '\n' ';')"
+done
