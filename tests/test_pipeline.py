@@ -99,21 +99,24 @@ def test_config_hash_depends_on_every_section(fake_registry):
 
 def test_committed_world2_rows_keep_their_config_hash():
     """A run's hash is its identity on the board (a rerun joins its combination, a sweep skips what is
-    recorded): options added to a component since must not change the hash of the committed rows."""
+    recorded): options added to a component since must not change the hash of the committed rows, on
+    every committed world-2 board (small and full)."""
     import csv
     import json
     from pathlib import Path
 
     from mmbench.registry import default_registry
 
-    board = Path(__file__).resolve().parents[1] / "leaderboards" / "microlens_1m_synth-w2-small-s0.csv"
-    with board.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) >= 27
+    boards = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("microlens_1m_synth-w2-*.csv"))
+    assert {b.name for b in boards} >= {"microlens_1m_synth-w2-small-s0.csv", "microlens_1m_synth-w2-full-s0.csv"}
     registry = default_registry()
-    for row in rows:
-        resolved = pipeline.resolve(config.from_dict(json.loads(row["config"]), board.name), registry)
-        assert resolved.config_hash() == row["config_hash"], row["model"]
+    for board in boards:
+        with board.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) >= (27 if "small" in board.name else 1)
+        for row in rows:
+            resolved = pipeline.resolve(config.from_dict(json.loads(row["config"]), board.name), registry)
+            assert resolved.config_hash() == row["config_hash"], (board.name, row["model"])
 
 
 def test_model_defaults_come_from_its_params_and_train_defaults_from_its_folder(fake_registry):
