@@ -9,14 +9,99 @@ Reads the source only (the walkers of tests/test_architecture.py), so any commit
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_architecture import SOURCES, construction_sites, import_circles, import_graph, probes  # noqa: E402
+from test_architecture import (SOURCES, construction_sites, import_circles, import_graph, probes,  # noqa: E402
+                               switches_and_param_probes)
 
 #: what the docs send a new plugin author to, first to last (those that exist in the checkout)
 AUTHOR_READS = ("docs/architecture.md", "docs/plugins.md", "mmbench/components.py", "mmbench/hookspecs.py")
+
+
+#: the core's layers, low to high: a module may import its own layer and those below. A module is placed by
+#: its package (mmbench.run.pipeline -> run) or, in a flat checkout, by its name (mmbench.pipeline -> run),
+#: so one table measures the tree before and after the move into packages.
+LAYERS = {
+    0: {"errors", "files", "output", "atomic", "cache", "locks", "paths", "userpaths", "yamlfile", "interrupts",
+        "events", "console", "tables", "relay", "liblog", "escaping", "failures"},
+    1: {"contract", "data", "plugin", "components", "hookspecs", "params", "registry", "component_info", "features",
+        "health", "hf", "tracking"},
+    2: {"run", "config", "pipeline", "trainer", "callbacks", "checkpoint", "row", "metrics", "costs"},
+    3: {"report", "challenge", "leaderboard", "sweep", "tuning", "bench", "coldwarm", "mechanisms", "stats",
+        "html_report", "html_assets", "task1", "submission", "subsets"},
+    4: {"commands", "cli", "scaffold", "__main__"},
+}
+#: names of built-in components; generic words that are also ordinary strings ("text", "none", "random")
+#: are left out, so the count errs low
+BUILT_IN_NAMES = {"clip", "openclip", "precomputed", "pca", "learned", "rq", "vq", "microlens_1m", "microlens_1m_synth",
+                  "attention_dnn", "din", "dcn", "transformer_dcn", "qin", "mlflow"}
+#: calls that train a model or make its row: a module making them puts a run together
+ORCHESTRATING = {"build_and_fit", "train_model", "make_row"}
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "mmbench" or len(parts) < 2:
+        return None
+    return next((k for k, names in LAYERS.items() if parts[1] in names), None)
+
+
+def back_arrows(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from a lower layer into a higher one."""
+    out = []
+    for name, deps in sorted(graph.items()):
+        low = layer_of(name)
+        for dep in sorted(deps):
+            high = layer_of(dep)
+            if low is not None and high is not None and high > low:
+                out.append(f"{name} -> {dep}")
+    return out
+
+
+def calls_in(root: Path, names: set[str]) -> dict[str, int]:
+    """Modules of mmbench/ calling a function or method of one of ``names``, other than the module that
+    defines it (its own helpers are not another orchestrator)."""
+    found: dict[str, int] = {}
+    for path in sorted((root / "mmbench").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if name in names and name not in defined:
+                    key = str(path.relative_to(root))
+                    found[key] = found.get(key, 0) + 1
+    return found
+
+
+def ray_executors(root: Path) -> list[str]:
+    """Functions of mmbench/ that hand work to Ray tasks (``ray.remote``) and collect them."""
+    out = []
+    for path in sorted((root / "mmbench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    isinstance(n, ast.Attribute) and n.attr == "remote" and isinstance(n.value, ast.Name)
+                    and n.value.id == "ray" for n in ast.walk(node)):
+                out.append(f"{path.relative_to(root)}:{node.name}")
+    return out
+
+
+def plugin_names_in_core(root: Path) -> list[str]:
+    """String constants in mmbench/ (docstrings aside) that are a built-in component's name."""
+    out = []
+    for path in sorted((root / "mmbench").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in BUILT_IN_NAMES and id(node) not in docs:
+                out.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    return out
 
 
 def lines(path: Path) -> int:
@@ -41,7 +126,39 @@ def main() -> int:
     for path, linenos in probed.items():
         print(f"  {path}: lines {', '.join(map(str, linenos))}")
 
-    circles = import_circles(import_graph(root))
+    orchestrators = calls_in(root, ORCHESTRATING)
+    print(f"orchestrators (modules that train a model or make its row: {', '.join(sorted(ORCHESTRATING))}): "
+          f"{len(orchestrators)}")
+    for path, n in orchestrators.items():
+        print(f"  {path}: {n} call(s)")
+
+    executors = ray_executors(root)
+    print(f"Ray executors (functions that submit ray.remote tasks): {len(executors)}")
+    for where in executors:
+        print(f"  {where}")
+
+    switched = switches_and_param_probes(root)
+    print(f"type switches on a component base / probes of its params (mmbench, plugins, model_zoo): "
+          f"{sum(map(len, switched.values()))}")
+    for path, hits in switched.items():
+        for hit in hits:
+            print(f"  {path}:{hit}")
+
+    named = plugin_names_in_core(root)
+    print(f"built-in plugin names as string constants in mmbench/: {len(named)}")
+    for hit in named:
+        print(f"  {hit}")
+
+    flat = sorted(p.name for p in (root / "mmbench").glob("*.py") if p.name != "__init__.py")
+    print(f"modules at the core root (mmbench/*.py): {len(flat)}: {' '.join(flat)}")
+
+    graph = import_graph(root)
+    arrows = back_arrows(graph)
+    print(f"imports running back up the layers (benchmarks/architecture_counts.py LAYERS): {len(arrows)}")
+    for arrow in arrows:
+        print(f"  {arrow}")
+
+    circles = import_circles(graph)
     print(f"import circles in mmbench/: {len(circles)}")
     for group in circles:
         print("  " + " <-> ".join(group))
