@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from mmbench.metrics import auc
-from mmbench.coldwarm import read_candidates
+from mmbench.run.metrics import auc
+from mmbench.report.coldwarm import read_candidates
 
 
 def history_cosine(table: np.ndarray, item_seq: np.ndarray, candidates: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ The split is random arrays with MicroLens-1M's shapes and vocabularies (1,000,00
 items incl. padding, 11,740 tags, 64-long left-padded histories, 128-d item vectors). History
 lengths follow the synthetic generator's law (log-normal, median 10, clipped to 2..64) unless
 ``--history full`` makes every row 64 long (the worst case for a model that skips padding).
-The time covers moving the split to the device and one pass of ``mmbench.trainer.fit`` over it
+The time covers moving the split to the device and one pass of ``mmbench.run.trainer.fit`` over it
 (the validation pass after the epoch is timed apart).
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from mmbench.data.types import ItemTable, MMCTRData, Split
-from mmbench.features import FeatureSpec, ItemVectors
-from mmbench.trainer import Callbacks, TrainParams, fit
+from mmbench.contract.features import FeatureSpec, ItemVectors
+from mmbench.run.trainer import Callbacks, TrainParams, fit
 from mmbench_zoo.din.model import DIN, DINParams
 
 N_USERS, N_ITEMS, N_TAGS, SEQ_LEN, VEC_DIM = 1_000_000, 91_718, 11_740, 64, 128

@@ -83,8 +83,8 @@ def main(argv=None) -> int:
 
     _import_plugins()
     from mmbench.bench.encode import bench_encode, format_report
-    from mmbench.params import build_params
-    from mmbench.components import RunContext
+    from mmbench.contract.params import build_params
+    from mmbench.contract.components import RunContext
     from mmbench_plugins.encoders.clip import ClipEncoder
 
     with tempfile.TemporaryDirectory(prefix="mmbench-gpu-encode-") as tmp:

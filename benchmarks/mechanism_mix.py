@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmbench.mechanisms import CLASSES, classify
+from mmbench.report.mechanisms import CLASSES, classify
 from sklearn.metrics import roc_auc_score
 
 from mmbench.data import mmbench_home

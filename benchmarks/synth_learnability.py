@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from mmbench.data.reader import load_mmctr
-from mmbench.metrics import auc
+from mmbench.run.metrics import auc
 
 
 class TargetAttention(nn.Module):

@@ -105,7 +105,7 @@ def register_encoders(register): register("hashed_bow", mmbench_example.HashedBo
 row plugins "two plugins registering \`hashed_bow\`" -- "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB"
 rm -r "$SITE"/twin_plugin-0.1.dist-info
 mkdist bad-encoder bad errplug_bad 'import mmbench
-from mmbench.components import Encoder
+from mmbench.contract.components import Encoder
 class Bad(Encoder):
     def encode(self, items, ctx): return {}["title"]
 @mmbench.hookimpl
@@ -113,7 +113,7 @@ def register_encoders(register): register("bad_encoder", Bad)'
 cfg "$W/c.yaml" "encoder: {name: bad_encoder}"
 row plugins "encoder raising KeyError in encode()" -- "$MMB" run "$W/c.yaml" --leaderboard-dir "$LB"
 mkdist nan-plugin nan errplug_nan 'import torch, mmbench
-from mmbench.components import Model
+from mmbench.contract.components import Model
 class NanModel(Model):
     def __init__(self, spec, params):
         super().__init__(); self.w = torch.nn.Parameter(torch.zeros(()))
@@ -208,7 +208,7 @@ START=$SECONDS
 row noise "\`encoder.name=clip\` with no network and no local copy" -- env -u HF_HUB_OFFLINE "$MMB" run "$W/c.yaml" --set encoder.name=clip --leaderboard-dir "$LB"
 echo "|  | noise | (the clip case above took $((SECONDS - START)) s, importing torch included) |  |  |  |  |"
 mkdist disk-full diskfull errplug_diskfull 'import errno, os, mmbench
-from mmbench.components import Dataset
+from mmbench.contract.components import Dataset
 class DiskFull(Dataset):
     def load(self, ctx): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/cache/x.npy")
 @mmbench.hookimpl

@@ -3,9 +3,9 @@
 Whatever goes wrong ends in one line on stderr and a non-zero exit, never a traceback: user mistakes
 (``MMBenchError``) print their message; file-system, decoding and memory failures name the path or
 the cause and what to do; anything else is reported as an internal error. Ctrl-C and SIGTERM stop a
-command the same way: one ``interrupted:`` line, exit 130 or 143 (``mmbench/interrupts.py``). ``MMBENCH_DEBUG=1`` raises
+command the same way: one ``interrupted:`` line, exit 130 or 143 (``mmbench/files/interrupts.py``). ``MMBENCH_DEBUG=1`` raises
 instead (full traceback) and shows third-party warnings and log lines, which are otherwise silenced
-(library log records at ERROR become one ``warning:`` line: :mod:`mmbench.liblog`). mmbench's own
+(library log records at ERROR become one ``warning:`` line: :mod:`mmbench.output.liblog`). mmbench's own
 notes (``errors.note``) print as one ``note:`` line each.
 """
 from __future__ import annotations
@@ -21,13 +21,14 @@ import warnings
 
 from rich.console import Console
 
-from . import __version__, liblog
-from . import events as events_mod
-from .console import labelled, make_console
+from . import __version__
+from .output import liblog
+from .output import events as events_mod
+from .output.console import labelled, make_console
 from .errors import MMBenchNote, MMBenchWarning, short
-from .failures import causes, describe_failure
-from .interrupts import describe as describe_interrupt
-from .interrupts import handle_sigterm
+from .output.failures import causes, describe_failure
+from .files.interrupts import describe as describe_interrupt
+from .files.interrupts import handle_sigterm
 
 # module name in mmbench.commands → each defines add_parser(subparsers)
 COMMAND_MODULES = ["run", "plugins", "data", "leaderboard", "cache", "bench", "export", "task1", "sweep", "predict",

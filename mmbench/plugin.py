@@ -2,21 +2,32 @@
 
     from mmbench.plugin import Encoder, Encoded, bounded, hookimpl
 
-The hook marker, the component bases and the values they hand back (mmbench/components.py), the data
-types they receive (mmbench/data/types.py), the parameter helpers (mmbench/params.py) and the errors
+The hook marker, the component bases and the values they hand back (mmbench/contract/components.py), the data
+types they receive (mmbench/data/types.py), the parameter helpers (mmbench/contract/params.py) and the errors
 that become one-line messages (mmbench/errors.py). ``Model`` and ``FeatureSpec`` build on torch and are
 imported on first use, so a plugin module that only registers an encoder does not pay for torch.
 """
 from __future__ import annotations
 
 from . import hookimpl
-from .components import (API_VERSION, Dataset, Encoded, Encoder, FixedReducer, Reduced, Reducer, RunContext,
-                         TrainableReducer, ValidPredictions, train_defaults)
+from .contract.components import (
+    API_VERSION,
+    Dataset,
+    Encoded,
+    Encoder,
+    FixedReducer,
+    Reduced,
+    Reducer,
+    RunContext,
+    TrainableReducer,
+    ValidPredictions,
+    train_defaults,
+)
 from .data.types import ItemTable, MMCTRData, Split
 from .errors import ConfigError, DataError, MMBenchError, PluginError
-from .params import WIDTH, Bounds, added_later, bounded, check_bounds, declare_bounds
+from .contract.params import WIDTH, Bounds, added_later, bounded, check_bounds, declare_bounds
 
-_LAZY = {"Model": "components", "FeatureSpec": "features"}
+_LAZY = {"Model": "contract.components", "FeatureSpec": "contract.features"}
 
 
 def __getattr__(name: str):

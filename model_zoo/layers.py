@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.components import Model
+from mmbench.contract.components import Model
 
 
 def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,

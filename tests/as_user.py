@@ -28,11 +28,11 @@ def _import_everything() -> None:
     import torch  # noqa: F401
 
     import mmbench.cli as cli
-    import mmbench.failures  # noqa: F401
+    import mmbench.output.failures  # noqa: F401
     import mmbench.leaderboard.chart  # noqa: F401
-    import mmbench.pipeline  # noqa: F401
-    import mmbench.trainer  # noqa: F401
-    from mmbench.registry import default_registry
+    import mmbench.run.pipeline  # noqa: F401
+    import mmbench.run.trainer  # noqa: F401
+    from mmbench.contract.registry import default_registry
 
     fig, ax = plt.subplots()  # matplotlib opens its font files on the first text it draws
     ax.set_title("x", fontweight="bold")

@@ -52,7 +52,7 @@ def fake_registry():
 def example_site(tmp_path, monkeypatch):
     """A site folder on sys.path holding the example plugin's metadata, with the default registry
     rebuilt before and after; tests may add more distributions to it."""
-    from mmbench.registry import reset_default_registry
+    from mmbench.contract.registry import reset_default_registry
     from plugin_dists import EXAMPLE_SRC, install_example_plugin
 
     site = install_example_plugin(tmp_path / "site")

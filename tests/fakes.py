@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import mmbench
-from mmbench.components import Dataset, Encoder, FixedReducer, Reduced
+from mmbench.contract.components import Dataset, Encoder, FixedReducer, Reduced
 from mmbench.data.types import SEQ_LEN, ItemTable, MMCTRData, Split
 
 
@@ -116,7 +116,7 @@ def registry_with_fakes(**plugins):
     (name → module), without entry points."""
     import mmbench_plugins.reducers.basic as reducers
 
-    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench.contract.registry import build_registry, new_plugin_manager
 
     pm = new_plugin_manager()
     pm.register(FakePlugin(), name="fake")

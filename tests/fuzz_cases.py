@@ -36,8 +36,8 @@ import pyarrow as pa
 import yaml
 
 from mmbench.data import schema
-from mmbench.params import _type_ok, bounds_of
-from mmbench.trainer import TrainParams
+from mmbench.contract.params import _type_ok, bounds_of
+from mmbench.run.trainer import TrainParams
 
 REJECT, ACCEPT, EITHER = "reject", "accept", "either"
 #: how far an accepted case runs: to the first training step, to the encoder, or to the recorded row
@@ -1016,7 +1016,7 @@ def _leaderboard_csv(encoding: str, delimiter: str, preamble: str, header=lambda
     import csv
     import io
 
-    from mmbench.row import COLUMNS
+    from mmbench.run.row import COLUMNS
 
     row = {"dataset": "microlens_1m", "encoder": "random", "reducer": "pca", "model": "din", "seed": "1",
            "valid_auc": "0,61" if delimiter == ";" else "0.61", "status": "ok", "config_hash": "0123456789ab"}
@@ -1127,7 +1127,7 @@ TRAVERSALS = {"parent": "../../escaped", "absolute": "/tmp/escaped", "dot-dot": 
 
 def _board_with(ws, dataset: str, **values) -> None:
     from mmbench.leaderboard import store
-    from mmbench.row import Row
+    from mmbench.run.row import Row
 
     row = {"dataset": dataset, "encoder": "random", "reducer": "pca", "model": "din", "seed": 1, "valid_auc": 0.61,
            "status": "ok", "config_hash": "0123456789ab", "config": json.dumps({"model": {"note": values.get("config", "")}})}
@@ -1345,7 +1345,7 @@ def leftover_cases() -> list[Case]:
     writers, by a process of this host that no longer runs): the next run removes each before training."""
     import subprocess
 
-    from mmbench.atomic import writer_tag
+    from mmbench.files.atomic import writer_tag
 
     child = subprocess.Popen(["true"])
     child.wait()

@@ -38,7 +38,7 @@ NAN_MODEL = """
 import torch
 from torch import nn
 import mmbench
-from mmbench.components import Model
+from mmbench.contract.components import Model
 
 
 class NanModel(Model):

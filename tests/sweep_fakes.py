@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mmbench  # noqa: E402
 from fakes import FakePlugin  # noqa: E402
-from mmbench.components import Encoder, Model  # noqa: E402
+from mmbench.contract.components import Encoder, Model  # noqa: E402
 
 
 class CountingEncoder(Encoder):
@@ -106,7 +106,7 @@ class SweepFakePlugin:
 
 def make_registry(entry_points: bool = False):
     """The fakes plus the built-in reducers and attention_dnn, or plus every installed plugin."""
-    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench.contract.registry import build_registry, new_plugin_manager
     from mmbench_plugins.reducers import basic, learned
     from mmbench_zoo import attention_dnn
 
@@ -119,7 +119,7 @@ def make_registry(entry_points: bool = False):
 
 def main(argv: list[str]) -> int:
     from mmbench import sweep
-    from mmbench.components import RunContext
+    from mmbench.contract.components import RunContext
     from mmbench.sweep.plan import load
 
     entry_points = "--entry-points" in argv  # also every installed plugin (real datasets, encoders)

@@ -117,7 +117,7 @@ def probes(root: Path = ROOT) -> dict[str, list[int]]:
 
 def test_the_core_has_no_import_circle():
     graph = import_graph()
-    assert len(graph) > 40 and "mmbench.pipeline" in graph["mmbench.commands.run"]  # the walk sees the code
+    assert len(graph) > 40 and "mmbench.run.pipeline" in graph["mmbench.commands.run"]  # the walk sees the code
     assert import_circles(graph) == []
 
 
@@ -138,7 +138,7 @@ def test_components_are_constructed_by_the_registry_only():
     """A component's class is called in one place: ``Configured.create`` in registry.py. Every caller
     (run, sweep, bench, export, predict) goes through ``create``."""
     sites = construction_sites()
-    assert list(sites) == ["mmbench/registry.py"] and len(sites["mmbench/registry.py"]) == 1, sites
+    assert list(sites) == ["mmbench/contract/registry.py"] and len(sites["mmbench/contract/registry.py"]) == 1, sites
 
 
 def test_the_construction_finder_sees_a_direct_call(tmp_path):
@@ -157,7 +157,7 @@ def test_the_sweep_executors_depend_on_the_stages_and_nothing_depends_back():
 
 
 def test_the_core_probes_no_component_for_optional_members():
-    """Every optional member has its default on the kind's base class (mmbench/components.py)."""
+    """Every optional member has its default on the kind's base class (mmbench/contract/components.py)."""
     assert probes() == {}
 
 
@@ -221,13 +221,13 @@ MARKUP_PARSERS = {"Console", "TextColumn", "escape", "from_markup", "render_mark
 
 
 def markup_sites(root: Path = ROOT) -> dict[str, list[int]]:
-    """Where a file outside mmbench/console.py builds a rich Console or markup column, or escapes
+    """Where a file outside mmbench/output/console.py builds a rich Console or markup column, or escapes
     markup (a sign that some text is still parsed as markup): {file: [lines]}."""
     out: dict[str, list[int]] = {}
     for folder in SOURCES:
         for path in (root / folder).rglob("*.py"):
             rel = path.relative_to(root).as_posix()
-            if rel == "mmbench/console.py":
+            if rel == "mmbench/output/console.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 name = None
@@ -242,7 +242,7 @@ def markup_sites(root: Path = ROOT) -> dict[str, list[int]]:
 
 
 def test_only_the_console_module_prints_through_rich_and_nothing_is_read_as_markup():
-    """One escaping rule (mmbench/console.py): consoles and progress columns take text literally, so a
+    """One escaping rule (mmbench/output/console.py): consoles and progress columns take text literally, so a
     path or name with brackets ("lb[/x]") is printed as it is, wherever it is printed."""
     assert markup_sites() == {}
 
@@ -284,3 +284,44 @@ def test_the_range_check_finder_sees_one(tmp_path):
         "class P:\n    def __post_init__(self):\n        if min(self.a, self.b) < 1 or self.c <= 0:\n"
         "            raise ValueError('x')\n        if self.a % self.b:\n            raise ValueError('y')\n")
     assert hand_written_range_checks(tmp_path) == {"model_zoo/m.py": ["3: min(self.a, self.b) < 1", "3: self.c <= 0"]}
+
+
+def test_the_core_root_holds_only_the_entry_points_and_each_stage_has_its_package():
+    """mmbench/ is laid out by stage (docs/architecture.md): the root keeps the command line, the plugin
+    import surface and the errors; every other module lives in the package of its stage or route."""
+    root_modules = sorted(p.name for p in (ROOT / "mmbench").glob("*.py"))
+    assert root_modules == ["__init__.py", "cli.py", "errors.py", "plugin.py"]
+    for stage in ("contract", "run", "output", "report", "challenge", "files", "data", "sweep", "tuning", "leaderboard"):
+        assert (ROOT / "mmbench" / stage / "__init__.py").is_file(), stage
+
+
+def test_nothing_here_imports_a_module_by_its_old_flat_path():
+    """The old paths (mmbench.components, mmbench.pipeline, ...) stay importable for third-party plugins,
+    with a DeprecationWarning; nothing in this repository uses them."""
+    import mmbench
+
+    modules = {**core_modules(), **dict.fromkeys(mmbench.MOVED)}  # `from mmbench import pipeline` counts too
+    users = {}
+    for top in (*SOURCES, "tests", "benchmarks"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "build" in path.relative_to(ROOT).parts:
+                continue
+            old = sorted(m for m in imports_of(path, modules) if m in mmbench.MOVED)
+            if old:
+                users[str(path.relative_to(ROOT))] = old
+    assert users == {}
+
+
+def test_an_old_path_imports_the_moved_module_itself_with_a_warning():
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+            "try:\n    import mmbench.components\nexcept DeprecationWarning as w:\n    print(w)\n"
+            "warnings.simplefilter('ignore')\n"
+            "from mmbench.components import Encoder\nimport mmbench.contract.components as new\n"
+            "print(Encoder is new.Encoder)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == [
+        "mmbench.components moved to mmbench.contract.components; plugin authors import mmbench.plugin", "True"]

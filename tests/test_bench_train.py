@@ -16,7 +16,7 @@ from mmbench_zoo.transformer_dcn.model import TransformerDCNParams
 
 
 def test_floor_at_the_published_shapes():
-    from mmbench.params import params_to_dict
+    from mmbench.contract.params import params_to_dict
 
     p = params_to_dict(TransformerDCNParams())
     f = flops.transformer_dcn_flops(p, positions=10)

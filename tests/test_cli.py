@@ -54,8 +54,8 @@ def test_a_run_on_a_synthetic_world_keeps_its_test_predictions_for_pooled_report
     import numpy as np
     import pyarrow.parquet as pq
 
-    from mmbench.metrics import auc
-    from mmbench.coldwarm import score
+    from mmbench.run.metrics import auc
+    from mmbench.report.coldwarm import score
 
     home, lb, *_ = tiny_run
     root = home / "data" / "microlens_1m_synth-w2-tiny-s0"

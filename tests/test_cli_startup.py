@@ -15,7 +15,7 @@ import pytest
 
 from mmbench.commands import sweep as sweep_cmd
 from mmbench.errors import PluginError
-from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.contract.registry import build_registry, new_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "pandas", "ray", "optuna", "mlflow", "sklearn", "scipy", "transformers", "open_clip", "matplotlib")
@@ -42,7 +42,7 @@ def test_listing_the_plugins_imports_nothing_heavy(tmp_path):
 
 
 def test_a_model_class_is_imported_on_first_use(tmp_path):
-    code = ("import sys\nfrom mmbench.registry import default_registry\n"
+    code = ("import sys\nfrom mmbench.contract.registry import default_registry\n"
             "comp = default_registry().get('model', 'din')\nassert 'torch' not in sys.modules\n"
             "assert comp.factory.__name__ == 'DIN' and comp.params_cls.__name__ == 'DINParams'")
     assert "torch" in heavy_imported(code, tmp_path)
@@ -51,7 +51,7 @@ def test_a_model_class_is_imported_on_first_use(tmp_path):
 def test_the_plugin_import_surface_is_light_and_complete(tmp_path):
     """``mmbench.plugin`` is the one module plugin authors import: every name it lists resolves, to the
     same objects the core uses, and only ``Model`` / ``FeatureSpec`` bring torch (on first use)."""
-    code = ("import sys, mmbench.plugin as p, mmbench.components as c, mmbench.params as pr\n"
+    code = ("import sys, mmbench.plugin as p, mmbench.contract.components as c, mmbench.contract.params as pr\n"
             "light = [n for n in p.__all__ if n not in ('Model', 'FeatureSpec')]\n"
             "assert all(getattr(p, n) is not None for n in light) and 'torch' not in sys.modules\n"
             "assert p.Encoder is c.Encoder and p.bounded is pr.bounded and p.hookimpl is __import__('mmbench').hookimpl\n"
@@ -60,7 +60,7 @@ def test_the_plugin_import_surface_is_light_and_complete(tmp_path):
     for path in [*(ROOT / "mmbench" / "scaffold").glob("*.py.tmpl"),
                  *(ROOT / "plugins" / "mmbench-example-plugin" / "mmbench_example").glob("*.py")]:
         text = path.read_text()
-        assert "from mmbench.components" not in text and "from mmbench.params" not in text, path
+        assert "from mmbench.contract.components" not in text and "from mmbench.contract.params" not in text, path
 
 
 def test_tune_dry_run_starts_no_ray(tmp_path):
@@ -105,7 +105,7 @@ def test_a_reference_resolves_and_is_checked_on_first_use():
 @pytest.mark.parametrize("target, message", [
     ("mmbench_zoo.din.no_such_module:DIN", "could not be imported from 'mmbench_zoo.din.no_such_module:DIN'"),
     ("mmbench_zoo.din.model:NoSuchClass", "could not be imported from 'mmbench_zoo.din.model:NoSuchClass'"),
-    ("mmbench_zoo.din.model:DINParams", "is not a subclass of mmbench.components.Model"),
+    ("mmbench_zoo.din.model:DINParams", "is not a subclass of mmbench.contract.components.Model"),
 ])
 def test_a_broken_reference_is_one_line_naming_the_plugin(target, message):
     comp = _registry(target).get("model", "lazy_model")
@@ -115,7 +115,7 @@ def test_a_broken_reference_is_one_line_naming_the_plugin(target, message):
 
 
 def test_plugin_health_imports_references(tmp_path):
-    from mmbench.health import check_plugins
+    from mmbench.report.health import check_plugins
 
     health = check_plugins(_registry("mmbench_zoo.din.model:NoSuchClass"))
     assert [h.ok for h in health] == [False]

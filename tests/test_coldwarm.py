@@ -9,15 +9,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mmbench.components import ValidPredictions
+from mmbench.contract.components import ValidPredictions
 from mmbench.leaderboard import store
-from mmbench.row import Row
+from mmbench.run.row import Row
 from mmbench.cli import main
 from mmbench.data import schema
 from mmbench.data.truth import TRUTH_DIR
 from mmbench.errors import DataError, MMBenchError
-from mmbench.metrics import auc
-from mmbench.coldwarm import read_candidates, score
+from mmbench.run.metrics import auc
+from mmbench.report.coldwarm import read_candidates, score
 from protocol_roots import HOT, build_root
 
 DATASET = "toy"
@@ -106,7 +106,7 @@ def test_predictions_of_other_data_are_refused_in_one_line(board, tmp_path, caps
 
 
 def test_a_long_variant_label_is_shown_whole():
-    from mmbench.coldwarm import format_table
+    from mmbench.report.coldwarm import format_table
 
     label = "random / pca-64 / din [model.id_dropout=0.5, model.item_tags=False]"
     entry = {"label": label, "n_seeds": 3, "reference": True, "all": {"auc": 0.7, "delta": None, "p": None}}
@@ -134,7 +134,7 @@ def test_test_rows_need_the_roots_test_labels_and_runs_that_saved_test_predictio
 
 
 def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
-    from mmbench.coldwarm import format_report
+    from mmbench.report.coldwarm import format_report
 
     report = {"dataset": "toy", "root": "r", "max_train_rows": 0, "split": "valid+test", "reference": None,
               "left_out": [f"c{i} / none / m" for i in range(5)], "subsets": {"all": {"rows": 4, "positives": 2}},
@@ -146,7 +146,7 @@ def test_the_report_names_the_combinations_a_pooled_split_leaves_out():
 def test_the_split_choices_of_the_commands_are_the_reports_own():
     """The parser keeps its own copy (building it must not import the report's statistics)."""
     from mmbench.commands import data_reports
-    from mmbench.coldwarm import SPLIT_CHOICES
+    from mmbench.report.coldwarm import SPLIT_CHOICES
 
     assert data_reports.SPLIT_CHOICES == SPLIT_CHOICES
 
@@ -156,7 +156,8 @@ def test_the_default_reference_is_whichever_encoder_declares_itself_content_free
     can a plugin's control."""
     import fakes
 
-    from mmbench import coldwarm, registry
+    from mmbench.report import coldwarm
+    from mmbench.contract import registry
 
     assert coldwarm.content_free_encoders() == {"random"}
     monkeypatch.setattr(fakes.RandomEncoder, "content_free", True)

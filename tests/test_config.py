@@ -1,9 +1,9 @@
 import pytest
 
-from mmbench import config
+from mmbench.run import config
 from mmbench.errors import ConfigError
-from mmbench.params import added_later, build_params, describe_params, params_to_dict
-from mmbench.trainer import TrainParams
+from mmbench.contract.params import added_later, build_params, describe_params, params_to_dict
+from mmbench.run.trainer import TrainParams
 
 BASE = """
 dataset: {name: fake}

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import sweep_fakes
-from mmbench import config as config_mod
-from mmbench import costs, pipeline
-from mmbench.components import RunContext
+from mmbench.run import config as config_mod
+from mmbench.run import costs, pipeline
+from mmbench.contract.components import RunContext
 
 CONFIG = {"dataset": {"name": "fake"}, "encoder": {"name": "counting_fake"}, "reducer": {"name": "none"},
           "model": {"name": "pool_fake"}, "train": {"epochs": 2, "patience": 2, "batch_size": 256, "threads": 1,

@@ -13,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from mmbench.components import RunContext
+from mmbench.contract.components import RunContext
 from mmbench.data import mmbench_home, schema
 from mmbench_plugins.datasets.synth import layout as synth_layout, world1 as synth
 from mmbench.data.reader import load_mmctr
 from mmbench.data.types import SEQ_LEN
 from mmbench.errors import DataError
-from mmbench.metrics import auc
+from mmbench.run.metrics import auc
 
 
 @pytest.fixture(scope="session")
@@ -329,7 +329,7 @@ def test_synth_dataset_is_world_2_by_default_and_refuses_a_folder_of_the_other_w
 
 
 def test_datasets_are_registered_through_the_entry_point():
-    from mmbench.registry import build_registry
+    from mmbench.contract.registry import build_registry
 
     assert {"microlens_1m", "microlens_1m_synth"} <= set(build_registry().names("dataset"))
 
@@ -380,7 +380,7 @@ def test_data_synth_writes_through_the_dataset_that_generates(tmp_path, capsys):
     """`mmbench data synth` asks the registry for the dataset that declares ``generates`` (the core names
     none) and calls its ``generate``; a dataset that does not generate is refused in one line."""
     from mmbench.cli import main
-    from mmbench.registry import default_registry
+    from mmbench.contract.registry import default_registry
 
     assert default_registry().generating_dataset() == "microlens_1m_synth"
     assert main(["data", "synth", "--out", str(tmp_path / "w1"), "--scale", "tiny", "--world", "1"]) == 0

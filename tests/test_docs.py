@@ -129,7 +129,7 @@ def newest_run_hash(home: Path) -> str:
 
 def cli(args: list[str], capsys) -> tuple[int, str]:
     from mmbench import cli as mmbench_cli
-    from mmbench.registry import reset_default_registry
+    from mmbench.contract.registry import reset_default_registry
 
     reset_default_registry()
     capsys.readouterr()
@@ -172,10 +172,11 @@ def run_bash(block: Block, world, capsys) -> None:
 
 def validate_config_sections(raw: dict, where: str) -> None:
     """A run config, whole or in part, checked against the installed plugins and the train settings."""
-    from mmbench import config, pipeline, tracking
-    from mmbench.params import build_params
-    from mmbench.registry import default_registry
-    from mmbench.trainer import TrainParams
+    from mmbench.run import config, pipeline
+    from mmbench.contract import tracking
+    from mmbench.contract.params import build_params
+    from mmbench.contract.registry import default_registry
+    from mmbench.run.trainer import TrainParams
 
     registry = default_registry()
     if all(raw.get(s) for s in config.COMPONENT_SECTIONS):
@@ -192,8 +193,8 @@ def validate_config_sections(raw: dict, where: str) -> None:
 
 
 def run_yaml(block: Block, world, capsys) -> None:
-    from mmbench import task1
-    from mmbench.registry import default_registry
+    from mmbench.challenge import task1
+    from mmbench.contract.registry import default_registry
 
     clauses = block.clauses()
     documents = block.text.split("\n") if "each line" in clauses else [block.text]
@@ -219,7 +220,7 @@ def hookimpls(module) -> list[str]:
 
 
 def run_python(block: Block, world, capsys) -> None:
-    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench.contract.registry import build_registry, new_plugin_manager
 
     cwd = world.work / block.clauses().get("cwd", "")
     os.chdir(cwd)

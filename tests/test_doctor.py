@@ -3,7 +3,7 @@ import importlib.metadata
 import torch
 
 from mmbench import cli
-from mmbench.registry import reset_default_registry
+from mmbench.contract.registry import reset_default_registry
 
 
 def test_doctor_reports_versions_device_home_and_plugins(capsys, monkeypatch, tmp_path):

@@ -11,19 +11,19 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mmbench import config as config_mod
-from mmbench import pipeline
+from mmbench.run import config as config_mod
+from mmbench.run import pipeline
 from mmbench.bench.tiny_models import save_clip, save_openclip
 from mmbench.cli import main
-from mmbench.components import RunContext
+from mmbench.contract.components import RunContext
 from mmbench.data import schema
 from mmbench_plugins.datasets.synth import world1 as synth
 from mmbench.data.reader import load_mmctr
 from mmbench.errors import ConfigError, DataError, PluginError
 from mmbench.leaderboard import store
 from mmbench.leaderboard.summary import summarise
-from mmbench.params import build_params
-from mmbench.registry import build_registry
+from mmbench.contract.params import build_params
+from mmbench.contract.registry import build_registry
 from mmbench_plugins.encoders import common
 from mmbench_plugins.encoders.covers import CoverGeometry, CoverPixels, cover_batches, open_cover, resize_on_device
 from mmbench_plugins.encoders.fusion import fuse, l2_normalize
@@ -303,7 +303,7 @@ def test_cache_detects_corruption_and_recomputes(home):
 
 def test_cache_list_and_clear_commands(home, capsys):
     """`cache list/clear` by dataset, encoder, reducer or stage; a reduction goes with its encoder's vectors."""
-    from mmbench.cache import content_key
+    from mmbench.files.cache import content_key
 
     cache = ctx_for(home).cache
 
@@ -345,7 +345,7 @@ def test_export_embeddings_writes_the_challenge_schema(tiny, home, tmp_path):
     src = pq.read_table(tiny.root / schema.ITEM_INFO.path)
     assert table.column("item_tags").equals(src.column("item_tags"))
     assert table.column("item_id").to_pylist() == list(range(tiny.items.n_items))
-    from mmbench.task1 import check_width
+    from mmbench.challenge.task1 import check_width
 
     with pytest.raises(ConfigError, match="reducer.dim=128"):
         check_width("export-embeddings", "pca", 64, 64, 1792)

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from mmbench import cli
-from mmbench.registry import reset_default_registry
+from mmbench.contract.registry import reset_default_registry
 from plugin_dists import BROKEN_ON_IMPORT, NAN_MODEL, make_dist
 
 
@@ -199,7 +199,7 @@ def test_nan_loss_stops_with_the_epoch(run_cli, site, tmp_path, tiny_root):
 def test_encoder_that_raises_is_named(run_cli, site, tmp_path, tiny_root):
     source = """
         import mmbench
-        from mmbench.components import Encoder
+        from mmbench.contract.components import Encoder
 
         class Bad(Encoder):
             def encode(self, items, ctx): return {}["title"]
@@ -230,9 +230,9 @@ def test_predict_unknown_run_and_untrained_config(run_cli, tmp_path, tiny_root):
 
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path, tiny_root, site):
-    from mmbench import config, pipeline
-    from mmbench.components import RunContext
-    from mmbench.registry import default_registry
+    from mmbench.run import config, pipeline
+    from mmbench.contract.components import RunContext
+    from mmbench.contract.registry import default_registry
 
     resolved = pipeline.resolve(config.from_dict(yaml.safe_load(open(write_config(tmp_path, tiny_root)))), default_registry())
     ctx = RunContext(home=tmp_path / "home")
@@ -313,7 +313,7 @@ def test_pca_dim_above_the_input_width_is_an_error_not_a_relabelled_row(run_cli,
 
 def test_row_count_one_above_the_batch_size_trains(run_cli, tmp_path, tiny_root):
     """A last batch of one row would break batch norm: it joins the batch before it."""
-    from mmbench.trainer import n_batches
+    from mmbench.run.trainer import n_batches
 
     assert [n_batches(n, 256) for n in (256, 257, 258, 513, 2)] == [1, 1, 2, 2, 1]
     model = {"name": "dcn", "embedding_dim": 4, "cross_layers": 1, "dnn_hidden": [8], "attention_hidden": [8]}
@@ -465,8 +465,8 @@ def test_config_path_that_is_a_folder_or_not_utf8(run_cli, tmp_path):
 
 
 def test_set_switching_a_component_starts_from_its_defaults(tmp_path):
-    from mmbench import config, pipeline
-    from mmbench.registry import default_registry
+    from mmbench.run import config, pipeline
+    from mmbench.contract.registry import default_registry
 
     quickstart = tmp_path / "attn.yaml"
     quickstart.write_text((Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml").read_text()
@@ -483,8 +483,8 @@ def test_set_switching_a_component_starts_from_its_defaults(tmp_path):
 
 
 def test_yaml_exponent_without_a_dot_is_a_number():
-    from mmbench.params import build_params
-    from mmbench.trainer import TrainParams
+    from mmbench.contract.params import build_params
+    from mmbench.run.trainer import TrainParams
 
     assert build_params(TrainParams, {"lr": "1e-3"}, "train").lr == 0.001
 
@@ -515,7 +515,7 @@ DISK_FULL_DATASET = """
 import errno, os
 from dataclasses import dataclass
 import mmbench
-from mmbench.components import Dataset
+from mmbench.contract.components import Dataset
 
 class DiskFull(Dataset):
     @dataclass
@@ -572,7 +572,7 @@ def test_an_internal_error_is_one_line_exit_1(run_cli, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
 def test_atomic_writes_follow_the_umask(tmp_path, umask):
-    from mmbench.atomic import atomic_dir, atomic_write_text
+    from mmbench.files.atomic import atomic_dir, atomic_write_text
 
     old = os.umask(umask)
     try:
@@ -586,7 +586,7 @@ def test_atomic_writes_follow_the_umask(tmp_path, umask):
 
 
 def test_unreachable_hub_is_detected_without_retries(monkeypatch):
-    from mmbench import hf
+    from mmbench.contract import hf
 
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
                 "ALL_PROXY", "all_proxy"):
@@ -602,7 +602,7 @@ def test_unreachable_hub_is_detected_without_retries(monkeypatch):
 
 
 def test_a_path_under_a_file_is_said_so_never_remove_it(tmp_path):
-    from mmbench.failures import describe_failure
+    from mmbench.output.failures import describe_failure
 
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -614,8 +614,8 @@ def test_a_path_under_a_file_is_said_so_never_remove_it(tmp_path):
 
 
 def test_a_full_disk_names_the_file_being_written(tmp_path):
-    from mmbench.atomic import atomic_path, atomic_write_text
-    from mmbench.failures import describe_failure
+    from mmbench.files.atomic import atomic_path, atomic_write_text
+    from mmbench.output.failures import describe_failure
 
     target = tmp_path / "lb" / "board.csv"
     with pytest.raises(OSError) as info:
@@ -651,7 +651,7 @@ def test_a_tilde_user_that_does_not_exist_is_named(run_cli, tmp_path, tiny_root,
 
 def test_pathlibs_no_home_error_is_never_a_bug_report():
     from mmbench.errors import PluginError
-    from mmbench.failures import describe_failure
+    from mmbench.output.failures import describe_failure
 
     try:
         try:

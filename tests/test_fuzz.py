@@ -30,8 +30,9 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import cli, trainer
-from mmbench.registry import default_registry, reset_default_registry
+from mmbench import cli
+from mmbench.run import trainer
+from mmbench.contract.registry import default_registry, reset_default_registry
 
 TEMP_NAME = re.compile(r"^\..*\.tmp$|^\.mmbench-probe-")
 LONG_LINE = 2000  # a message longer than this did not shorten a long value
@@ -284,7 +285,7 @@ _ABSENT = object()
 
 def _resolved_value(recorded: dict, section: str, key: str):
     """The value the row's recorded config resolves to (what a rerun of it would use)."""
-    from mmbench import config, pipeline
+    from mmbench.run import config, pipeline
 
     try:
         resolved = pipeline.resolve(config.from_dict(recorded, "the row's config"), default_registry())

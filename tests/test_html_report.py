@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import yaml
 
-from mmbench import html_report
-from mmbench.cache import content_key
+from mmbench.report import html_report
+from mmbench.files.cache import content_key
 from mmbench.cli import main
-from mmbench.components import ValidPredictions
+from mmbench.contract.components import ValidPredictions
 from mmbench.leaderboard import store
 from mmbench.leaderboard.summary import combination_key, load_published, summarise
 from mmbench.leaderboard.trials import trial_view
-from mmbench.metrics import auc
-from mmbench.row import Row
+from mmbench.run.metrics import auc
+from mmbench.run.row import Row
 
 DATASET = "microlens_1m_synth-tiny-s0"
 #: the Task-2 results that ship with mmbench (mmbench/leaderboard/published.yaml): every page shows them
@@ -320,7 +320,7 @@ def test_markdown_board_keeps_hostile_values_as_text(hostile_board):
 
 def test_names_that_become_paths_stay_in_their_folder(tmp_path, capsys):
     """A dataset id or a study name with '/' or '..' never names a file outside its folder."""
-    from mmbench import paths
+    from mmbench.files import paths
     from mmbench.errors import MMBenchError
 
     for name in ("../x", "a/b", "..", ".", "", "x\x00y", "a\\b"):
@@ -379,7 +379,7 @@ def test_the_ci_axis_spans_the_runs_and_marks_an_oracle_beyond_them():
     each CI bar to a few pixels: the axis spans the runs, and the oracle is marked at the edge."""
     from types import SimpleNamespace
 
-    from mmbench.html_report import Scale, _axis_svg, _ci_svg
+    from mmbench.report.html_report import Scale, _axis_svg, _ci_svg
 
     combo = {"mean": 0.74, "ci": [0.73, 0.75], "runs": [{"auc": 0.735}, {"auc": 0.745}], "is_reference": False}
     other = {"mean": 0.78, "ci": [0.77, 0.79], "runs": [{"auc": 0.78}], "is_reference": False}

@@ -21,11 +21,12 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import checkpoint, cli
+from mmbench.run import checkpoint
+from mmbench import cli
 from mmbench.data import mmbench_home
 from mmbench.leaderboard import csvfile, store
-from mmbench.registry import reset_default_registry
-from mmbench.row import COLUMNS, Row
+from mmbench.contract.registry import reset_default_registry
+from mmbench.run.row import COLUMNS, Row
 
 DATASET = "microlens_1m"
 

@@ -7,13 +7,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from mmbench.components import ValidPredictions
+from mmbench.contract.components import ValidPredictions
 from mmbench.errors import MMBenchError, MMBenchNote
 from mmbench.leaderboard import store
 from mmbench.leaderboard.render import render
 from mmbench.leaderboard.summary import Combination, find_combination, summarise
-from mmbench.row import COLUMNS, Row
-from mmbench.stats import delong
+from mmbench.run.row import COLUMNS, Row
+from mmbench.report.stats import delong
 
 
 def run_row(h, encoder, reducer, model, seed, auc, dim=None, **values) -> Row:
@@ -32,7 +32,7 @@ def board(tmp_path):
     preds = {}
     for h, strength, seed in [("s1", 1.5, 1), ("s2", 1.5, 2), ("w1", 0.5, 1), ("w2", 0.5, 2)]:
         preds[h] = 1 / (1 + np.exp(-(strength * labels + rng.standard_normal(2000))))
-    from mmbench.metrics import auc
+    from mmbench.run.metrics import auc
     synthetic = {"oracle_auc": 0.9}  # rows of synthetic data carry its oracle
     for h, seed in [("s1", 1), ("s2", 2)]:
         row = run_row(h, "enc", "pca", "m", seed, auc(labels, preds[h]), dim=4, **synthetic)
@@ -90,7 +90,7 @@ def test_concurrent_writers_never_lose_or_damage_rows(tmp_path):
     script = textwrap.dedent(f"""
         import json, pathlib, sys, time
         from mmbench.leaderboard import store
-        from mmbench.row import Row
+        from mmbench.run.row import Row
         w = int(sys.argv[1])
         ready = pathlib.Path({str(tmp_path)!r}) / "ready"
         ready.mkdir(exist_ok=True)
@@ -291,9 +291,9 @@ def test_the_shipped_baseline_settings_are_the_configs_resolved():
 
     import yaml
 
-    from mmbench import config, pipeline
+    from mmbench.run import config, pipeline
     from mmbench.leaderboard.summary import _flat, baseline_settings, comparable
-    from mmbench.registry import default_registry
+    from mmbench.contract.registry import default_registry
 
     root = Path(__file__).resolve().parents[1]
     expected = {}

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from fakes import FakePlugin
-from mmbench import config, pipeline
-from mmbench.components import RunContext
-from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.run import config, pipeline
+from mmbench.contract.components import RunContext
+from mmbench.contract.registry import build_registry, new_plugin_manager
 from mmbench_plugins.reducers import basic, learned
 from mmbench_zoo import attention_dnn
 
@@ -55,7 +55,7 @@ def test_learned_projection_trains_and_keeps_padding_zero(registry, tmp_path):
     with torch.no_grad():
         assert torch.count_nonzero(vectors(torch.tensor([0, 0]))) == 0
     assert result.valid["auc"] > 0.6  # the planted topic signal is learnable through it
-    from mmbench.metrics import auc
+    from mmbench.run.metrics import auc
     assert auc(data.valid.label, result.valid_probs) == pytest.approx(result.valid["auc"], abs=1e-9)
     # every model gets a fresh layer: nothing trained leaks into the next one
     assert torch.equal(reduction.item_vectors().trainable.weight.detach(), start)

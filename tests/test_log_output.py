@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import events as ev
-from mmbench.trainer import EpochLog
+from mmbench.output import events as ev
+from mmbench.run.trainer import EpochLog
 
 ROOT = Path(__file__).resolve().parents[1]
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")

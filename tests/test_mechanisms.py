@@ -10,14 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmbench.cli import main
-from mmbench.components import ValidPredictions
+from mmbench.contract.components import ValidPredictions
 from mmbench.data import schema
 from mmbench.data.truth import TRUTH_DIR
 from mmbench.errors import DataError
 from mmbench.leaderboard import store
-from mmbench.mechanisms import CLASSES, classify, score
-from mmbench.metrics import auc
-from mmbench.row import Row
+from mmbench.report.mechanisms import CLASSES, classify, score
+from mmbench.run.metrics import auc
+from mmbench.run.row import Row
 
 DATASET = "toy-w2"
 N_ITEMS = 40

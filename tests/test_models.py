@@ -6,10 +6,10 @@ import pytest
 import torch
 from fakes import make_fake_data, registry_with_fakes
 
-from mmbench import config, pipeline
+from mmbench.run import config, pipeline
 from mmbench.errors import ConfigError
-from mmbench.features import FeatureSpec, ItemVectors
-from mmbench.trainer import TrainParams, fit
+from mmbench.contract.features import FeatureSpec, ItemVectors
+from mmbench.run.trainer import TrainParams, fit
 from mmbench_zoo.attention_dnn.model import AttentionDNN
 from mmbench_zoo.dcn.model import DCN, DCNParams
 from mmbench_zoo.din.model import DIN, DINParams

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 import mmbench
-from mmbench import config, pipeline, trainer
-from mmbench.callbacks import PluginHooks
-from mmbench.components import Encoded, RunContext
+from mmbench.run import config, pipeline, trainer
+from mmbench.run.callbacks import PluginHooks
+from mmbench.contract.components import Encoded, RunContext
 from mmbench.errors import ConfigError, PluginError
 from mmbench.leaderboard import store
 from mmbench.leaderboard.render import render
-from mmbench.row import COLUMNS, Row
+from mmbench.run.row import COLUMNS, Row
 
 
 def cfg(**sections):
@@ -61,7 +61,7 @@ def test_valid_is_predicted_once_per_epoch_and_kept_from_the_best(fake_registry,
     resolved = pipeline.resolve(cfg(train={"epochs": 2, "batch_size": 512, "patience": 2}), fake_registry)
     result = pipeline.run(resolved, RunContext(home=tmp_path))
     assert len(calls) == result.result.epochs_run == 2
-    from mmbench.metrics import auc
+    from mmbench.run.metrics import auc
 
     assert auc(result.valid.labels, result.valid.probs) == pytest.approx(result.row.valid_auc, abs=1e-12)
 
@@ -105,7 +105,7 @@ def test_committed_world2_rows_keep_their_config_hash():
     import json
     from pathlib import Path
 
-    from mmbench.registry import default_registry
+    from mmbench.contract.registry import default_registry
 
     boards = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("microlens_1m_synth-w2-*.csv"))
     assert {b.name for b in boards} >= {"microlens_1m_synth-w2-small-s0.csv", "microlens_1m_synth-w2-full-s0.csv"}
@@ -239,7 +239,7 @@ def test_vectors_and_codes_together(zoo_registry, tmp_path):
 
 def test_codes_out_of_their_vocabulary_are_refused(zoo_registry, tmp_path, monkeypatch):
     from fakes import TopicCodesReducer
-    from mmbench.components import Reduced
+    from mmbench.contract.components import Reduced
 
     monkeypatch.setattr(TopicCodesReducer, "apply",
                         lambda self, vecs: Reduced(codes=np.full((len(vecs), 1), 5), code_vocab=(5,)))
@@ -275,7 +275,7 @@ def test_test_predictions_are_kept_in_the_splits_row_order_and_a_failure_costs_o
     import torch
     from fakes import make_fake_data
 
-    from mmbench.trainer import TrainResult
+    from mmbench.run.trainer import TrainResult
 
     data = _with_labelled_test(make_fake_data(n_train=64, n_valid=50), tmp_path)
     assert np.array_equal(data.test_labels, data.valid.label.astype(np.int8))  # read back in the split's ID order
@@ -315,7 +315,7 @@ def test_every_route_finishes_a_run_the_same_way(fake_registry, tmp_path, monkey
     import optuna
     from fakes import make_fake_data
 
-    from mmbench.components import RunContext
+    from mmbench.contract.components import RunContext
     from mmbench.sweep.plan import PlannedRun
     from mmbench.sweep.stages import Prepared, train_planned
     from mmbench.tuning.objective import train_trial

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mmbench import config, pipeline
-from mmbench.registry import default_registry
+from mmbench.run import config, pipeline
+from mmbench.contract.registry import default_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = yaml.safe_load((ROOT / "mmbench" / "leaderboard" / "published.yaml").read_text())["results"]

@@ -5,7 +5,7 @@ import torch
 from fakes import make_fake_data
 from torch import nn
 
-from mmbench.trainer import Callbacks, LrSchedule, TrainParams, fit
+from mmbench.run.trainer import Callbacks, LrSchedule, TrainParams, fit
 
 
 def test_warmup_then_cosine_to_the_floor():
@@ -59,7 +59,7 @@ def test_accumulating_two_half_batches_is_one_full_batch():
 
 
 def test_each_optimizer_step_uses_the_scheduled_rate(monkeypatch):
-    import mmbench.trainer as trainer
+    import mmbench.run.trainer as trainer
 
     data = make_fake_data(n_train=1000, n_valid=100)
     made, seen = [], []
@@ -82,8 +82,8 @@ def test_sigmoid_loss_is_fuxictrs_and_stays_out_of_the_hash():
     is clamped) and gives no gradient, where BCE on the logits costs |z| and pushes back with p - y = 1."""
     import torch
 
-    from mmbench.params import params_to_dict
-    from mmbench.trainer import TrainParams, sigmoid_bce
+    from mmbench.contract.params import params_to_dict
+    from mmbench.run.trainer import TrainParams, sigmoid_bce
 
     z = torch.tensor([40.0, 0.3], requires_grad=True)
     y = torch.tensor([0.0, 1.0])

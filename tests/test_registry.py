@@ -5,9 +5,9 @@ import sys
 import pytest
 
 import mmbench
-from mmbench.components import Encoder, Model
+from mmbench.contract.components import Encoder, Model
 from mmbench.errors import PluginError
-from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.contract.registry import build_registry, new_plugin_manager
 
 
 def test_entry_point_discovery_finds_builtins():
@@ -102,7 +102,7 @@ def test_a_component_of_the_old_api_is_skipped_with_a_clear_line():
     registry = build_registry(pm, entry_points=False)
     assert registry.names("encoder") == []
     (failure,) = registry.failures
-    assert "is not a subclass of mmbench.components.Encoder" in failure.error
+    assert "is not a subclass of mmbench.contract.components.Encoder" in failure.error
     assert "declares MMBENCH_API_VERSION = 1, this mmbench speaks plugin API 2" in failure.error
 
 
@@ -124,8 +124,8 @@ def test_plugins_cli_filters_by_pattern():
 
 def test_a_name_in_the_wrong_case_gets_a_suggestion():
     """`--set model.name=DIN`: the names are compared case-insensitively for the did-you-mean."""
-    from mmbench.params import did_you_mean
-    from mmbench.registry import default_registry
+    from mmbench.contract.params import did_you_mean
+    from mmbench.contract.registry import default_registry
 
     with pytest.raises(PluginError, match=r"unknown model 'DIN' \(did you mean 'din'\?\)"):
         default_registry().get("model", "DIN")

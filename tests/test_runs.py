@@ -18,11 +18,14 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 import mmbench
-from mmbench import checkpoint, cli, config, pipeline, submission
-from mmbench.components import RunContext, TrainableReducer
+from mmbench.run import checkpoint
+from mmbench import cli
+from mmbench.run import config, pipeline
+from mmbench.challenge import submission
+from mmbench.contract.components import RunContext, TrainableReducer
 from mmbench.leaderboard import store
-from mmbench.registry import build_registry, new_plugin_manager
-from mmbench.row import Row
+from mmbench.contract.registry import build_registry, new_plugin_manager
+from mmbench.run.row import Row
 from plugin_dists import EXAMPLE_SRC, install_example_plugin
 
 
@@ -123,7 +126,7 @@ def test_trainable_reducer_weights_round_trip_through_the_checkpoint(tmp_path, m
     _, data, model, warnings = submission.load_trained(run_dir, registry, ctx)
     assert warnings == []
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in data.valid.columns().items()}
-    from mmbench.trainer import predict
+    from mmbench.run.trainer import predict
 
     np.testing.assert_allclose(predict(model, tensors, 4096), predict(result.model.cpu(), tensors, 4096), rtol=1e-6)
 

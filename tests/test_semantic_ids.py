@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmbench import config, pipeline
-from mmbench.components import RunContext
+from mmbench.run import config, pipeline
+from mmbench.contract.components import RunContext
 from mmbench.errors import ConfigError
 
 

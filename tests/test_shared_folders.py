@@ -22,12 +22,14 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import atomic, cli, locks
-from mmbench.components import ValidPredictions
+from mmbench.files import atomic
+from mmbench import cli
+from mmbench.files import locks
+from mmbench.contract.components import ValidPredictions
 from mmbench.errors import MMBenchError, MMBenchNote
-from mmbench.failures import describe_failure
+from mmbench.output.failures import describe_failure
 from mmbench.leaderboard import pending, store
-from mmbench.row import Row
+from mmbench.run.row import Row
 
 DATASET = "microlens_1m"
 PEER, TEAM = "mmbench-peer", "mmbench-team"
@@ -310,7 +312,7 @@ def test_a_second_users_finished_row_waits_out_a_held_lock_and_is_kept(team, cap
 
 def test_a_sweep_keeps_each_row_it_cannot_write_and_says_how_to_add_it(tmp_path, monkeypatch, capsys):
     import sweep_fakes
-    from mmbench.components import RunContext
+    from mmbench.contract.components import RunContext
     from mmbench.sweep import run_sweep
     from mmbench.sweep.plan import from_dict
 

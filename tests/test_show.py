@@ -8,10 +8,10 @@ import pytest
 
 import mmbench
 from mmbench import cli
-from mmbench.component_info import find, render
-from mmbench.components import Encoder, FixedReducer
+from mmbench.report.component_info import find, render
+from mmbench.contract.components import Encoder, FixedReducer
 from mmbench.errors import PluginError
-from mmbench.registry import build_registry, new_plugin_manager, reset_default_registry
+from mmbench.contract.registry import build_registry, new_plugin_manager, reset_default_registry
 
 
 def run(capsys, *args):

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 import fuzz_cases as fz
-from mmbench import atomic, cli, interrupts
+from mmbench.files import atomic
+from mmbench import cli
+from mmbench.files import interrupts
 from mmbench.leaderboard import store
 
 DATASET = "microlens_1m"
@@ -122,7 +124,7 @@ def test_sigterm_during_training(tmp_path, config):
 
 
 def fz_row():
-    from mmbench.row import Row
+    from mmbench.run.row import Row
 
     return Row(dataset=DATASET, encoder="random", reducer="pca", model="din", seed=1, valid_auc=0.6,
                config_hash="a" * 12)

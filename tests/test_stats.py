@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mmbench.stats import delong, paired_test, weighted_ci
+from mmbench.report.stats import delong, paired_test, weighted_ci
 
 
 def naive_delong(labels, preds):

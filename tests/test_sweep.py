@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import sweep_fakes
-from mmbench.components import RunContext
+from mmbench.contract.components import RunContext
 from mmbench.errors import ConfigError
 from mmbench.leaderboard import store
 from mmbench.sweep import run_sweep

@@ -7,8 +7,8 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mmbench[ray]')")
 
 import sweep_fakes  # noqa: E402
-from mmbench.components import RunContext  # noqa: E402
-from mmbench.events import Events  # noqa: E402
+from mmbench.contract.components import RunContext  # noqa: E402
+from mmbench.output.events import Events  # noqa: E402
 from mmbench.sweep import run_sweep  # noqa: E402
 from mmbench.sweep.plan import from_dict  # noqa: E402
 

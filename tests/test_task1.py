@@ -12,15 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mmbench import config as config_mod
-from mmbench import pipeline, task1
+from mmbench.run import config as config_mod
+from mmbench.run import pipeline
+from mmbench.challenge import task1
 from mmbench.cli import main
-from mmbench.components import RunContext
+from mmbench.contract.components import RunContext
 from mmbench.data import mmbench_home, schema
 from mmbench_plugins.datasets.synth import worlds as synth_worlds
 from mmbench.leaderboard import store
-from mmbench.metrics import auc
-from mmbench.registry import default_registry
+from mmbench.run.metrics import auc
+from mmbench.contract.registry import default_registry
 from mmbench_zoo.din.model import DIN
 
 ROOT = Path(__file__).resolve().parents[1]

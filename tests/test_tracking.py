@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import sweep_fakes
-from mmbench import config as config_mod
-from mmbench import pipeline
-from mmbench.callbacks import PluginHooks
-from mmbench.components import RunContext
+from mmbench.run import config as config_mod
+from mmbench.run import pipeline
+from mmbench.run.callbacks import PluginHooks
+from mmbench.contract.components import RunContext
 from mmbench.leaderboard import store
 
 # a mark, not importorskip: importing this module must not import mlflow (the first test checks that)
@@ -32,7 +32,7 @@ CONFIG = {"dataset": {"name": "fake"}, "encoder": {"name": "shipped_fake"}, "red
 
 def make_registry():
     """The test fakes, the basic reducers and the MLflow tracker plugin."""
-    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench.contract.registry import build_registry, new_plugin_manager
     from mmbench_plugins.reducers import basic
     from mmbench_plugins.trackers import mlflow_tracker
 
@@ -182,7 +182,7 @@ def test_a_tracker_nobody_provides_is_refused_before_the_run(registry, monkeypat
 
 
 def test_trackers_are_what_the_plugins_declare(registry):
-    from mmbench.registry import build_registry, new_plugin_manager
+    from mmbench.contract.registry import build_registry, new_plugin_manager
 
     assert registry.tracker_names() == ["mlflow"]
     assert build_registry(new_plugin_manager(), entry_points=False).tracker_names() == []
@@ -281,7 +281,7 @@ def test_an_ordinary_tracked_run_prints_no_library_log_lines(tmp_path, tiny_root
 def test_library_records_at_error_become_one_mmbench_line_and_are_restored(capsys):
     import logging
 
-    from mmbench import liblog
+    from mmbench.output import liblog
 
     lines = []
     ray_logger = logging.getLogger("ray")

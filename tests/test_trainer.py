@@ -4,10 +4,10 @@ import torch
 from fakes import make_fake_data
 from sklearn.metrics import roc_auc_score
 
-from mmbench import trainer
-from mmbench.features import FeatureSpec, ItemVectors
-from mmbench.metrics import gauc
-from mmbench.trainer import Callbacks, TrainParams, fit
+from mmbench.run import trainer
+from mmbench.contract.features import FeatureSpec, ItemVectors
+from mmbench.run.metrics import gauc
+from mmbench.run.trainer import Callbacks, TrainParams, fit
 from mmbench_zoo.din.model import DIN, DINParams
 
 
@@ -96,6 +96,6 @@ def test_gauc_matches_a_per_user_reference():
 
 
 def test_gauc_is_in_the_leaderboard_row():
-    from mmbench.row import COLUMNS
+    from mmbench.run.row import COLUMNS
 
     assert "valid_gauc" in COLUMNS

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from mmbench.features import FeatureSpec, ItemVectors
-from mmbench.trainer import TrainParams, fit
+from mmbench.contract.features import FeatureSpec, ItemVectors
+from mmbench.run.trainer import TrainParams, fit
 from mmbench_zoo.transformer_dcn.model import (
     Packing, TargetAwareTransformer, TransformerDCN, TransformerDCNParams, kept_positions)
 

@@ -16,7 +16,7 @@ import yaml
 import sweep_fakes
 from mmbench.leaderboard import store
 from mmbench.errors import ConfigError
-from mmbench.components import RunContext
+from mmbench.contract.components import RunContext
 from mmbench.tuning import run as tune_run
 from mmbench.tuning import spec as tune_spec
 from mmbench.tuning import study as study_mod
@@ -300,7 +300,7 @@ def test_a_failed_trial_is_one_line_without_optunas_warning(registry, tmp_path, 
 
 
 def test_ctrl_c_during_a_trial_prints_one_line(registry, tmp_path, monkeypatch, capsys):
-    from mmbench import pipeline
+    from mmbench.run import pipeline
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

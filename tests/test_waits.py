@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from mmbench import cli, locks
+from mmbench import cli
+from mmbench.files import locks
 from mmbench.errors import MMBenchNote
-from mmbench.registry import load_entry_points, new_plugin_manager
+from mmbench.contract.registry import load_entry_points, new_plugin_manager
 from plugin_dists import make_dist
 
 

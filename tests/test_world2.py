@@ -15,7 +15,7 @@ from mmbench.data.reader import load_mmctr
 from mmbench_plugins.datasets.synth.behaviour import ItemWorld, NextClick, UserState, with_strengths
 from mmbench.data.truth import TRUTH_DIR
 from mmbench_plugins.datasets.synth.oracle import Negatives, Oracle
-from mmbench.metrics import auc
+from mmbench.run.metrics import auc
 
 
 @pytest.fixture(scope="module")

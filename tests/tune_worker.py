@@ -11,7 +11,7 @@ from sweep_fakes import make_registry  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    from mmbench.components import RunContext
+    from mmbench.contract.components import RunContext
     from mmbench.tuning import run, spec
 
     registry = make_registry()

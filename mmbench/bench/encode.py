@@ -55,12 +55,12 @@ def format_report(r: dict) -> str:
 
 
 def cmd_encode(args) -> int:
-    from ..console import make_console
-    from .. import config as config_mod
-    from .. import pipeline
-    from ..components import RunContext
-    from ..params import params_to_dict
-    from ..registry import default_registry
+    from ..output.console import make_console
+    from ..run import config as config_mod
+    from ..run import pipeline
+    from ..contract.components import RunContext
+    from ..contract.params import params_to_dict
+    from ..contract.registry import default_registry
 
     overrides = list(args.set)
     if args.random_weights:

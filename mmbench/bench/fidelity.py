@@ -59,9 +59,9 @@ def check_python(python: str) -> str:
 
 
 def load_data(root: str | None):
-    from .. import pipeline
-    from ..components import RunContext
-    from ..registry import default_registry
+    from ..run import pipeline
+    from ..contract.components import RunContext
+    from ..contract.registry import default_registry
 
     ctx = RunContext()
     if root:
@@ -250,7 +250,7 @@ def render_markdown(summary: dict) -> str:
 
 
 def write_out(path: Path, summary: dict) -> None:
-    from ..atomic import atomic_path
+    from ..files.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         if path.suffix == ".csv":
@@ -295,7 +295,7 @@ def cmd_fidelity(args) -> int:
         params["early_stop_patience"] = args.patience
     zoo_set = parse_zoo_set(args.zoo_set)
     model_params = {**pair.model_params(params), **pair.fixed, **zoo_set}
-    from ..registry import default_registry
+    from ..contract.registry import default_registry
 
     default_registry().configure("model", pair.zoo_model, model_params, f"--zoo-set ({pair.zoo_model})")
     python = check_python(args.authors_python)

@@ -104,7 +104,7 @@ def run(folder: Path) -> dict:
         from model_zoo.LongCTR.DIN import DIN  # shipped in the fuxictr wheel
     except ImportError:
         return {"side": "fuxictr", "error": MISSING}
-    from ..trainer import resolve_device, seed_everything, tune_cpu_allocator
+    from ..run.trainer import resolve_device, seed_everything, tune_cpu_allocator
 
     meta = workload.load_meta(folder)
     train_cfg, p = meta["train"], meta["model_params"]

@@ -106,7 +106,7 @@ def run(folder: Path, repo: Path) -> dict:
         return {"side": "published", "error": 'FuxiCTR is not installed; pip install -e ".[bench]" (fuxictr==2.3.7)'}
     import torch
 
-    from ..trainer import tune_cpu_allocator
+    from ..run.trainer import tune_cpu_allocator
 
     meta = workload.load_meta(folder)
     train_cfg = meta["train"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..hf import clip_tokenizer_dir
+from ..contract.hf import clip_tokenizer_dir
 
 #: a tiny open_clip architecture (same vocabulary as ViT-B-32, so open_clip's own tokenizer fits it)
 TINY_OPENCLIP_CFG = {

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..commands import number
 from ..errors import ConfigError, MMBenchError
-from ..userpaths import expand
+from ..files.userpaths import expand
 
 DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
 PUBLISHED_TDCN = "published-transformer-dcn"
@@ -27,7 +27,7 @@ PUBLISHED_TDCN = "published-transformer-dcn"
 
 def _dataset_section(args) -> dict:
     if args.config:
-        from .. import config as config_mod
+        from ..run import config as config_mod
 
         cfg = config_mod.load(args.config, args.set)
         return {"config": cfg}
@@ -41,11 +41,11 @@ def _dataset_section(args) -> dict:
 
 def prepare(args, folder: Path) -> dict:
     """Load data + item vectors, resolve model/train params, save the workload; returns its meta."""
-    from .. import pipeline
-    from ..components import RunContext
-    from ..params import build_params, params_to_dict
-    from ..registry import default_registry
-    from ..trainer import TrainParams
+    from ..run import pipeline
+    from ..contract.components import RunContext
+    from ..contract.params import build_params, params_to_dict
+    from ..contract.registry import default_registry
+    from ..run.trainer import TrainParams
     from . import workload
 
     registry = default_registry()

@@ -14,10 +14,10 @@ from . import workload
 
 def run(folder: Path) -> dict:
     from ..data.types import ItemTable, MMCTRData
-    from ..features import FeatureSpec, ItemVectors
-    from ..params import build_params
-    from ..registry import default_registry
-    from ..trainer import Callbacks, TrainParams, build_and_fit, resolve_device
+    from ..contract.features import FeatureSpec, ItemVectors
+    from ..contract.params import build_params
+    from ..contract.registry import default_registry
+    from ..run.trainer import Callbacks, TrainParams, build_and_fit, resolve_device
 
     meta = workload.load_meta(folder)
     train, valid = workload.load_split(folder, "train"), workload.load_split(folder, "valid")

@@ -48,8 +48,8 @@ def add_set(parser, help: str = "override a config value, e.g. --set train.seed=
 
 
 def events_of(args):
-    """The command's event stream (mmbench/events.py): the CLI's, or a silent one when called directly."""
-    from ..events import Events
+    """The command's event stream (mmbench/output/events.py): the CLI's, or a silent one when called directly."""
+    from ..output.events import Events
 
     return getattr(args, "events", None) or Events()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from .. import paths
-from ..console import make_console
-from ..cache import FACTS, entry_facts, matches
-from ..components import RunContext
+from ..files import paths
+from ..output.console import make_console
+from ..files.cache import FACTS, entry_facts, matches
+from ..contract.components import RunContext
 
 
 def _filters(args) -> dict:

@@ -5,8 +5,8 @@ from . import data_reports, seed_option
 
 
 def cmd_synth(args) -> int:
-    from .. import paths
-    from ..registry import default_registry
+    from ..files import paths
+    from ..contract.registry import default_registry
 
     registry = default_registry()
     name = registry.generating_dataset(args.dataset)

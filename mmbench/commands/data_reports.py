@@ -24,7 +24,7 @@ def data_root(args) -> Path:
 
 
 def cmd_coldwarm(args) -> int:
-    from ..coldwarm import format_report, score
+    from ..report.coldwarm import format_report, score
 
     result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.max_train_rows,
                    args.split)
@@ -33,7 +33,7 @@ def cmd_coldwarm(args) -> int:
 
 
 def cmd_mechanisms(args) -> int:
-    from ..mechanisms import format_report, score
+    from ..report.mechanisms import format_report, score
 
     result = score(Path(args.leaderboard_dir), args.dataset, data_root(args), args.reference, args.split)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
@@ -46,7 +46,7 @@ def add_split_argument(parser) -> None:
                              "holds the test labels (a synthetic world) and runs that saved test predictions")
 
 
-#: mmbench.coldwarm.SPLIT_CHOICES (not imported: building the parser stays light)
+#: mmbench.report.coldwarm.SPLIT_CHOICES (not imported: building the parser stays light)
 SPLIT_CHOICES = ("valid", "test", "valid+test")
 
 

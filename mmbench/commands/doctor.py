@@ -31,9 +31,9 @@ def device_line() -> str:
 
 def cmd_doctor(args) -> int:
     from ..data import mmbench_home
-    from ..health import check_plugins
-    from ..registry import default_registry
-    from ..console import make_console
+    from ..report.health import check_plugins
+    from ..contract.registry import default_registry
+    from ..output.console import make_console
 
     console = make_console()
     out = lambda text: console.print(text, soft_wrap=True)  # noqa: E731

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import config as config_mod
-from .. import paths
-from ..components import RunContext
-from ..registry import default_registry
+from ..run import config as config_mod
+from ..files import paths
+from ..contract.components import RunContext
+from ..contract.registry import default_registry
 from . import add_set, events_of
 
 WHO = "export-embeddings"
 
 
 def export_embeddings(resolved, ctx, out: Path) -> dict:
-    from .. import pipeline  # torch and pyarrow: imported when the command runs, not by --help
-    from ..task1 import check_fixed_reducer, check_width, write_item_info
+    from ..run import pipeline  # torch and pyarrow: imported when the command runs, not by --help
+    from ..challenge.task1 import check_fixed_reducer, check_width, write_item_info
 
     check_fixed_reducer(resolved, WHO)  # what the config alone tells, before any encoding
     data = pipeline.load_data(resolved.dataset, ctx)
@@ -34,7 +34,7 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
 
 
 def cmd_export(args) -> int:
-    from .. import pipeline
+    from ..run import pipeline
     from ..data import schema
 
     events = events_of(args)

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 
-from ..console import make_console
+from ..output.console import make_console
 from ..errors import MMBenchError
 from ..leaderboard import pending, store
 from ..leaderboard.render import fmt, fmt_p, render, render_markdown
 from ..leaderboard.summary import RECORD_COLUMNS, summarise
-from ..tables import show_table
+from ..output.tables import show_table
 from . import add_leaderboard_dir
 
 
@@ -85,7 +85,7 @@ def _show(dataset: str, directory: Path, args) -> None:
 
 
 def _write_html(directory: Path, datasets: list[str], args) -> None:
-    from .. import html_report
+    from ..report import html_report
 
     if not args.out:
         raise MMBenchError("--format html writes files: give the folder with --out DIR")

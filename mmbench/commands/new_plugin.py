@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def cmd_new_plugin(args) -> int:
-    from .. import paths
+    from ..files import paths
     from ..scaffold import names_for, scaffold
 
     target = scaffold(args.name, paths.writable_dir(args.out, "--out"))

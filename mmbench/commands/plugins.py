@@ -1,6 +1,6 @@
 """``mmbench plugins [PATTERN] [--kind KIND] [--json] [--check]``: registered components with their
 distribution and version; PATTERN (a glob, or a substring) filters by name or ``kind:name`` and shows each
-match's parameters (mmbench/component_info.py, as ``mmbench show``)."""
+match's parameters (mmbench/report/component_info.py, as ``mmbench show``)."""
 from __future__ import annotations
 
 import json
@@ -8,12 +8,12 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from ..component_info import render
-from ..console import labelled, make_console, styled
+from ..report.component_info import render
+from ..output.console import labelled, make_console, styled
 
-from ..params import describe_params
+from ..contract.params import describe_params
 from ..errors import MMBenchError
-from ..registry import KINDS, default_registry
+from ..contract.registry import KINDS, default_registry
 
 
 def warn_failures(registry, console: Console) -> None:
@@ -23,8 +23,8 @@ def warn_failures(registry, console: Console) -> None:
 
 
 def cmd_check(registry, console: Console) -> int:
-    from ..health import check_plugins
-    from ..components import API_VERSION
+    from ..report.health import check_plugins
+    from ..contract.components import API_VERSION
 
     health = check_plugins(registry)
     table = Table(title=f"mmbench plugin health (plugin API {API_VERSION})")

@@ -1,15 +1,17 @@
 """``mmbench predict RUN_OR_CONFIG --split test --out DIR``: a challenge submission from a trained run."""
 from __future__ import annotations
 
-from ..console import labelled, make_console
+from ..output.console import labelled, make_console
 from ..errors import MMBenchError
 from . import add_set
 
 
 def cmd_predict(args) -> int:
-    from .. import checkpoint, paths, submission, task1
-    from ..components import RunContext
-    from ..registry import default_registry
+    from ..run import checkpoint
+    from ..files import paths
+    from ..challenge import submission, task1
+    from ..contract.components import RunContext
+    from ..contract.registry import default_registry
     from .plugins import warn_failures
 
     console, err = make_console(), make_console(stderr=True)
@@ -20,7 +22,7 @@ def cmd_predict(args) -> int:
     registry = default_registry()
     warn_failures(registry, err)
     ctx = RunContext()
-    run_dir = checkpoint.find_run(args.run, ctx.home, registry, args.set, task=args.task)
+    run_dir = submission.find_run(args.run, ctx.home, registry, args.set, task=args.task)
     run_task = task1.task_of(checkpoint.read_run(run_dir)["config"])
     if args.task == 1 and run_task != 1:
         raise MMBenchError(f"--task 1: run {run_dir.name} was trained by `mmbench run`, not on a Task-1 embedding "
@@ -42,8 +44,8 @@ def check_device(name: str) -> None:
     import re
 
     from ..errors import ConfigError
-    from ..params import DEVICE
-    from ..trainer import resolve_device
+    from ..contract.params import DEVICE
+    from ..run.trainer import resolve_device
 
     if not re.fullmatch(DEVICE.pattern, name):
         raise ConfigError(f"--device {name!r}: must be {DEVICE.hint}")

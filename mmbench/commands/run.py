@@ -7,16 +7,16 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .. import paths
-from .. import config as config_mod
-from ..callbacks import CallbackList, EventCallbacks, PluginHooks, RunCallbacks
-from ..components import RunContext
-from ..console import make_console
+from ..files import paths
+from ..run import config as config_mod
+from ..run.callbacks import CallbackList, EventCallbacks, PluginHooks, RunCallbacks
+from ..contract.components import RunContext
+from ..output.console import make_console
 from ..errors import MMBenchError
 from ..leaderboard import pending, store
 from ..leaderboard.render import render
-from ..registry import default_registry
-from ..row import Row
+from ..contract.registry import default_registry
+from ..run.row import Row
 from . import add_leaderboard_dir, add_rerun, add_set, events_of
 from .plugins import warn_failures
 
@@ -88,8 +88,8 @@ def recorded_already(resolved, leaderboard_dir: Path, events, rerun: bool) -> bo
 def execute(resolved, registry, leaderboard_dir: Path, events):
     """Run, save the checkpoint, record the row and render the board, each a stage on ``events``.
     Returns (the pipeline's RunResult, the run folder, the leaderboard CSV); the caller reports them."""
-    from .. import checkpoint, pipeline  # torch: imported by the commands that train, not by --help
-    from ..trainer import resolve_device
+    from ..run import checkpoint, pipeline  # torch: imported by the commands that train, not by --help
+    from ..run.trainer import resolve_device
 
     resolve_device(resolved.train.device)  # a missing GPU is said now, not after data and encoding
     ctx = RunContext(events=events)
@@ -126,7 +126,7 @@ def report(events, result, lines: list[str], **data) -> None:
 
 def cmd_run(args) -> int:
     events = events_of(args)
-    from .. import pipeline
+    from ..run import pipeline
 
     directory = output_dir(args.leaderboard_dir)
     resolved, registry = resolve_config(args, config_mod.load, pipeline.resolve)

@@ -1,13 +1,13 @@
 """``mmbench show COMPONENT``: one component's parameters (type, default, allowed values), its kind,
 distribution and version, and a model's train defaults; ``mmbench show train`` lists the train keys.
-COMPONENT is a name, or ``kind/name`` where several kinds register the name (mmbench/component_info.py)."""
+COMPONENT is a name, or ``kind/name`` where several kinds register the name (mmbench/report/component_info.py)."""
 from __future__ import annotations
 
 
 def cmd_show(args) -> int:
-    from ..component_info import TRAIN, find, render, render_train
-    from ..console import make_console
-    from ..registry import default_registry
+    from ..report.component_info import TRAIN, find, render, render_train
+    from ..output.console import make_console
+    from ..contract.registry import default_registry
     from .plugins import warn_failures
 
     if args.component == TRAIN:

@@ -1,9 +1,9 @@
 """``mmbench sweep SWEEP.yaml``: every encoder x reducer x model x grid x seed, resumable."""
 from __future__ import annotations
 
-from ..callbacks import CallbackList, EventCallbacks, PluginHooks
-from ..components import RunContext
-from ..registry import default_registry
+from ..run.callbacks import CallbackList, EventCallbacks, PluginHooks
+from ..contract.components import RunContext
+from ..contract.registry import default_registry
 from . import add_leaderboard_dir, add_set, events_of
 from .run import output_dir
 

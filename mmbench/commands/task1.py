@@ -1,13 +1,13 @@
 """``mmbench task1 CONFIG.yaml``: the challenge's Task 1 from an encoder (+ reducer to 128) config: the
 128-d item_emb_d128 written into a linked copy of the data, the fixed baseline DIN trained on it, a row
-on the Task-1 leaderboard and a checkpoint for ``mmbench predict RUN --task 1`` (mmbench/task1.py)."""
+on the Task-1 leaderboard and a checkpoint for ``mmbench predict RUN --task 1`` (mmbench/challenge/task1.py)."""
 from __future__ import annotations
 
 from . import add_leaderboard_dir, add_rerun, add_set, events_of
 
 
 def cmd_task1(args) -> int:
-    from .. import task1
+    from ..challenge import task1
     from ..data import schema
     from .run import execute, output_dir, recorded_already, report, resolve_config
 

@@ -9,9 +9,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..callbacks import CallbackList, EventCallbacks, PluginHooks
-from ..components import RunContext
-from ..registry import default_registry
+from ..run.callbacks import CallbackList, EventCallbacks, PluginHooks
+from ..contract.components import RunContext
+from ..contract.registry import default_registry
 from . import add_leaderboard_dir, add_set, events_of, number
 from .run import output_dir
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataError, note, short, warn
-from ..userpaths import expand
+from ..files.userpaths import expand
 from . import schema, truth
 from .schema import DOWNLOAD_PAGE, EXPECTED_TREE, FileSpec
 from .types import N_LEVELS, N_TAG_SLOTS, SEQ_LEN, ItemTable, MMCTRData, Split

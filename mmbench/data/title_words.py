@@ -1,5 +1,5 @@
 """The English word lists of the synthetic items' titles. The generator composes titles from them; the
-offline word-level stand-in for CLIP's tokenizer (mmbench/hf.py) needs a vocabulary that covers them.
+offline word-level stand-in for CLIP's tokenizer (mmbench/contract/hf.py) needs a vocabulary that covers them.
 Kept apart from the generator so that the core never imports generator code."""
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import atomic_path
+from ..files.atomic import atomic_path
 
 
 def write_chart(path: Path, summary) -> Path:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError, short
-from ..row import COLUMNS, NUMBER_COLUMNS
+from ..run.row import COLUMNS, NUMBER_COLUMNS
 
 #: text encoding of mmbench's own CSV: a BOM is skipped; bytes that are not UTF-8 are kept as they are
 #: through a read and a rewrite

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_bytes
-from ..components import ValidPredictions
+from ..files.atomic import atomic_path, atomic_write_bytes
+from ..contract.components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short
-from ..failures import describe_failure
-from ..row import COLUMNS, Row
+from ..output.failures import describe_failure
+from ..run.row import COLUMNS, Row
 from . import store
 
 

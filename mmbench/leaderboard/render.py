@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes
+from ..files.atomic import atomic_write_bytes
 from ..errors import short, warn
-from ..escaping import md_code, md_text, md_url
-from ..locks import LockTimeout
+from ..output.escaping import md_code, md_text, md_url
+from ..files.locks import LockTimeout
 from . import store
 from .chart import write_chart
 from .summary import Summary, num, summarise

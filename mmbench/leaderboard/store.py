@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..atomic import atomic_path, atomic_write_bytes, clean_leftovers, written_path
-from ..components import ValidPredictions
+from ..files import paths
+from ..files.atomic import atomic_path, atomic_write_bytes, clean_leftovers, written_path
+from ..contract.components import ValidPredictions
 from ..data import mmbench_home
 from ..errors import DataError, MMBenchError, note, short, warn
-from ..locks import file_lock, lock_timeout
-from ..userpaths import expand
-from ..row import COLUMNS, NUMBER_COLUMNS, Row
+from ..files.locks import file_lock, lock_timeout
+from ..files.userpaths import expand
+from ..run.row import COLUMNS, NUMBER_COLUMNS, Row
 from . import csvfile
 
 #: Task-1 rows (``mmbench task1``) go to ``<dataset>-task1``, never beside the Task-2 rows of the same data
@@ -213,7 +213,7 @@ def check_targets(directory: Path, dataset: str) -> None:
     symlink, in a sticky folder), its lock, the free space for its rewrite; the predictions folder
     and the md/png renders (a warning: without them the row has no CI, the board is not redrawn).
     Called before any training: a run must not train for an hour and then fail to record its row."""
-    from ..paths import writable_dir
+    from ..files.paths import writable_dir
 
     lock_timeout()  # a bad MMBENCH_LOCK_TIMEOUT is said now, not when the finished row takes the lock
     _check_kinds(directory, dataset)

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import yamlfile
-from .. import config as config_mod
-from ..cache import content_key
+from ..files import yamlfile
+from ..run import config as config_mod
+from ..files.cache import content_key
 from ..errors import MMBenchError, note, short
-from ..stats import delong, paired_test, weighted_ci
+from ..report.stats import delong, paired_test, weighted_ci
 from . import store
 from .trials import TrialNote, trial_view
 
@@ -238,7 +238,7 @@ def _shown(value) -> str:
 def _variants(combinations: list[Combination]) -> None:
     """Tell apart combinations with the same component names by the parameters where they differ. A
     parameter a run's config does not record (one added to its component later, at its default: see
-    ``mmbench.params.added_later``) is not shown for it."""
+    ``mmbench.contract.params.added_later``) is not shown for it."""
     by_names: dict[tuple, list[Combination]] = {}
     for c in combinations:
         by_names.setdefault((c.encoder, c.reducer_label, c.model), []).append(c)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import pipeline
-from ..callbacks import RunCallbacks
-from ..components import RunContext
+from ..run import pipeline
+from ..run.callbacks import RunCallbacks
+from ..contract.components import RunContext
 from ..errors import ConfigError
 from ..leaderboard import pending, store
 from ..leaderboard.render import render
-from ..registry import Registry
+from ..contract.registry import Registry
 from .executors import run_local, run_on_ray
 from .plan import EXECUTORS, SweepSpec, describe_plan, expand, grouped
 from .stages import prepared_stages

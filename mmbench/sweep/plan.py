@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import config as config_mod
-from .. import pipeline
-from ..cache import content_key
-from ..components import RunContext
+from ..run import config as config_mod
+from ..run import pipeline
+from ..files.cache import content_key
+from ..contract.components import RunContext
 from ..errors import ConfigError
-from ..params import build_params, check_keys, params_to_dict
-from ..registry import Registry
+from ..contract.params import build_params, check_keys, params_to_dict
+from ..contract.registry import Registry
 
 TOP_KEYS = config_mod.SECTIONS + ("sweep", "executor", "ray")
 SWEEP_KEYS = ("encoder", "reducer", "model", "seeds", "grid")

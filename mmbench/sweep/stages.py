@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .. import pipeline
-from ..callbacks import RunCallbacks
-from ..components import RunContext, ValidPredictions
+from ..run import pipeline
+from ..run.callbacks import RunCallbacks
+from ..contract.components import RunContext, ValidPredictions
 from ..errors import one_line
-from ..row import Row
+from ..run.row import Row
 from .plan import PlannedRun, grouped
 
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import config as config_mod
-from .. import pipeline
-from ..callbacks import RunCallbacks
-from ..components import RunContext, ValidPredictions
+from ..run import config as config_mod
+from ..run import pipeline
+from ..run.callbacks import RunCallbacks
+from ..contract.components import RunContext, ValidPredictions
 from ..errors import MMBenchError, one_line
 from ..leaderboard import pending, store
-from ..row import Row
+from ..run.row import Row
 from ..sweep.stages import Prepared
-from ..trainer import EpochLog
+from ..run.trainer import EpochLog
 from . import study as study_mod
 from .spec import TuneSpec
 

@@ -4,16 +4,13 @@ The driver asks the study for trials (up to ``tune.parallel`` at once), prepares
 reducer) stage as a local search does, and records rows as tasks finish: the leaderboard keeps one
 writer. A task reports each epoch to the study's storage itself, so pruning works across workers;
 with workers on other machines the storage must be an RDB URL they can reach (not a local SQLite
-file). Ray is imported here only.
+file). The tasks go through ``run.ray_pool.RayPool``, the Ray executor sweeps use too.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from .. import liblog
-from ..errors import MMBenchError, one_line
-from ..interrupts import handle_sigterm
-from ..relay import EpochRelay
+from ..run.ray_pool import RayPool
 from ..sweep.stages import Prepared
 from . import study as study_mod
 from .objective import Outcome, train_trial
@@ -29,22 +26,11 @@ def _trial_task(resolved, data, reduction, encoding, url, study_name, trial_id, 
 
 
 def run_on_ray(study, spec, session, url: str, address: str | None, display) -> int:
-    try:
-        import ray
-    except ImportError:
-        raise MMBenchError("executor ray needs Ray: pip install 'mmbench[ray]' (or use executor: local)") from None
     opt = study_mod.optuna()
-    liblog.reapply()  # importing Ray installed its own handler
-    if not ray.is_initialized():
-        ray.init(address=address or spec.ray.address, runtime_env=spec.ray.runtime_env, log_to_driver=False,
-                 logging_level=liblog.level("ray"))
-        liblog.reapply()
-        handle_sigterm()  # ray.init made SIGTERM a silent exit; SIGTERM stops as Ctrl-C does
-    task = ray.remote(_trial_task).options(num_cpus=spec.ray.num_cpus, num_gpus=spec.ray.num_gpus, max_retries=0)
-    total, ran, pending = spec.options.trials, 0, {}
+    pool = RayPool(_trial_task, spec.ray, address, lambda label, log: display.epoch(int(label), log))
+    total, ran = spec.options.trials, 0
     data_ref = None
     stage_refs: dict[int, object] = {}
-    relay = EpochRelay(lambda label, log: display.epoch(int(label), log))
 
     def finish(trial, plan, outcome: Outcome) -> None:
         nonlocal ran
@@ -60,7 +46,7 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
             t.state == opt.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)) else None)
 
     while True:
-        while len(pending) < spec.options.parallel and study_mod.used(study) < total:
+        while len(pool) < spec.options.parallel and study_mod.used(study) < total:
             trial = study.ask()
             trial.set_user_attr(study_mod.WORKER, study_mod.this_worker())
             plan = session.plan(trial)
@@ -73,23 +59,16 @@ def run_on_ray(study, spec, session, url: str, address: str | None, display) -> 
                 finish(trial, plan, Outcome("failed", error=prep.error))
                 continue
             if data_ref is None:
-                data_ref = ray.put(session.data)
+                data_ref = pool.put(session.data)
             if id(prep) not in stage_refs:
                 stage_refs.clear()  # one stage's table in the object store at a time, as in memory
-                stage_refs[id(prep)] = ray.put(prep.reduction)
+                stage_refs[id(prep)] = pool.put(prep.reduction)
             session.callbacks.on_run_start(plan.resolved)
             encoding = dataclasses.replace(prep.encoding, vectors=None)  # rows need its seconds and stats only
-            ref = task.remote(plan.resolved, data_ref, stage_refs[id(prep)], encoding,
-                              url, spec.options.study, trial._trial_id, session.monitor,
-                              relay.callbacks(str(trial.number)))
-            pending[ref] = (trial, plan)
-        if not pending:
-            relay.drain()
+            pool.submit((trial, plan), str(trial.number), plan.resolved, data_ref, stage_refs[id(prep)], encoding,
+                        url, spec.options.study, trial._trial_id, session.monitor)
+        if not len(pool):
+            pool.close()
             return ran
-        for ref in relay.wait(ray, list(pending)):
-            trial, plan = pending.pop(ref)
-            try:
-                outcome = ray.get(ref)
-            except Exception as exc:  # the worker died (OOM, node lost)
-                outcome = Outcome("failed", error=f"ray: {one_line(exc)}")
-            finish(trial, plan, outcome)
+        for (trial, plan), outcome, error in pool.finished():
+            finish(trial, plan, outcome if error is None else Outcome("failed", error=error))

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import paths
-from ..atomic import atomic_write_text
-from ..callbacks import RunCallbacks
-from ..components import RunContext
+from ..files import paths
+from ..files.atomic import atomic_write_text
+from ..run.callbacks import RunCallbacks
+from ..contract.components import RunContext
 from ..leaderboard import store
-from ..stats import delong, paired_test
-from ..trainer import EpochLog
+from ..report.stats import delong, paired_test
+from ..run.trainer import EpochLog
 from . import study as study_mod
 from .objective import Outcome, Session, Surplus, TrialFailed, decoded_params, train_trial
 from .spec import TuneSpec, default_values

@@ -27,10 +27,10 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import config as config_mod
-from .. import paths
+from ..run import config as config_mod
+from ..files import paths
 from ..errors import ConfigError, short
-from ..params import bounded, build_params, check_bounds, check_keys, did_you_mean
+from ..contract.params import bounded, build_params, check_bounds, check_keys, did_you_mean
 from ..sweep.plan import RayOptions, apply_override
 
 TOP_KEYS = config_mod.SECTIONS + ("tune", "executor", "ray")
@@ -148,7 +148,7 @@ class TuneSpec:
 
 def _field_type(section: str, name: str, raw: dict, registry, where: str):
     """The annotation of ``section.name`` in its component's Params (or TrainParams)."""
-    from ..trainer import TrainParams
+    from ..run.trainer import TrainParams
 
     if section == "train":
         params_cls = TrainParams
@@ -280,7 +280,7 @@ def check_reachable(spec: TuneSpec, registry) -> None:
     """Resolve, as a run would, every edge value of every key (the others at the base's values), then
     all low ends together and all high ends together: a value the space can draw but a run refuses
     stops the search before any trial, with the search file and the key."""
-    from .. import pipeline
+    from ..run import pipeline
 
     def resolves(values: dict, key: str, what: str) -> None:
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .. import liblog
+from ..output import liblog
 from ..errors import ConfigError, MMBenchError
 
 WORKER = "mmbench_worker"  # host:pid of the process running the trial

@@ -11,8 +11,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from mmbench.components import train_defaults
-from mmbench.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
+from mmbench.contract.components import train_defaults
+from mmbench.contract.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import (CrossNet, ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init,
                       encode_batch_items, mlp)

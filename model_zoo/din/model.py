@@ -19,8 +19,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from mmbench.components import train_defaults
-from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
+from mmbench.contract.components import train_defaults
+from mmbench.contract.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp

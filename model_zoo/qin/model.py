@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.components import train_defaults
-from mmbench.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
+from mmbench.contract.components import train_defaults
+from mmbench.contract.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, baseline_init, encode_batch_items
 

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.components import train_defaults
-from mmbench.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
+from mmbench.contract.components import train_defaults
+from mmbench.contract.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
 

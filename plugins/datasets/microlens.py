@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 import mmbench
-from mmbench.components import Dataset
+from mmbench.contract.components import Dataset
 from mmbench.data import MMCTRData
 from mmbench.errors import DataError
-from mmbench.params import bounded
-from mmbench.userpaths import expand
+from mmbench.contract.params import bounded
+from mmbench.files.userpaths import expand
 
 MMBENCH_API_VERSION = 2
 

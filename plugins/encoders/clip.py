@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mmbench
-from mmbench.params import Bounds, declare_bounds
+from mmbench.contract.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
@@ -53,7 +53,7 @@ class HFClipTowers(Towers):
         import torch
         from transformers import AutoTokenizer, CLIPConfig, CLIPModel
 
-        from mmbench.hf import apply_offline, clip_tokenizer_dir, load_failed, resolve_model_path
+        from mmbench.contract.hf import apply_offline, clip_tokenizer_dir, load_failed, resolve_model_path
 
         self.params, self.device = params, device
         quiet_transformers()

@@ -13,7 +13,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from mmbench.data.types import ItemTable
-from mmbench.params import DEVICE, Bounds, check_bounds, declare_bounds
+from mmbench.contract.params import DEVICE, Bounds, check_bounds, declare_bounds
 
 from .covers import encode_covers
 from .fusion import fuse, l2_normalize

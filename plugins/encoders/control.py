@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import mmbench
-from mmbench.components import Encoder
+from mmbench.contract.components import Encoder
 from mmbench.data.types import ItemTable
-from mmbench.params import bounded, check_bounds
+from mmbench.contract.params import bounded, check_bounds
 
 
 @dataclass

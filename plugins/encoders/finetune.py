@@ -22,10 +22,10 @@ from typing import Literal
 
 import numpy as np
 
-from mmbench.atomic import atomic_dir
-from mmbench.cache import content_key
+from mmbench.files.atomic import atomic_dir
+from mmbench.files.cache import content_key
 from mmbench.errors import ConfigError
-from mmbench.params import Bounds, declare_bounds
+from mmbench.contract.params import Bounds, declare_bounds
 
 from .covers import open_cover
 from .device import autocast, num_workers

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mmbench
 from mmbench.errors import ConfigError, one_line, short
-from mmbench.userpaths import expand
+from mmbench.files.userpaths import expand
 
 from .common import ContentParams, Towers
 from .finetune import FinetuneParams
@@ -63,7 +63,7 @@ class OpenClipTowers(Towers):
         import open_clip
         import torch
 
-        from mmbench.hf import apply_offline, load_failed
+        from mmbench.contract.hf import apply_offline, load_failed
 
         name, pretrained = _model_spec(params)
         weights = None if params.random_weights or name.startswith("local-dir:") else local_weights(pretrained)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import mmbench
-from mmbench.components import Encoder
+from mmbench.contract.components import Encoder
 from mmbench.data.types import ItemTable
 from mmbench.errors import DataError
-from mmbench.params import did_you_mean
+from mmbench.contract.params import did_you_mean
 
 from .fusion import l2_normalize
 

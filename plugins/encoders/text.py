@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import mmbench
-from mmbench.params import Bounds, declare_bounds
+from mmbench.contract.params import Bounds, declare_bounds
 
 from .common import ContentParams, Towers, quiet_transformers
 from .finetune import FinetuneParams
@@ -37,7 +37,7 @@ class TextTowers(Towers):
     def __init__(self, params: TextParams, device):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        from mmbench.hf import apply_offline, load_failed, resolve_model_path
+        from mmbench.contract.hf import apply_offline, load_failed, resolve_model_path
 
         quiet_transformers()
         apply_offline()

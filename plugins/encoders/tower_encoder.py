@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from mmbench.components import Encoded, Encoder
+from mmbench.contract.components import Encoded, Encoder
 from mmbench.data.types import ItemTable, Split
 
 from .common import Towers, encode_with_towers

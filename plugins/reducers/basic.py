@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import mmbench
-from mmbench.components import FixedReducer
+from mmbench.contract.components import FixedReducer
 from mmbench.errors import ConfigError
-from mmbench.params import bounded, check_bounds
+from mmbench.contract.params import bounded, check_bounds
 
 
 class NoneReducer(FixedReducer):

@@ -11,8 +11,8 @@ from typing import Literal
 import numpy as np
 
 import mmbench
-from mmbench.components import TrainableReducer
-from mmbench.params import bounded, check_bounds
+from mmbench.contract.components import TrainableReducer
+from mmbench.contract.params import bounded, check_bounds
 
 
 @dataclass

@@ -17,9 +17,9 @@ from typing import Literal
 import numpy as np
 
 import mmbench
-from mmbench.components import FixedReducer, Reduced
+from mmbench.contract.components import FixedReducer, Reduced
 from mmbench.errors import ConfigError
-from mmbench.params import bounded, check_bounds
+from mmbench.contract.params import bounded, check_bounds
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Experiment trackers: plugins implementing the run hooks (see mmbench/tracking.py)."""
+"""Experiment trackers: plugins implementing the run hooks (see mmbench/contract/tracking.py)."""

@@ -23,8 +23,8 @@ import numpy as np
 
 import mmbench
 from mmbench.errors import MMBenchError, one_line, short
-from mmbench.failures import causes, describe_os_error
-from mmbench.tracking import flat_params, learning_curve, wanted
+from mmbench.output.failures import causes, describe_os_error
+from mmbench.contract.tracking import flat_params, learning_curve, wanted
 
 MMBENCH_API_VERSION = 2
 NAME = "mlflow"

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmbench.atomic import clean_leftovers, writer_tag
+from mmbench.files.atomic import clean_leftovers, writer_tag
 from mmbench.errors import DataError
-from mmbench.userpaths import expand
+from mmbench.files.userpaths import expand
 from mmbench.data import schema
 from mmbench.data.sequences import history  # noqa: F401  (the generators' history helper)
 from mmbench.data.truth import TRUTH_DIR  # noqa: F401  (the generators write the truth tables there)

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmbench.errors import DataError
-from mmbench.metrics import auc
+from mmbench.run.metrics import auc
 from mmbench.data import schema
 from . import layout
 from .content import TopicSampler, column, make_tags, project, topic_blocks, zscore

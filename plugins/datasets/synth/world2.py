@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmbench.errors import DataError
-from mmbench.metrics import auc
+from mmbench.run.metrics import auc
 from mmbench.data import schema
 from . import layout
 from .behaviour import N_SLOTS, RECENCY_WINDOW, ItemWorld, NextClick, Strengths, UserState, make_series

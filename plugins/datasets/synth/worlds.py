@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from mmbench.errors import DataError
-from mmbench.locks import file_lock
+from mmbench.files.locks import file_lock
 from mmbench.data import schema
 from . import world1, world2
 
@@ -76,7 +76,7 @@ def ensure_generated(root: Path, world: int, scale: str, seed: int) -> None:
 def main_synth(out: Path | str, scale: str = "small", seed: int = 0, world: int = DEFAULT_WORLD,
                overwrite: bool = False) -> dict:
     """``mmbench data synth``: generate and print a short summary."""
-    from mmbench.console import make_console, styled
+    from mmbench.output.console import make_console, styled
 
     start = time.perf_counter()
     facts = generate(world, Path(out), scale, seed, overwrite=overwrite)

@@ -4,7 +4,7 @@ import mmbench
 from .encoder import HashedBowEncoder
 from .model import MeanPoolLR
 
-#: The plugin API this release was written for (mmbench.components.API_VERSION); checked by
+#: The plugin API this release was written for (mmbench.contract.components.API_VERSION); checked by
 #: `mmbench plugins --check`.
 MMBENCH_API_VERSION = 2
 

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 import mmbench_example
-from mmbench import config, pipeline
-from mmbench.components import RunContext
+from mmbench.run import config, pipeline
+from mmbench.contract.components import RunContext
 from mmbench.data.types import ItemTable
-from mmbench.registry import build_registry, new_plugin_manager
+from mmbench.contract.registry import build_registry, new_plugin_manager
 
 
 @pytest.fixture
