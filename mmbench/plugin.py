@@ -2,8 +2,8 @@
 
     from mmbench.plugin import Encoder, Encoded, bounded, hookimpl
 
-The hook marker, the component bases and the values they hand back (mmbench/contract/components.py), the data
-types they receive (mmbench/data/types.py), the parameter helpers (mmbench/contract/params.py) and the errors
+The hook marker, the component bases (an experiment ``Tracker`` among them) and the values they hand back (mmbench/contract/components.py), the data
+types they receive (mmbench/data/types.py), the parameter helpers (mmbench/contract/params.py), the trackers' helpers (mmbench/contract/tracking.py) and the errors
 that become one-line messages (mmbench/errors.py). ``Model`` and ``FeatureSpec`` build on torch and are
 imported on first use, so a plugin module that only registers an encoder does not pay for torch.
 """
@@ -19,6 +19,7 @@ from .contract.components import (
     Reduced,
     Reducer,
     RunContext,
+    Tracker,
     TrainableReducer,
     ValidPredictions,
     train_defaults,
@@ -26,6 +27,7 @@ from .contract.components import (
 from .data.types import ItemTable, MMCTRData, Split
 from .errors import ConfigError, DataError, MMBenchError, PluginError
 from .contract.params import WIDTH, Bounds, added_later, bounded, check_bounds, declare_bounds
+from .contract.tracking import flat_params, learning_curve
 
 _LAZY = {"Model": "contract.components", "FeatureSpec": "contract.features"}
 
@@ -42,5 +44,5 @@ def __getattr__(name: str):
 
 __all__ = ["API_VERSION", "Bounds", "ConfigError", "DataError", "Dataset", "Encoded", "Encoder", "FeatureSpec",
            "FixedReducer", "ItemTable", "MMBenchError", "MMCTRData", "Model", "PluginError", "Reduced", "Reducer",
-           "RunContext", "Split", "TrainableReducer", "ValidPredictions", "WIDTH", "added_later", "bounded",
+           "RunContext", "Split", "Tracker", "TrainableReducer", "ValidPredictions", "WIDTH", "added_later", "bounded", "flat_params", "learning_curve",
            "check_bounds", "declare_bounds", "hookimpl", "train_defaults"]

@@ -4,7 +4,7 @@ A component is a class that subclasses one of the bases below and names its ``Pa
 ``Params = None``). A plugin registers it through a hook (``mmbench/contract/hookspecs.py``); the registry
 validates its config section against ``Params`` and constructs it, always the same way:
 
-    Cls(params)          dataset, encoder, reducer
+    Cls(params)          dataset, encoder, reducer, tracker
     Cls(spec, params)    model: an nn.Module, sized by the data's FeatureSpec
 
 Nothing else is probed: every optional member has its default here. docs/plugins.md walks through a
@@ -176,6 +176,33 @@ class TrainableReducer(Reducer):
         model's optimiser trains it and its weights are saved in the model's checkpoint."""
 
 
+class Tracker(ABC):
+    """An experiment tracker (MLflow, W&B, TensorBoard): one instance per tracked run, made by the registry
+    when a run that asks for it (``train.track: NAME`` or ``MMBENCH_TRACK=NAME``) starts, on every route
+    (``run``, each run of a sweep, each trial of a search). Whatever the tracker holds for its run (a
+    client, a run id, the epochs so far) lives on the instance."""
+
+    Params: ClassVar[type | None] = None
+
+    def __init__(self, params: Any = None):
+        self.params = params
+
+    @abstractmethod
+    def start(self, run) -> None:
+        """The run begins: ``run`` is its ``pipeline.Resolved`` (``run.as_dict()`` the validated config,
+        ``run.config_hash()`` its identity). Raise an ``MMBenchError`` to stop it (e.g. a server that
+        cannot be reached)."""
+
+    def epoch(self, log) -> None:
+        """An epoch ended (``trainer.EpochLog``), where the run trains in the mmbench process (a Ray
+        worker's epochs are not relayed to trackers). Default: nothing."""
+
+    @abstractmethod
+    def end(self, row, valid) -> None:
+        """The run ended: its leaderboard ``Row`` (``row.status`` 'ok' or 'failed') and its
+        ``ValidPredictions`` (None for a failed run)."""
+
+
 def _model_base() -> type:
     """``Model`` is built on first use (``from mmbench.contract.components import Model``): it subclasses
     ``torch.nn.Module``, and importing torch costs seconds that a command which trains nothing (``--help``,
@@ -199,7 +226,8 @@ def _model_base() -> type:
 
 
 #: kind → the name of the base its components subclass (``base_of(kind)`` gives the class)
-BASE_NAMES: dict[str, str] = {"dataset": "Dataset", "encoder": "Encoder", "reducer": "Reducer", "model": "Model"}
+BASE_NAMES: dict[str, str] = {"dataset": "Dataset", "encoder": "Encoder", "reducer": "Reducer", "model": "Model",
+                              "tracker": "Tracker"}
 
 
 def base_of(kind: str) -> type:
@@ -251,4 +279,4 @@ class ValidPredictions:
 
 
 __all__ = ["API_VERSION", "BASE_NAMES", "BASES", "base_of", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
-           "RunContext", "Split", "TrainableReducer", "ValidPredictions", "train_defaults"]
+           "RunContext", "Split", "Tracker", "TrainableReducer", "ValidPredictions", "train_defaults"]

@@ -5,8 +5,9 @@ The ``register_*`` hooks receive ``register(name, cls, **metadata)``; ``cls`` ma
 reference, imported on first use (a model class needs torch). Register cheaply: heavy imports
 (transformers, open_clip, torch) belong inside the component's methods, not at module import.
 
-The ``on_run_*`` / ``on_epoch_end`` hooks are called for every run (``mmbench run`` and each
-combination of a sweep) by every plugin that implements them: the place for an experiment tracker.
+Experiment trackers are a component kind (``register_trackers``, ``components.Tracker``: one instance
+per tracked run). The ``on_run_*`` / ``on_epoch_end`` hooks are plain listeners: called for every run
+(``mmbench run``, each run of a sweep, each trial of a search) by every plugin that implements them.
 """
 import pluggy
 
@@ -35,9 +36,10 @@ def register_datasets(register):
 
 
 @hookspec
-def tracker_names():
-    """The names this plugin tracks runs under (``train.track: NAME`` or ``MMBENCH_TRACK=NAME``), e.g.
-    ``["mlflow"]``: a run asking for a name no installed plugin declares is refused before it starts."""
+def register_trackers(register):
+    """Register experiment trackers: ``register("mlflow", MLflowTracker)``, a ``components.Tracker``
+    subclass. A run asks for one by name (``train.track: NAME`` or ``MMBENCH_TRACK=NAME``); a name no
+    installed plugin registers is refused before the run starts."""
 
 
 @hookspec

@@ -22,12 +22,13 @@ from ..errors import ConfigError, MMBenchError, PluginError, one_line
 from ..files.locks import said_if_slow
 from .params import build_params, did_you_mean, params_to_dict
 
-KINDS = ("encoder", "reducer", "model", "dataset")
+KINDS = ("encoder", "reducer", "model", "dataset", "tracker")
 _HOOKS = {
     "encoder": "register_encoders",
     "reducer": "register_reducers",
     "model": "register_models",
     "dataset": "register_datasets",
+    "tracker": "register_trackers",
 }
 ENTRY_POINT_GROUP = "mmbench"
 
@@ -146,8 +147,8 @@ class Registry:
         return sorted(self.components[kind])
 
     def tracker_names(self) -> list[str]:
-        """The experiment trackers the installed plugins provide (``hookspecs.tracker_names``)."""
-        return sorted({str(n) for names in self.pm.hook.tracker_names() for n in names or ()})
+        """The experiment trackers the installed plugins register (``register_trackers``)."""
+        return self.names("tracker")
 
     def configure(self, kind: str, name: str, overrides: dict | None = None, where: str | None = None) -> Configured:
         """Defaults → validation: the component ``name`` of ``kind`` with ``overrides`` checked against its

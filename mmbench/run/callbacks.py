@@ -3,8 +3,8 @@
 ``Callbacks`` are the trainer's epoch and step events (``EpochLog`` per epoch); they live here, not in
 trainer.py, so that a command's display can be defined without importing torch.
 ``RunCallbacks`` adds a run's start and end to the trainer's epoch and step events. ``PluginHooks``
-relays them to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end`` hooks of every installed plugin
-(an experiment tracker is such a plugin); ``EventCallbacks`` puts them on the command's event stream
+hands them to the trackers a run asks for and to the ``on_run_start`` / ``on_epoch_end`` / ``on_run_end``
+hooks of every installed plugin; ``EventCallbacks`` puts them on the command's event stream
 (batches as progress, one event per epoch); ``CallbackList`` hands each event to several listeners.
 """
 from __future__ import annotations
@@ -46,20 +46,35 @@ class RunCallbacks(Callbacks):
 
 
 class PluginHooks(RunCallbacks):
-    """Relays run events to the plugin hooks of ``registry`` (its pluggy ``hook`` relay)."""
+    """A run's events to the plugins: the trackers the run asks for (``train.track`` / ``MMBENCH_TRACK``:
+    one ``Tracker`` per run, made by the registry at its start and dropped at its end) and the listener
+    hooks (``on_run_start`` / ``on_epoch_end`` / ``on_run_end``) of every installed plugin. One instance
+    serves all the runs of a command, several at once on Ray."""
 
     def __init__(self, registry):
-        self.hook = registry.pm.hook
+        self.registry, self.hook = registry, registry.pm.hook
         self.run = None
+        self.trackers: dict[int, list] = {}  # id(run) -> the trackers of a run between its start and end
 
     def on_run_start(self, run) -> None:
+        from ..contract.tracking import requested
+
         self.run = run
+        trackers = self.trackers[id(run)] = []
+        for name in sorted(requested(run)):
+            tracker = self.registry.create("tracker", name)
+            tracker.start(run)
+            trackers.append(tracker)
         self.hook.on_run_start(run=run)
 
     def on_epoch_end(self, log: EpochLog) -> None:
+        for tracker in self.trackers.get(id(self.run), ()):
+            tracker.epoch(log)
         self.hook.on_epoch_end(run=self.run, log=log)
 
     def on_run_end(self, run, row, valid) -> None:
+        for tracker in self.trackers.pop(id(run), ()):
+            tracker.end(row, valid)
         self.hook.on_run_end(run=run, row=row, valid=valid)
 
 

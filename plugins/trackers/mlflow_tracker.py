@@ -24,7 +24,7 @@ import numpy as np
 import mmbench
 from mmbench.errors import MMBenchError, one_line, short
 from mmbench.output.failures import causes, describe_os_error
-from mmbench.contract.tracking import flat_params, learning_curve, wanted
+from mmbench.plugin import Tracker, flat_params, learning_curve
 
 MMBENCH_API_VERSION = 2
 NAME = "mlflow"
@@ -122,51 +122,40 @@ def _number(value) -> float | None:
     return number if np.isfinite(number) else None
 
 
-class MLflowTracker:
-    """Holds the MLflow run of each tracked mmbench run between its start and its end."""
+class MLflowTracker(Tracker):
+    """One tracked mmbench run as one MLflow run: its client, run id and epochs live on the instance."""
 
-    def __init__(self):
-        self.runs: dict[int, tuple] = {}  # id(resolved) -> (client, run_id, epoch logs)
-
-    def on_run_start(self, run):
-        if not wanted(run, NAME):
-            return
+    def start(self, run) -> None:
         from mlflow.entities import Param
 
-        client, experiment = _connect()
+        self.client, experiment = _connect()
         config = run.as_dict()
         names = [config[s]["name"] for s in ("encoder", "reducer", "model")]
-        started = client.create_run(
+        started = self.client.create_run(
             experiment, run_name=f"{'/'.join(names)} seed={run.train.seed}",
             tags={"mmbench.config_hash": run.config_hash(), "mmbench.encoder": names[0],
                   "mmbench.reducer": names[1], "mmbench.model": names[2], "mmbench.version": mmbench.__version__})
-        run_id = started.info.run_id
+        self.run_id, self.history = started.info.run_id, []
         params = [Param(k, str(v)[:6000]) for k, v in sorted(flat_params(config).items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 parameters per call
-            client.log_batch(run_id, params=params[i:i + 100])
-        client.log_dict(run_id, config, "config.json")
-        self.runs[id(run)] = (client, run_id, [])
+            self.client.log_batch(self.run_id, params=params[i:i + 100])
+        self.client.log_dict(self.run_id, config, "config.json")
 
-    def on_epoch_end(self, run, log):
-        if id(run) not in self.runs:
-            return
+    def epoch(self, log) -> None:
         from mlflow.entities import Metric
 
-        client, run_id, history = self.runs[id(run)]
-        history.append(log)
+        self.history.append(log)
         now = int(time.time() * 1000)
         # per-epoch series under epoch_*: the unprefixed names hold the row's (restored best epoch) values
         values = {"epoch_train_loss": log.train_loss, "epoch_seconds": log.seconds,
                   **{f"epoch_valid_{k}": v for k, v in log.valid.items()}}
-        client.log_batch(run_id, metrics=[Metric(k, float(v), now, log.epoch) for k, v in values.items()
-                                          if _number(v) is not None])
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, log.epoch) for k, v in values.items()
+                                                    if _number(v) is not None])
 
-    def on_run_end(self, run, row, valid):
-        if id(run) not in self.runs:
-            return
+    def end(self, row, valid) -> None:
         from mlflow.entities import Metric
 
-        client, run_id, history = self.runs.pop(id(run))
+        client, run_id, history = self.client, self.run_id, self.history
         values = _row_dict(row)
         ok = values.get("status", "ok") in ("ok", "")
         try:
@@ -193,25 +182,6 @@ class MLflowTracker:
             client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
 
 
-tracker = MLflowTracker()
-
-
 @mmbench.hookimpl
-def tracker_names():
-    return [NAME]
-
-
-@mmbench.hookimpl
-def on_run_start(run):
-    tracker.on_run_start(run)
-
-
-@mmbench.hookimpl
-def on_epoch_end(run, log):
-    tracker.on_epoch_end(run, log)
-
-
-@mmbench.hookimpl
-def on_run_end(run, row, valid):
-    tracker.on_run_end(run, row, valid)
-
+def register_trackers(register):
+    register(NAME, MLflowTracker, description="each tracked run as an MLflow run (pip install 'mmbench[track]')")
