@@ -71,9 +71,11 @@ def routes(tmp_path, monkeypatch):
     monkeypatch.setenv("MMBENCH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MMBENCH_TRACK", raising=False)
     RecordingTracker.made = []
+    from mmbench_plugins.reducers import basic
+
     listener = Listener()
     pm = new_plugin_manager()
-    for plugin in (FakePlugin(), sweep_fakes.SweepFakePlugin(), listener):
+    for plugin in (FakePlugin(), sweep_fakes.SweepFakePlugin(), basic, listener):
         pm.register(plugin)
     return build_registry(pm, entry_points=False), listener
 

@@ -79,7 +79,9 @@ def render(comp: Component) -> list[str]:
         lines += ["", f"parameters ({comp.kind}.KEY in a config, or --set {comp.kind}.KEY=VALUE):"]
         lines += columns([HEADER, *rows])
     else:
-        lines += ["", f"parameters: none (the {comp.kind} section takes only its name)"]
+        where = ("a run turns it on with train.track: " + comp.name) if comp.kind == "tracker" else \
+            f"the {comp.kind} section takes only its name"
+        lines += ["", f"parameters: none ({where})"]
     if comp.kind == "model":
         lines += ["", *train_lines(comp)]
     return lines
