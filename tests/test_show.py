@@ -62,7 +62,7 @@ def test_show_train_lists_every_train_key(capsys):
 
 @pytest.mark.parametrize("query, line", [
     ("DIN", "error: no component named 'DIN' (did you mean 'din'?); `mmbench plugins` lists them all"),
-    ("Reducer/PCA", "error: unknown kind 'Reducer' in 'Reducer/PCA'; kinds: encoder, reducer, model, dataset "
+    ("Reducer/PCA", "error: unknown kind 'Reducer' in 'Reducer/PCA'; kinds: encoder, reducer, model, dataset, tracker "
                     "(e.g. reducer/pca)"),
     ("reducer/PCA", "error: no reducer named 'reducer/PCA' (did you mean 'reducer/pca'?); `mmbench plugins` lists "
                     "them all"),
