@@ -17,7 +17,7 @@ from ..run import checkpoint
 from ..files.atomic import atomic_write_bytes, atomic_write_text
 from ..contract.components import RunContext
 from ..errors import DataError, MMBenchError, one_line
-from ..run.pipeline import build_model, encode_items, load_data, reduce_items
+from ..run.pipeline import build_model, prepare
 from .task1 import resolve_stored
 from ..run.trainer import predict, resident_tensors, resolve_device
 
@@ -41,9 +41,9 @@ def load_trained(run_dir: Path, registry, ctx: RunContext):
     if resolved.config_hash() != info["config_hash"]:
         warnings.append(f"the config in {run_dir} now resolves to hash {resolved.config_hash()} (was "
                         f"{info['config_hash']}): a plugin's parameters changed since training")
-    data = load_data(resolved.dataset, ctx)
-    data, reduction = resolved.before_training(data, reduce_items(resolved, encode_items(resolved, data, ctx), ctx), ctx)
-    model = build_model(resolved, data, reduction)
+    staged = prepare(resolved, ctx)
+    data = staged.data
+    model = build_model(resolved, data, staged.reduction)
     state = checkpoint.load_state(run_dir)
     try:
         model.load_state_dict(state, strict=True)

@@ -23,9 +23,8 @@ def export_embeddings(resolved, ctx, out: Path) -> dict:
     from ..challenge.task1 import check_fixed_reducer, check_width, write_item_info
 
     check_fixed_reducer(resolved, WHO)  # what the config alone tells, before any encoding
-    data = pipeline.load_data(resolved.dataset, ctx)
-    encoding = pipeline.encode_items(resolved, data, ctx)
-    reduced = pipeline.reduce_items(resolved, encoding, ctx).table
+    staged = pipeline.prepare(resolved, ctx)
+    data, encoding, reduced = staged.data, staged.encoding, staged.reduction.table
     check_width(WHO, resolved.reducer.name, resolved.reducer.create().output_width(), reduced.shape[1],
                 encoding.vectors.shape[1])
     write_item_info(out, data, reduced, WHO)

@@ -354,26 +354,46 @@ class RunResult:
     data: MMCTRData | None = None  # what the model was trained on
 
 
+@dataclass
+class Staged:
+    """Everything a run needs before it trains: its data (as the model sees it), its item vectors and
+    their reduction."""
+
+    data: MMCTRData
+    encoding: Encoding
+    reduction: Reduction
+
+
+def prepare(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = None) -> Staged:
+    """Load → encode → reduce → ``before_training``: the first half of the one lifecycle. ``run`` and
+    ``predict`` go on from here (``finish``; the checkpoint's weights), ``export-embeddings`` writes the
+    reduction; a sweep and a search call the same stages themselves, to share each encoding and
+    reduction among the runs that use it."""
+    callbacks = callbacks or RunCallbacks()
+    data = load_data(resolved.dataset, ctx)
+    callbacks.on_data_loaded(data)
+    encoding = encode_items(resolved, data, ctx)
+    reduction = reduce_items(resolved, encoding, ctx)
+    data, reduction = resolved.before_training(data, reduction, ctx)
+    return Staged(data, encoding, reduction)
+
+
 def run(resolved: Resolved, ctx: RunContext, callbacks: RunCallbacks | None = None) -> RunResult:
-    """Every stage of one run; writing the row is the caller's (the leaderboard store)."""
+    """One run: ``prepare``, then ``finish``; an error stops it (the command reports it; a sweep or a
+    search records a failed row instead). Writing the row is the caller's (the leaderboard store)."""
     callbacks = callbacks or RunCallbacks()
     callbacks.on_run_start(resolved)
-    data = None
+    staged = None
     try:
-        data = load_data(resolved.dataset, ctx)
-        callbacks.on_data_loaded(data)
-        encoding = encode_items(resolved, data, ctx)
-        reduction = reduce_items(resolved, encoding, ctx)
-        data, reduction = resolved.before_training(data, reduction, ctx)
+        staged = prepare(resolved, ctx, callbacks)
         with ctx.events.stage("train", model=resolved.model.name) as end:
-            trained = train_model(resolved, data, reduction, callbacks)
-            end.update(epochs=trained.result.epochs_run, best_epoch=trained.result.best_epoch,
-                       valid_auc=f"{trained.result.valid['auc']:.4f}")
+            finished = finish(resolved, staged.data, staged.reduction, staged.encoding, callbacks, passes=(Exception,))
+            result = finished.trained.result
+            end.update(epochs=result.epochs_run, best_epoch=result.best_epoch, valid_auc=f"{result.valid['auc']:.4f}")
     except Exception as exc:
-        dataset_id = data.dataset_id if data is not None else resolved.dataset.name
+        dataset_id = staged.data.dataset_id if staged is not None else resolved.dataset.name
         callbacks.on_run_end(resolved, Row.failed(resolved, dataset_id, one_line(exc)), None)
         raise
-    row = make_row(resolved, data, encoding, trained)
-    valid = saved_predictions(resolved, data, trained)
-    callbacks.on_run_end(resolved, row, valid)
-    return RunResult(row, trained.model, trained.result, encoding, valid, data)
+    callbacks.on_run_end(resolved, finished.row, finished.valid)
+    return RunResult(finished.row, finished.trained.model, finished.trained.result, staged.encoding, finished.valid,
+                     staged.data)

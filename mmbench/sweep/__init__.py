@@ -63,6 +63,7 @@ def run_sweep(
         report.datasets.append(data.dataset_id)
         if not dry_run:
             store.check_targets(directory, data.dataset_id)
+            callbacks.on_data_loaded(data)
         recorded = store.recorded_status(directory, data.dataset_id)
         todo = [r for r in ds_group if r.config_hash not in recorded
                 or (retry_failed and recorded[r.config_hash] == "failed")]

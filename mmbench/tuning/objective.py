@@ -127,6 +127,7 @@ class Session:
         if self._data is None:
             data = pipeline.load_data(self.base.dataset, self.ctx)
             store.check_targets(self.directory, data.dataset_id)  # a blocked CSV is said before any trial trains
+            self.callbacks.on_data_loaded(data)
             self._data = data
         return self._data
 
