@@ -99,3 +99,34 @@ def test_gauc_is_in_the_leaderboard_row():
     from mmbench.run.row import COLUMNS
 
     assert "valid_gauc" in COLUMNS
+
+
+def test_split_rng_draws_training_apart_from_the_init_and_stays_reproducible(data, monkeypatch):
+    """train.rng: shared replays the stream the initial weights came from (the first dropout masks are
+    made of the init's random draws); split starts training from a stream of its own, a function of
+    the seed alone; the default stays shared and out of the hash, so committed rows reproduce."""
+    from mmbench.contract.params import params_to_dict
+
+    draws = {}
+
+    def first_training_draw(model, *args, **kwargs):
+        draws[len(draws)] = torch.rand(4)
+        raise StopIteration
+
+    monkeypatch.setattr(trainer, "_train", first_training_draw)
+    for rng in ("shared", "split", "split"):
+        with pytest.raises(StopIteration):
+            trainer.build_and_fit(lambda: tiny_din(data), data.train, data.valid,
+                                  TrainParams(epochs=1, seed=5, rng=rng))
+    torch.manual_seed(5)
+    seed_state_draw = torch.rand(4)
+    assert torch.equal(draws[0], seed_state_draw)  # shared: training draws what the build drew first
+    assert not torch.equal(draws[1], seed_state_draw) and torch.equal(draws[1], draws[2])
+    assert trainer.training_seed(5) == trainer.training_seed(5) != trainer.training_seed(6)
+    assert "rng" not in params_to_dict(TrainParams()) and params_to_dict(TrainParams(rng="split"))["rng"] == "split"
+    monkeypatch.undo()
+    params = TrainParams(epochs=2, batch_size=128, seed=5, threads=1, rng="split")
+    a = fit(tiny_din(data), data.train, data.valid, params).valid
+    b = fit(tiny_din(data), data.train, data.valid, params).valid
+    assert a == b
+    assert a != fit(tiny_din(data), data.train, data.valid, TrainParams(epochs=2, batch_size=128, seed=5, threads=1)).valid

@@ -53,6 +53,12 @@ class TrainParams:
     # "sigmoid": FuxiCTR's loss, binary cross-entropy of sigmoid(logit): in float32 a saturated wrong
     # prediction costs 100 (its log is clamped) and gives no gradient; "logits": BCE on the logits
     loss: Literal["logits", "sigmoid"] = added_later("logits")
+    # where training's random draws (dropout masks, any other in-training sampling) start. "shared": from
+    # the seed's state, the very stream the initial weights were drawn from (mmbench's first behaviour,
+    # kept so committed rows reproduce); "split": from a stream derived from the seed apart from the
+    # build's, as FuxiCTR (which trains on from wherever the build left the generator) and most
+    # trainers do. Dropout masks that replay the init's draws slowed din's learning (docs/models.md)
+    rng: Literal["shared", "split"] = added_later("shared")
     seed: int = bounded(2024, ge=0, le=2**32 - 1)
     device: str = bounded("auto", pattern=DEVICE.pattern, hint=DEVICE.hint)  # cuda:N is checked when training starts
     amp: bool = False  # bf16 autocast on CUDA
@@ -253,15 +259,25 @@ def build_and_fit(
 ) -> tuple[nn.Module, TrainResult]:
     """Seed, build the model, train it: the one place a run is seeded.
 
-    The build (the initial weights) and the training (shuffling, dropout) both start from the state of
-    ``params.seed``: a run's numbers do not depend on what ran before it in the process, so a sweep's
-    rows do not depend on their order or on the process (local or Ray worker) they ran in.
+    The build (the initial weights) starts from the state of ``params.seed``; the training (dropout)
+    starts from the same state (``train.rng: shared``) or from ``training_seed(seed)`` (``split``); the
+    shuffle has its own generator seeded with ``params.seed``. Either way a run's numbers do not depend on
+    what ran before it in the process, so a sweep's rows do not depend on their order or on the process
+    (local or Ray worker) they ran in.
     """
     check_splits(train, valid)
     seed_everything(params.seed)
     with kept_rng():
         model = build()
+    if params.rng == "split":
+        seed_everything(training_seed(params.seed))
     return model, _train(model, train, valid, params, callbacks or Callbacks())
+
+
+def training_seed(seed: int) -> int:
+    """The seed of training's own random stream under ``train.rng: split``: a function of the run's seed
+    alone, apart from the stream its initial weights come from."""
+    return int(np.random.SeedSequence([seed, 0x7261696E]).generate_state(1)[0])
 
 
 def fit(model: nn.Module, train: Split, valid: Split, params: TrainParams,
