@@ -58,7 +58,9 @@ def progress(raw) -> tuple[int, bool]:
     except KeyError:  # not created yet
         return 0, False
     running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    midway = any(study_mod.WORKER in t.user_attrs and 1 <= len(t.intermediate_values) <= 3 for t in running)
+    # midway: a trial of this worker has reported an epoch and has epochs still to go
+    midway = any(study_mod.WORKER in t.user_attrs and 1 <= len(t.intermediate_values) < raw["train"]["epochs"]
+                 for t in running)
     return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))), midway
 
 
@@ -150,7 +152,7 @@ def test_study_with_pruning_finishes_and_every_finished_trial_is_a_marked_row(re
 
 def test_killed_midway_then_resumed_without_repeating_finished_trials(tmp_path):
     raw = search(tmp_path, trials=10, pruner="none")
-    raw["train"]["epochs"] = 6
+    raw["train"]["epochs"] = 12  # a trial long enough for the poll below to see it midway
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(raw))
     lb, home = tmp_path / "lb", tmp_path / "home"
