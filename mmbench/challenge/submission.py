@@ -12,14 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import paths
-from ..run import checkpoint
-from ..files.atomic import atomic_write_bytes, atomic_write_text
 from ..contract.components import RunContext
+from ..contract.registry import default_registry
 from ..errors import DataError, MMBenchError, one_line
-from ..run.pipeline import build_model, prepare
-from .task1 import resolve_stored
+from ..files import paths
+from ..files.atomic import atomic_write_bytes, atomic_write_text
+from ..run import checkpoint
+from ..run import config as config_mod
+from ..run.pipeline import build_model, prepare, resolve
 from ..run.trainer import predict, resident_tensors, resolve_device
+from . import task1
 
 CSV_NAME = "prediction.csv"
 ZIP_NAME = "prediction.zip"
@@ -36,7 +38,7 @@ class Prediction:
 def load_trained(run_dir: Path, registry, ctx: RunContext):
     """(resolved config, data, model with the trained weights, warnings) for a run folder."""
     info = checkpoint.read_run(run_dir)
-    resolved = resolve_stored(info["config"], str(Path(run_dir) / checkpoint.RUN_FILE), registry)
+    resolved = task1.resolve_stored(info["config"], str(Path(run_dir) / checkpoint.RUN_FILE), registry)
     warnings = []
     if resolved.config_hash() != info["config_hash"]:
         warnings.append(f"the config in {run_dir} now resolves to hash {resolved.config_hash()} (was "
@@ -104,11 +106,6 @@ def find_run(ref: str, home: Path, registry=None, overrides: list[str] | None = 
         checkpoint.read_run(path)
         return path
     if path.suffix in (".yaml", ".yml") or path.is_file():
-        from ..contract.registry import default_registry
-        from ..run import config as config_mod
-        from ..run.pipeline import resolve
-        from . import task1
-
         registry = registry or default_registry()
         if task == 1 or (task is None and "model" not in config_mod.read_yaml(path)):
             resolved, command = task1.resolve(task1.load_config(path, overrides), registry), "task1"

@@ -1,8 +1,8 @@
 """Helpers for experiment-tracker plugins (MLflow ships with mmbench; W&B or TensorBoard are written
 the same way by anyone): which runs to track, the config as flat parameters, a learning-curve chart.
 
-A tracker is a plugin implementing the run hooks of ``mmbench/contract/hookspecs.py`` (``on_run_start``,
-``on_epoch_end``, ``on_run_end``). It tracks a run when its name is in the run's ``train.track``
+A tracker is a component (``components.Tracker``, registered through ``register_trackers``); the
+registry makes one for each run that asks for it: its name in the run's ``train.track``
 (``track: mlflow`` or ``track: [mlflow, wandb]``) or in the environment variable ``MMBENCH_TRACK``
 (comma-separated). Tracking is off by default, and a tracker imports its library only for a run it
 tracks. ``train.track`` does not enter the config hash: tracking a run does not change its result.
@@ -40,10 +40,6 @@ def check(track: str | list[str], installed: list[str], where: str) -> None:
         if name not in installed:
             raise ConfigError(f"{source}: no tracker '{short(name, 60)}'{did_you_mean(name, installed)}; "
                               f"installed trackers: {', '.join(installed) or 'none'} (docs/tracking.md)")
-
-
-def wanted(run, name: str) -> bool:
-    return name in requested(run)
 
 
 def flat_params(config: dict, prefix: str = "") -> dict[str, str]:
