@@ -180,6 +180,28 @@ def test_tracker_plugins_hear_the_run(tmp_path):
                               ("end", "ok", result.row.valid_auc, 600)]
 
 
+class LegacyTracker(Tracker):
+    """A tracker plugin written before trackers were a component kind: it declares its name and logs
+    from its own hooks."""
+
+    @mmbench.hookimpl
+    def tracker_names(self):
+        return ["legacy"]
+
+
+def test_a_tracker_plugin_of_the_hooks_era_still_tracks(tmp_path, monkeypatch):
+    import mmbench_zoo.attention_dnn as attention_dnn
+    from fakes import registry_with_fakes
+
+    monkeypatch.delenv("MMBENCH_TRACK", raising=False)
+    tracker = LegacyTracker()
+    registry = registry_with_fakes(attention_dnn=attention_dnn, tracker=tracker)
+    assert "legacy" in registry.tracker_names() and "legacy" not in registry.names("tracker")
+    resolved = pipeline.resolve(cfg(train={"epochs": 1, "batch_size": 512, "track": "legacy"}), registry)
+    pipeline.run(resolved, RunContext(home=tmp_path), PluginHooks(registry))
+    assert [e[0] for e in tracker.events] == ["start", "epoch", "end"]
+
+
 ZOO = {
     "attention_dnn": {"name": "attention_dnn", "embedding_dim": 8, "num_heads": 2, "dnn_hidden": [16]},
     "din": {"name": "din", "embedding_dim": 8, "attention_hidden": [16], "dnn_hidden": [16]},

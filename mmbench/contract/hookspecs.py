@@ -36,6 +36,13 @@ def register_datasets(register):
 
 
 @hookspec
+def tracker_names():
+    """Deprecated (plugin API 2, before trackers were a component kind): the names a plugin tracks runs
+    under through its own ``on_run_*`` hooks, e.g. ``["wandb"]``. ``train.track`` accepts them, and the
+    plugin's hooks decide for themselves which runs to log; ``register_trackers`` replaces this."""
+
+
+@hookspec
 def register_trackers(register):
     """Register experiment trackers: ``register("mlflow", MLflowTracker)``, a ``components.Tracker``
     subclass. A run asks for one by name (``train.track: NAME`` or ``MMBENCH_TRACK=NAME``); a name no

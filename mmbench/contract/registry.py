@@ -147,8 +147,10 @@ class Registry:
         return sorted(self.components[kind])
 
     def tracker_names(self) -> list[str]:
-        """The experiment trackers the installed plugins register (``register_trackers``)."""
-        return self.names("tracker")
+        """The experiment trackers the installed plugins provide: those they register
+        (``register_trackers``) and those an older plugin declares for its own hooks (``tracker_names``)."""
+        declared = {str(n) for names in self.pm.hook.tracker_names() for n in names or ()}
+        return sorted(declared | set(self.names("tracker")))
 
     def configure(self, kind: str, name: str, overrides: dict | None = None, where: str | None = None) -> Configured:
         """Defaults → validation: the component ``name`` of ``kind`` with ``overrides`` checked against its

@@ -61,7 +61,8 @@ class PluginHooks(RunCallbacks):
 
         self.run = run
         trackers = self.trackers[id(run)] = []
-        for name in sorted(requested(run)):
+        # a name no Tracker is registered under belongs to an older plugin's own hooks (tracker_names)
+        for name in sorted(requested(run) & set(self.registry.names("tracker"))):
             tracker = self.registry.create("tracker", name)
             tracker.start(run)
             trackers.append(tracker)
