@@ -154,7 +154,7 @@ def run_authors_side(python: str, repo: Path, folder: Path, cfg, meta: dict, see
 
 #: what must match for --resume to add seeds to a saved comparison
 RESUME_KEYS = ("zoo_model", "authors_model", "dataset", "train_rows", "valid_rows", "batch_size",
-               "epochs", "threads", "patience", "model_params")
+               "epochs", "threads", "patience", "model_params", "zoo_rng")
 
 
 def resumed(out: Path, meta: dict) -> tuple[list[dict], list[dict]]:
@@ -306,7 +306,7 @@ def cmd_fidelity(args) -> int:
                     zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.fixed, **zoo_set}.items())
                     or "as configured",
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
-                    patience=params.get("early_stop_patience"), model_params=model_params)
+                    patience=params.get("early_stop_patience"), model_params=model_params, zoo_rng=args.zoo_rng)
         zoo, authors = resumed(Path(args.out), meta) if args.resume else ([], [])
         meta["seeds"] = sorted({*seeds, *(r["seed"] for r in authors)})
         for seed in seeds:
@@ -314,8 +314,8 @@ def cmd_fidelity(args) -> int:
                 print(f"seed {seed}: in {args.out} already (--resume)", file=sys.stderr, flush=True)
                 continue
             print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
-            zoo.append(run_zoo_side(folder, meta, model_params, train_params(params, args.epochs, seed, args.threads),
-                                    args.timeout))
+            settings = train_params(params, args.epochs, seed, args.threads, args.zoo_rng)
+            zoo.append(run_zoo_side(folder, meta, model_params, settings, args.timeout))
             print(f"seed {seed}: authors' {pair.authors_model} ...", file=sys.stderr, flush=True)
             try:
                 authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
@@ -361,6 +361,9 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--threads", type=number(int, 1, 1024), default=1, help="torch threads a side (default 1)")
     p.add_argument("--authors-workers", type=number(int, 0, 256), default=None,
                    help="the authors' loader worker processes (default: their config's)")
+    p.add_argument("--zoo-rng", choices=("split", "shared"), default="split",
+                   help="the zoo's train.rng: split (default; like FuxiCTR, training draws apart from the init's) or "
+                        "shared (mmbench's default, which replays the init's draws in training)")
     p.add_argument("--warmup", type=number(int, 0, 10_000), default=5, help="zoo optimizer steps not timed (default 5)")
     p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per run before giving up")
     p.add_argument("--out", metavar="PATH", help="write the per-epoch results (.json or .csv), atomically")

@@ -74,7 +74,7 @@ PAIRS = {
 }
 
 
-def train_params(p: dict, epochs: int, seed: int, threads: int) -> dict:
+def train_params(p: dict, epochs: int, seed: int, threads: int, rng: str = "split") -> dict:
     """The zoo trainer's settings from the authors' FuxiCTR params (FuxiCTR's defaults where unset)."""
     monitor = p.get("monitor", "AUC")
     return {"lr": p["learning_rate"], "optimizer": str(p.get("optimizer", "adam")).lower(),
@@ -83,5 +83,6 @@ def train_params(p: dict, epochs: int, seed: int, threads: int) -> dict:
             "patience": p.get("early_stop_patience", 2), "plateau_lr_factor": p.get("factor", 0.1),
             "min_lr": FUXICTR_LR_FLOOR, "grad_clip": 10.0, "epochs": epochs, "seed": seed, "threads": threads,
             "loss": "sigmoid",  # FuxiCTR's binary_crossentropy on the sigmoid output
-            "rng": "split",  # FuxiCTR trains on from where its build left the generator: no replayed draws
+            # FuxiCTR trains on from where its build left the generator: "split" replays no init draws
+            "rng": rng,
             "monitor": "auc" if "AUC" in (monitor if isinstance(monitor, (str, dict)) else "AUC") else "logloss"}
