@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mmbench import MOVED  # noqa: E402
-from test_architecture import (SOURCES, construction_sites, import_circles, import_graph, probes,  # noqa: E402
-                               switches_and_param_probes)
+from test_architecture import (SOURCES, construction_sites, import_circles, import_graph, names_in_core,  # noqa: E402
+                               probes, switches_and_param_probes)
 
 #: what the docs send a new plugin author to, first to last (those that exist in the checkout)
 AUTHOR_READS = ("docs/architecture.md", "docs/plugins.md", "mmbench/contract/components.py", "mmbench/contract/hookspecs.py",
@@ -92,16 +92,7 @@ def ray_executors(root: Path) -> list[str]:
 
 def plugin_names_in_core(root: Path) -> list[str]:
     """String constants in mmbench/ (docstrings aside) that are a built-in component's name."""
-    out = []
-    for path in sorted((root / "mmbench").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        docs = {id(n.body[0].value) for n in ast.walk(tree)
-                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and n.body
-                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in BUILT_IN_NAMES and id(node) not in docs:
-                out.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
-    return out
+    return names_in_core(root, BUILT_IN_NAMES)
 
 
 def lines(path: Path) -> int:

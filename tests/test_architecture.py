@@ -325,3 +325,37 @@ def test_an_old_path_imports_the_moved_module_itself_with_a_warning():
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == [
         "mmbench.components moved to mmbench.contract.components; plugin authors import mmbench.plugin", "True"]
+
+
+#: built-in names that are also ordinary words, which a string constant may hold for another reason
+ORDINARY_WORDS = {"text", "none", "random"}
+
+
+def names_in_core(root: Path, names: set[str]) -> list[str]:
+    """String constants in mmbench/ (docstrings aside) equal to one of ``names``."""
+    out = []
+    for path in sorted((root / "mmbench").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in docs:
+                out.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    return out
+
+
+def test_the_core_names_no_built_in_plugin():
+    from mmbench.contract.registry import KINDS, default_registry
+
+    registry = default_registry()
+    built_in = {name for kind in KINDS for name in registry.names(kind)
+                if registry.get(kind, name).distribution == "mmbench"}
+    assert {"din", "qin", "transformer_dcn", "pca", "clip", "mlflow", "microlens_1m_synth"} <= built_in
+    assert names_in_core(ROOT, built_in - ORDINARY_WORDS) == []
+
+
+def test_the_name_finder_sees_a_constant_but_not_a_docstring(tmp_path):
+    (tmp_path / "mmbench").mkdir()
+    (tmp_path / "mmbench" / "m.py").write_text('"""din is described here."""\nDEFAULT = "din"\nHELP = "e.g. din"\n')
+    assert names_in_core(tmp_path, {"din"}) == ["mmbench/m.py:2: 'din'"]

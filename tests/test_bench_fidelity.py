@@ -256,3 +256,18 @@ def test_resume_adds_seeds_to_a_saved_comparison_and_refuses_another(tmp_path, t
     assert err.count("\n") == 0 and "measured another comparison: batch_size 256 (now 128)" in err
     assert main([*base[:-2], "--seeds", "3", "--resume"]) == 2  # no --out to resume from
     assert "--resume continues the seeds saved in --out" in capsys.readouterr().err
+    # the zoo's train.rng is part of the comparison: shared draws would mix two protocols in one file
+    assert res["meta"]["zoo_rng"] == "split"
+    assert main([*base, "--seeds", "3", "--zoo-rng", "shared", "--resume"]) == 2
+    assert "zoo_rng 'split' (now 'shared')" in capsys.readouterr().err
+
+
+def test_the_pairs_are_the_ones_the_zoo_models_declare(capsys):
+    from mmbench.bench.fidelity_pairs import pairs
+
+    found = {name: pair.zoo_model for name, pair in pairs().items()}
+    assert found == {"din": "din", "qin": "qin", "transformer_dcn": "transformer_dcn",
+                     "transformer_dcn_quant": "transformer_dcn"}
+    assert main(["bench", "fidelity", "--pair", "dinn", "--authors-repo", ".", "--authors-python", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--pair dinn: no model declares it" in err and "did you mean 'din'" in err

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmbench.bench import flops, workload
-from mmbench.bench.published_transformer_dcn import write_challenge_parquet
+from mmbench.bench import workload
 from mmbench.bench.train import render
 from mmbench.bench.workload import StepClock
 from mmbench.cli import main
-from mmbench_zoo.transformer_dcn.model import TransformerDCNParams
+from mmbench_zoo.transformer_dcn import flops
+from mmbench_zoo.transformer_dcn.model import TransformerDCN, TransformerDCNParams
 
 
 def test_floor_at_the_published_shapes():
@@ -20,7 +20,7 @@ def test_floor_at_the_published_shapes():
 
     p = params_to_dict(TransformerDCNParams())
     f = flops.transformer_dcn_flops(p, positions=10)
-    assert f["dcn_width"] == 9088
+    assert f["gemm_width"] == 9088
     assert f["cross"] == 3 * 2 * 3 * 9088 ** 2  # 3 layers, 2 FLOPs per multiply-add, forward + backward
     assert f["cross"] / f["total"] > 0.8  # the full-rank cross layers dominate
 
@@ -38,7 +38,7 @@ def test_challenge_parquet_is_what_the_published_loader_reads(tmp_path):
     data = make_fake_data(n_train=20, n_valid=10)
     vecs = data.items.load_shipped("", "")
     workload.save(tmp_path, data.train, data.valid, data.items, vecs, {})
-    paths = write_challenge_parquet(tmp_path, tmp_path / "out")
+    paths = workload.write_challenge_parquet(tmp_path, tmp_path / "out")
     train = pd.read_parquet(paths["train_data"])
     assert list(train.columns) == ["user_id", "item_seq", "likes_level", "views_level", "item_id", "label"]
     assert all(train[c].dtype == np.int64 for c in train.columns if c != "item_seq")  # one int64 array
@@ -59,7 +59,7 @@ def test_published_comparison_argument_errors(args, message, capsys):
 
 def test_a_run_inside_its_warmup_is_refused_with_what_to_change(capsys):
     # tiny has 5,000 train rows: one epoch of batch 4096 is 2 optimizer steps, both inside 5 warm-up steps
-    assert main(["bench", "train", "--scale", "tiny", "--epochs", "1", "--batch-size", "4096", "--device", "cpu"]) == 2
+    assert main(["bench", "train", "--model", "din", "--scale", "tiny", "--epochs", "1", "--batch-size", "4096", "--device", "cpu"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert ("this run makes 2 optimizer step(s) (1 epoch(s) x 2 batches of 4096 from 5,000 rows), all inside the 5 "
             "warm-up steps") in err
@@ -87,3 +87,27 @@ def test_the_step_clock_reports_none_when_every_step_was_warm_up():
     for _ in range(3):
         clock.tick(8)
     assert clock.durations and clock.samples_per_second() > 0 and clock.samples == 8
+
+
+def test_the_peers_are_the_ones_the_zoo_models_declare_and_a_wrong_one_is_one_line(capsys):
+    from mmbench.bench.train import peers
+
+    assert {name: owner for name, (owner, _) in peers().items()} == {
+        "fuxictr": "din", "published-transformer-dcn": "transformer_dcn"}
+    assert main(["bench", "train", "--vs", "fuxctr"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--vs fuxctr: no model declares it" in err and "did you mean 'fuxictr'" in err
+    assert main(["bench", "train", "--scale", "tiny"]) == 2  # no config, no --model, no --vs: which model?
+    assert "give --model NAME (models: attention_dnn, dcn, din, qin, transformer_dcn)" in capsys.readouterr().err
+
+
+def test_the_flop_floor_comes_from_the_model_and_a_model_without_a_count_has_none():
+    from mmbench.contract.params import params_to_dict
+    from mmbench_zoo.din.model import DIN, DINParams
+
+    seq = np.array([[0, 0, 4], [1, 2, 3]])
+    params = params_to_dict(TransformerDCNParams())
+    count = TransformerDCN.flop_count({**params, "mask": "correct"}, seq)  # 1 and 3 real items
+    assert count["gemm_width"] == 9088 and count["note"] == "transformer over 2.0 positions per row"
+    assert count["total"] == flops.transformer_dcn_flops(params, positions=2.0)["total"]
+    assert DIN.flop_count(params_to_dict(DINParams()), seq) is None

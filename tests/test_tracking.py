@@ -286,12 +286,16 @@ def test_library_records_at_error_become_one_mmbench_line_and_are_restored(capsy
     lines = []
     ray_logger = logging.getLogger("ray")
     before = (ray_logger.level, list(ray_logger.handlers), ray_logger.propagate)
+    mlflow_logger = logging.getLogger("mlflow")
+    mlflow_before = (mlflow_logger.level, list(mlflow_logger.handlers), mlflow_logger.propagate)
     with liblog.routed(lines.append, debug=False):
         logging.getLogger("ray._private.worker").info("Started a local Ray instance.")
         logging.getLogger("optuna.study").warning("Trial 3 failed with value None.")
         ray_logger.handlers.append(logging.StreamHandler())  # importing Ray adds its handler again
         liblog.reapply()
+        liblog.route("mlflow")  # what the MLflow tracker does when it imports MLflow
         logging.getLogger("mlflow.store").error("database is locked\nTraceback ...")
     assert lines == ["mlflow: database is locked"]
     assert (ray_logger.level, list(ray_logger.handlers), ray_logger.propagate) == before
+    assert (mlflow_logger.level, list(mlflow_logger.handlers), mlflow_logger.propagate) == mlflow_before
     assert capsys.readouterr().err == ""

@@ -23,26 +23,36 @@ import numpy as np
 
 from ..errors import ConfigError, MMBenchError
 from . import authors_config, fidelity_stats, fuxictr_log, workload
-from .fidelity_pairs import PAIRS, Pair, train_params
+from .fidelity_pairs import Pair, pairs, train_params
 
 RUNNER = Path(__file__).with_name("authors_runner.py")
 DATASET_ID = "MicroLens_1M_x1"
 COPY_IGNORE = shutil.ignore_patterns(".git", "checkpoints", "data", "*.log", "__pycache__", "img")
 
 
+def find_pair(name: str) -> Pair:
+    known = pairs()
+    if name not in known:
+        from ..contract.params import did_you_mean
+
+        raise ConfigError(f"--pair {name}: no model declares it{did_you_mean(name, list(known))}; "
+                          f"known: {', '.join(sorted(known)) or 'none'}")
+    return known[name]
+
+
 def check_repo(pair: Pair, repo_arg: str) -> tuple[Path, str, str | None]:
     repo = Path(repo_arg).expanduser().resolve()
     if not repo.is_dir():
-        raise ConfigError(f"--authors-repo {repo}: no such folder; give a checkout of {pair.repos}")
-    for needed in pair.needs:
+        raise ConfigError(f"--authors-repo {repo}: no such folder; give a checkout of {pair.code.repos}")
+    for needed in pair.code.needs:
         if not (repo / needed).exists():
-            raise ConfigError(f"--authors-repo {repo}: {needed} is missing, so it is not the {pair.authors_model} "
-                              f"code; give a checkout of {pair.repos}")
-    for config, expid in pair.configs:
+            raise ConfigError(f"--authors-repo {repo}: {needed} is missing, so it is not the {pair.code.authors_model} "
+                              f"code; give a checkout of {pair.code.repos}")
+    for config, expid in pair.code.configs:
         if (repo / config).exists():
             return repo, config, expid
-    raise ConfigError(f"--authors-repo {repo}: none of {[c for c, _ in pair.configs]} exists; give a checkout of "
-                      f"{pair.repos}")
+    raise ConfigError(f"--authors-repo {repo}: none of {[c for c, _ in pair.code.configs]} exists; give a checkout of "
+                      f"{pair.code.repos}")
 
 
 def check_python(python: str) -> str:
@@ -80,7 +90,7 @@ def load_data(root: str | None):
 def prepare(args, folder: Path) -> dict:
     """Save the rows once (the zoo side's arrays) and write them as the challenge's parquet files (the
     authors' side); the same --train-rows subset for both."""
-    from .published_transformer_dcn import write_challenge_parquet
+    from .workload import write_challenge_parquet
 
     data, vectors = load_data(args.root)
     split = data.train
@@ -185,7 +195,7 @@ def summarise(pair: Pair, meta: dict, zoo: list[dict], authors: list[dict]) -> d
                        "authors_n": a.b.n, "authors_auc_mean": a.b.mean, "authors_auc_sd": a.b.sd,
                        "delta": a.delta, "ci_low": a.low, "ci_high": a.high, "verdict": a.verdict,
                        "zoo_train_logloss": l.a.mean, "authors_train_logloss": l.b.mean})
-    return {"pair": pair.name, "meta": meta, "zoo": zoo, "authors": authors, "epochs": epochs,
+    return {"pair": pair.code.name, "meta": meta, "zoo": zoo, "authors": authors, "epochs": epochs,
             "ci": "95 % Welch t interval of the difference of the per-epoch means (seeds unpaired)"}
 
 
@@ -277,24 +287,24 @@ def parse_zoo_set(items: list[str]) -> dict:
 
 
 def cmd_fidelity(args) -> int:
-    pair = PAIRS[args.pair]
+    pair = find_pair(args.pair)
     repo, config, expid = check_repo(pair, args.authors_repo)
-    if pair.unsupported:
-        raise ConfigError(f"--pair {pair.name}: not comparable: {pair.unsupported}")
+    if pair.code.unsupported:
+        raise ConfigError(f"--pair {pair.code.name}: not comparable: {pair.code.unsupported}")
     if args.out and Path(args.out).suffix not in (".json", ".csv"):
         raise ConfigError(f"--out {args.out}: give a .json or .csv path")
     if args.resume and not (args.out and Path(args.out).suffix == ".json"):
         raise ConfigError("--resume continues the seeds saved in --out: give --out FILE.json")
     cfg = authors_config.resolve(repo, args.authors_config or config, args.authors_expid or expid)
-    if cfg.params.get("model") != pair.authors_model:
-        raise ConfigError(f"{cfg.source}: runs model {cfg.params.get('model')!r}, not {pair.authors_model}")
+    if cfg.params.get("model") != pair.code.authors_model:
+        raise ConfigError(f"{cfg.source}: runs model {cfg.params.get('model')!r}, not {pair.code.authors_model}")
     seeds = args.seeds or [int(cfg.params.get("seed", 20242025))]
     batch_size = args.batch_size or cfg.params["batch_size"]
     params = {**cfg.params, "batch_size": batch_size}
     if args.patience:
         params["early_stop_patience"] = args.patience
     zoo_set = parse_zoo_set(args.zoo_set)
-    model_params = {**pair.model_params(params), **pair.fixed, **zoo_set}
+    model_params = {**pair.code.model_params(params), **pair.code.fixed, **zoo_set}
     from ..contract.registry import default_registry
 
     default_registry().configure("model", pair.zoo_model, model_params, f"--zoo-set ({pair.zoo_model})")
@@ -302,8 +312,8 @@ def cmd_fidelity(args) -> int:
     with tempfile.TemporaryDirectory(prefix="mmbench-fidelity-") as tmp:
         folder = Path(tmp)
         meta = prepare(args, folder)
-        meta.update(zoo_model=pair.zoo_model, authors_model=pair.authors_model, authors_config=cfg.source,
-                    zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.fixed, **zoo_set}.items())
+        meta.update(zoo_model=pair.zoo_model, authors_model=pair.code.authors_model, authors_config=cfg.source,
+                    zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.code.fixed, **zoo_set}.items())
                     or "as configured",
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
                     patience=params.get("early_stop_patience"), model_params=model_params, zoo_rng=args.zoo_rng)
@@ -316,7 +326,7 @@ def cmd_fidelity(args) -> int:
             print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
             settings = train_params(params, args.epochs, seed, args.threads, args.zoo_rng)
             zoo.append(run_zoo_side(folder, meta, model_params, settings, args.timeout))
-            print(f"seed {seed}: authors' {pair.authors_model} ...", file=sys.stderr, flush=True)
+            print(f"seed {seed}: authors' {pair.code.authors_model} ...", file=sys.stderr, flush=True)
             try:
                 authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
             except MMBenchError as e:
@@ -340,7 +350,9 @@ def add_fidelity_action(bench_subparsers) -> None:
 
     p = bench_subparsers.add_parser(
         "fidelity", help="a zoo model beside its authors' code (FuxiCTR) on the same data, settings and seeds")
-    p.add_argument("--pair", required=True, choices=sorted(PAIRS), help="which zoo model / authors' model")
+    # the names come from the models' AUTHORS_CODE, read when the command runs (not to import torch for --help)
+    p.add_argument("--pair", required=True, metavar="NAME", help="which zoo model / authors' model, e.g. din, qin, "
+                   "transformer_dcn")
     p.add_argument("--authors-repo", required=True, metavar="PATH", help="local checkout of the authors' repository")
     p.add_argument("--authors-python", required=True, metavar="PATH",
                    help="python of the environment with the authors' FuxiCTR (2.3.7)")

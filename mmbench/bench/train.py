@@ -1,7 +1,7 @@
 """``mmbench bench train``: training samples/s, time to N epochs, peak memory and valid AUC of a model,
-optionally beside FuxiCTR's DIN (``--vs fuxictr``) or the published 1st-place Transformer_DCN from a
-local checkout (``--vs published-transformer-dcn --published-repo PATH``) on the same arrays with the
-same shapes.
+optionally beside another implementation of the same function that the model declares (``--vs NAME``:
+its ``PEERS``, e.g. FuxiCTR's DIN, or the published 1st-place Transformer_DCN from a local checkout with
+``--published-repo PATH``) on the same arrays with the same shapes.
 
 The parent process loads the data and item vectors once and saves them as .npy; each side then
 trains in its own subprocess (so peak memory is per side) and prints one JSON line.
@@ -21,17 +21,16 @@ from ..commands import number
 from ..errors import ConfigError, MMBenchError
 from ..files.userpaths import expand
 
-DEFAULT_DATASET = {"name": "microlens_1m_synth", "scale": "small", "seed": 0}
-PUBLISHED_TDCN = "published-transformer-dcn"
+DEFAULT_SCALE = {"scale": "small", "seed": 0}
 
 
-def _dataset_section(args) -> dict:
+def _dataset_section(args, registry) -> dict:
     if args.config:
         from ..run import config as config_mod
 
         cfg = config_mod.load(args.config, args.set)
         return {"config": cfg}
-    section = dict(DEFAULT_DATASET)
+    section = {"name": registry.generating_dataset(), **DEFAULT_SCALE}
     if args.dataset:
         section = {"name": args.dataset}
     if args.scale:
@@ -39,7 +38,7 @@ def _dataset_section(args) -> dict:
     return {"dataset": section}
 
 
-def prepare(args, folder: Path) -> dict:
+def prepare(args, folder: Path, peer_owner: str | None = None) -> dict:
     """Load data + item vectors, resolve model/train params, save the workload; returns its meta."""
     from ..run import pipeline
     from ..contract.components import RunContext
@@ -50,7 +49,7 @@ def prepare(args, folder: Path) -> dict:
 
     registry = default_registry()
     ctx = RunContext()
-    src = _dataset_section(args)
+    src = _dataset_section(args, registry)
     if "config" in src:
         cfg = src["config"]
         resolved = pipeline.resolve(cfg, registry)
@@ -65,7 +64,10 @@ def prepare(args, folder: Path) -> dict:
         if data.items.load_shipped is None:
             raise MMBenchError(f"dataset {dataset.name} ships no item embeddings; pass a run config with an encoder")
         vectors = data.items.load_shipped("item_info.parquet", "item_emb_d128")  # what the baseline used
-        model_name, model_given, train_given = args.model or default_model(args.vs), {}, {}
+        model_name, model_given, train_given = args.model or peer_owner, {}, {}
+        if model_name is None:
+            raise ConfigError(f"bench train: give --model NAME (models: {', '.join(registry.names('model'))}) "
+                              f"or a run config")
         vector_source = "shipped item_emb_d128"
     model = registry.configure("model", model_name, model_given, f"model ({model_name})")
     model_params = model.params
@@ -88,8 +90,9 @@ def prepare(args, folder: Path) -> dict:
         "model_params": params_to_dict(model_params), "train": params_to_dict(train),
         "published_workers": args.published_workers,
     }
-    if model_name == "transformer_dcn":
-        meta["floor"] = floor_of(params_to_dict(model_params), split.item_seq, train)
+    count = model.component.factory.flop_count(params_to_dict(model_params), split.item_seq)
+    if count:
+        meta["floor"] = floor_of(count, train)
     workload.save(folder, split, data.valid, data.items, vectors, meta)
     return meta
 
@@ -106,13 +109,9 @@ def check_timed_steps(rows: int, batch_size: int, epochs: int, warmup: int, accu
             f"so it would measure no samples/s; lower --warmup, add --epochs or use a smaller --batch-size")
 
 
-def default_model(vs: str | None) -> str:
-    return "transformer_dcn" if vs == PUBLISHED_TDCN else "din"
-
-
-def floor_of(model_params: dict, item_seq: np.ndarray, train) -> dict:
-    """FLOPs per training sample of transformer_dcn on these rows, and the fp32 GEMM rate of the
-    dominant product (batch x DCN width x DCN width) at the bench's thread count."""
+def floor_of(count: dict, train) -> dict:
+    """The model's FLOPs per training sample on these rows (``Model.flop_count``) and the fp32 GEMM rate
+    of its dominant product (batch x width x width) at the bench's thread count."""
     import torch
 
     from . import flops
@@ -121,13 +120,10 @@ def floor_of(model_params: dict, item_seq: np.ndarray, train) -> dict:
     if train.threads:
         torch.set_num_threads(train.threads)
     try:
-        kept = flops.mean_kept_positions(item_seq, model_params["mask"])
-        count = flops.transformer_dcn_flops(model_params, positions=kept)
-        gflops = flops.gemm_gflops(train.batch_size, int(count["dcn_width"]))
+        gflops = flops.gemm_gflops(train.batch_size, int(count["gemm_width"]))
     finally:
         torch.set_num_threads(before)
-    return {"positions": kept, "flops": count, "gemm_gflops": gflops,
-            "samples_per_second": gflops * 1e9 / count["total"]}
+    return {"flops": count, "gemm_gflops": gflops, "samples_per_second": gflops * 1e9 / count["total"]}
 
 
 def run_side(module: str, folder: Path, timeout: float | None, *extra: str) -> dict:
@@ -143,10 +139,10 @@ def run_side(module: str, folder: Path, timeout: float | None, *extra: str) -> d
     raise MMBenchError(f"{module} failed (exit {proc.returncode}):\n{tail}")
 
 
-def fuxictr_available() -> bool:
+def importable(package: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("fuxictr") is not None
+    return importlib.util.find_spec(package) is not None
 
 
 def render(meta: dict, rows: list[dict]) -> str:
@@ -184,11 +180,11 @@ def render_floor(floor: dict, rows: list[dict]) -> list[str]:
     f = floor["flops"]
     peak = max([floor["gemm_gflops"]] + [r["gemm_gflops"] for r in rows if "gemm_gflops" in r])
     floor = {**floor, "gemm_gflops": peak, "samples_per_second": peak * 1e9 / f["total"]}
-    parts = ", ".join(f"{k} {f[k] / 1e9:.3f}" for k in ("cross", "dnn + mlp", "transformer"))
-    lines = [f"FLOP floor: {f['total'] / 1e9:.3f} GFLOP per training sample ({parts}; transformer over "
-             f"{floor['positions']:.1f} positions per row), fp32 GEMM {floor['gemm_gflops']:.0f} GFLOP/s (best of the bench's "
-             f"processes) at "
-             f"batch x {int(f['dcn_width'])} x {int(f['dcn_width'])} -> at most {floor['samples_per_second']:.1f} samples/s"]
+    parts = ", ".join(f"{k} {v / 1e9:.3f}" for k, v in f.items() if k not in ("total", "gemm_width", "note"))
+    note = f"; {f['note']}" if f.get("note") else ""
+    lines = [f"FLOP floor: {f['total'] / 1e9:.3f} GFLOP per training sample ({parts}{note}), fp32 GEMM "
+             f"{floor['gemm_gflops']:.0f} GFLOP/s (best of the bench's processes) at batch x {int(f['gemm_width'])} x "
+             f"{int(f['gemm_width'])} -> at most {floor['samples_per_second']:.1f} samples/s"]
     for r in rows:
         if r["samples_per_second"]:  # a side with no timed step has no time per sample
             lines.append(f"  {r['model']}: {floor['samples_per_second'] / r['samples_per_second']:.2f}x the floor's "
@@ -196,44 +192,52 @@ def render_floor(floor: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
-def check_published_repo(args) -> Path:
-    if not args.published_repo:
-        raise ConfigError("--vs published-transformer-dcn needs --published-repo PATH, a checkout of "
-                          "github.com/yinzm/WWW2025_MMCTR_rk1")
-    repo = expand(args.published_repo, "--published-repo").resolve()
-    from .published_transformer_dcn import CONFIG
+def peers() -> dict:
+    """--vs name -> (the model that declares it, its ``Peer``), from the registered models."""
+    from ..contract.registry import default_registry
 
-    for needed in ("src/Transformer_DCN.py", "src/mmctr_dataloader.py", CONFIG):
-        if not (repo / needed).exists():
-            raise ConfigError(f"--published-repo {repo}: {needed} is missing; give a checkout of "
-                              f"github.com/yinzm/WWW2025_MMCTR_rk1")
-    if not fuxictr_available():
-        raise MMBenchError('--vs published-transformer-dcn needs FuxiCTR; install the benchmark extra: '
-                           'pip install -e ".[bench]"')
-    if args.config is None and (args.model or "transformer_dcn") != "transformer_dcn":
-        raise ConfigError("--vs published-transformer-dcn compares transformer_dcn with it; use --model transformer_dcn")
-    return repo
+    registry = default_registry()
+    out = {}
+    for name in registry.names("model"):
+        for peer in registry.get("model", name).factory.PEERS:
+            out[peer.name] = (name, peer)
+    return out
+
+
+def check_peer(args):
+    """The model and ``Peer`` ``--vs`` names, with its checkout and package checked before any work."""
+    known = peers()
+    if args.vs not in known:
+        from ..contract.params import did_you_mean
+
+        raise ConfigError(f"--vs {args.vs}: no model declares it{did_you_mean(args.vs, list(known))}; "
+                          f"known: {', '.join(sorted(known)) or 'none'}")
+    owner, peer = known[args.vs]
+    repo = None
+    if peer.repo:
+        if not args.published_repo:
+            raise ConfigError(f"--vs {peer.name} needs --published-repo PATH, a checkout of {peer.repo}")
+        repo = expand(args.published_repo, "--published-repo").resolve()
+        for needed in peer.repo_needs:
+            if not (repo / needed).exists():
+                raise ConfigError(f"--published-repo {repo}: {needed} is missing; give a checkout of {peer.repo}")
+    if peer.requires and not importable(peer.requires):
+        raise MMBenchError(f'--vs {peer.name} needs {peer.requires}; install the benchmark extra: pip install -e ".[bench]"')
+    if args.config is None and (args.model or owner) != owner:
+        raise ConfigError(f"--vs {peer.name} compares {owner} with it; use --model {owner}")
+    return owner, peer, repo
 
 
 def cmd_train(args) -> int:
-    repo = check_published_repo(args) if args.vs == PUBLISHED_TDCN else None
-    if args.vs == "fuxictr":
-        if not fuxictr_available():
-            raise MMBenchError('--vs fuxictr needs FuxiCTR; install the benchmark extra: pip install -e ".[bench]"')
-        if (args.model or "din") != "din" and not args.config:
-            raise ConfigError("--vs fuxictr compares DIN with DIN; use --model din")
+    owner, peer, repo = check_peer(args) if args.vs else (None, None, None)
     with tempfile.TemporaryDirectory(prefix="mmbench-bench-") as tmp:
         folder = Path(tmp)
-        meta = prepare(args, folder)
-        if args.vs == "fuxictr" and meta["model"] != "din":
-            raise ConfigError(f"--vs fuxictr compares DIN with DIN; the config's model is {meta['model']}")
-        if repo is not None and meta["model"] != "transformer_dcn":
-            raise ConfigError(f"--vs {PUBLISHED_TDCN} compares transformer_dcn with it; the config's model is {meta['model']}")
+        meta = prepare(args, folder, owner)
+        if peer is not None and meta["model"] != owner:
+            raise ConfigError(f"--vs {peer.name} compares {owner} with it; the config's model is {meta['model']}")
         rows = [run_side("mmbench.bench.train_worker", folder, args.timeout)]
-        if args.vs == "fuxictr":
-            rows.append(run_side("mmbench.bench.fuxictr_din", folder, args.timeout))
-        elif repo is not None:
-            rows.append(run_side("mmbench.bench.published_transformer_dcn", folder, args.timeout, str(repo)))
+        if peer is not None:
+            rows.append(run_side(peer.worker, folder, args.timeout, *([str(repo)] if repo else [])))
         if "error" in rows[-1]:
             raise MMBenchError(rows[-1]["error"])
     if args.json:
@@ -248,21 +252,24 @@ def add_train_action(bench_subparsers) -> None:
     p.add_argument("config", nargs="?", help="run config (its dataset/encoder/reducer/model/train); "
                    "default: synthetic small data, shipped item_emb_d128, --model")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
-    p.add_argument("--dataset", help=f"dataset plugin (default {DEFAULT_DATASET['name']})")
+    p.add_argument("--dataset", help="dataset plugin (default: the one that generates data, at small scale)")
     p.add_argument("--scale", help="synthetic scale: tiny, small, full (default small)")
-    p.add_argument("--model", default=None, help="model name when no config is given (default din; "
-                   f"transformer_dcn with --vs {PUBLISHED_TDCN})")
+    p.add_argument("--model", default=None, help="model name when no config is given (with --vs: the model that "
+                   "declares it)")
     p.add_argument("--epochs", type=number(int, 1), default=None, help="epochs to train (no early stop before)")
     p.add_argument("--batch-size", type=number(int, 1), default=None, help="override the model's train.batch_size")
     p.add_argument("--rows", type=number(int, 0), default=0, help="train on a random subset of this many rows (0 = all)")
     p.add_argument("--warmup", type=number(int, 0), default=5, help="optimizer steps not timed (default 5)")
     p.add_argument("--threads", type=number(int, 1), default=None, help="torch intra-op threads on CPU, both sides")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default: the model's train.device)")
-    p.add_argument("--vs", choices=["fuxictr", PUBLISHED_TDCN],
-                   help="also train FuxiCTR's DIN (fuxictr) or the published 1st-place Transformer_DCN through "
-                        "FuxiCTR (needs --published-repo) on the same data and print the ratio")
-    p.add_argument("--published-repo", metavar="PATH",
-                   help="local checkout of github.com/yinzm/WWW2025_MMCTR_rk1, for --vs " + PUBLISHED_TDCN)
+    # the names come from the models' PEERS, read when the command runs: listing them here would import
+    # every model (and torch) for --help
+    p.add_argument("--vs", metavar="NAME",
+                   help="also train another implementation the model declares, e.g. fuxictr (FuxiCTR's DIN) or "
+                        "published-transformer-dcn (the 1st place's code, needs --published-repo), on the same "
+                        "data, and print the ratio")
+    p.add_argument("--published-repo", metavar="PATH", help="local checkout of the authors' repository, for a --vs "
+                   "that runs their code")
     p.add_argument("--published-workers", type=number(int, 0), default=None, metavar="N",
                    help="loader worker processes of the published side (default: its config's num_workers, 3)")
     p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per side before giving up")

@@ -57,7 +57,7 @@ def gemm_rate(meta: dict) -> dict:
         return {}
     from .flops import gemm_gflops
 
-    return {"gemm_gflops": gemm_gflops(meta["train"]["batch_size"], int(floor["flops"]["dcn_width"]))}
+    return {"gemm_gflops": gemm_gflops(meta["train"]["batch_size"], int(floor["flops"]["gemm_width"]))}
 
 
 class StepClock:
@@ -92,3 +92,36 @@ class StepClock:
     def samples_per_second(self) -> float | None:
         """None when no step came after the warm-up (JSON null, "not timed" in the table)."""
         return self.samples / sum(self.durations) if self.durations else None
+
+
+def write_challenge_parquet(folder: Path, out: Path) -> dict[str, str]:
+    """train/valid/item_info in the challenge's layout (int64 columns, list columns), as the published
+    loader reads them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in ("train", "valid"):
+        s = load_split(folder, name)
+        seq = np.ascontiguousarray(s.item_seq, np.int64)
+        table = pa.table({
+            "user_id": s.user_id.astype(np.int64),
+            "item_seq": pa.FixedSizeListArray.from_arrays(pa.array(seq.reshape(-1)), seq.shape[1]),
+            "likes_level": s.likes_level.astype(np.int64),
+            "views_level": s.views_level.astype(np.int64),
+            "item_id": s.item_id.astype(np.int64),
+            "label": s.label.astype(np.int64),
+        })
+        pq.write_table(table, out / f"{name}.parquet")
+        paths[f"{name}_data"] = str(out / f"{name}.parquet")
+    items = load_items(folder)
+    tags = np.ascontiguousarray(items["item_tags"], np.int64)
+    vecs = np.ascontiguousarray(items["item_vectors"], np.float32)
+    pq.write_table(pa.table({
+        "item_id": np.arange(len(tags), dtype=np.int64),
+        "item_tags": pa.FixedSizeListArray.from_arrays(pa.array(tags.reshape(-1)), tags.shape[1]),
+        "item_emb_d128": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), vecs.shape[1]),
+    }), out / "item_info.parquet")
+    paths["item_info"] = str(out / "item_info.parquet")
+    return paths

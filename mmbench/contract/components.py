@@ -220,6 +220,17 @@ def _model_base() -> type:
 
         Params: ClassVar[type | None] = None
         TRAIN_DEFAULTS: ClassVar[dict] = {}
+        #: the authors' code this model reproduces, for ``bench fidelity`` (``contract.counterparts``)
+        AUTHORS_CODE: ClassVar[tuple] = ()
+        #: implementations ``bench train --vs`` times beside it
+        PEERS: ClassVar[tuple] = ()
+
+        @classmethod
+        def flop_count(cls, params: dict, item_seq) -> dict | None:
+            """FLOPs per training sample on rows with this history (``{"total", "gemm_width", ...}``, where
+            ``gemm_width`` is the width of the dominant square product), for ``bench train``'s floor;
+            None where the model does not count them."""
+            return None
 
     Model.__module__, Model.__qualname__ = __name__, "Model"
     return Model

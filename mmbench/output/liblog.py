@@ -17,8 +17,9 @@ from typing import Callable
 
 from ..errors import short
 
-#: top-level loggers of the libraries mmbench uses (their children propagate to them)
-LIBRARIES = ("optuna", "mlflow", "ray", "alembic", "sqlalchemy", "huey", "huggingface_hub", "transformers",
+#: top-level loggers of the libraries mmbench uses (their children propagate to them); a plugin adds its
+#: own library's with :func:`route` (the MLflow tracker: "mlflow")
+LIBRARIES = ("optuna", "ray", "alembic", "sqlalchemy", "huey", "huggingface_hub", "transformers",
              "sentence_transformers", "urllib3", "filelock", "torch", "PIL", "matplotlib", "open_clip")
 LEVEL = logging.ERROR
 
@@ -37,13 +38,26 @@ class _Lines(logging.Handler):
 
 
 _handler: _Lines | None = None
+#: loggers added by route() while routed, with their (level, handlers, propagate) from before
+_added: dict[str, tuple] = {}
+
+
+def route(*names: str) -> None:
+    """Route these loggers too (a plugin's library, imported by the plugin), until the routing ends."""
+    if _handler is None:
+        return
+    for name in names:
+        if name not in LIBRARIES and name not in _added:
+            logger = logging.getLogger(name)
+            _added[name] = (logger.level, list(logger.handlers), logger.propagate)
+    reapply()
 
 
 def reapply() -> None:
     """Route the libraries' loggers again (a library just imported or started reset its own)."""
     if _handler is None:
         return
-    for name in LIBRARIES:
+    for name in (*LIBRARIES, *_added):
         logger = logging.getLogger(name)
         logger.handlers = [_handler]
         logger.setLevel(LEVEL)
@@ -76,6 +90,8 @@ def routed(emit: Callable[[str], None], debug: bool):
         yield
     finally:
         _handler = None
+        saved.update(_added)
+        _added.clear()
         for name, (level, handlers, propagate) in saved.items():
             logger = logging.getLogger(name)
             logger.setLevel(level)

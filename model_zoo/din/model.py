@@ -24,6 +24,7 @@ from mmbench.contract.params import DEPTH, HEADS, WIDTH, Bounds, added_later, ch
 
 from ..interest import MultiHeadTargetAttention, SqueezeExcitation, TargetCrossAttention
 from ..layers import ItemFeatureEmbedding, RowInputsModel, TargetAttention, baseline_init, encode_batch_items, mlp
+from . import authors
 
 
 @dataclass
@@ -75,6 +76,8 @@ declare_bounds(DINParams, embedding_dim=WIDTH, attention_hidden=WIDTH, dnn_hidde
 class DIN(RowInputsModel):
     Params = DINParams
     TRAIN_DEFAULTS = train_defaults(__file__)
+    AUTHORS_CODE = authors.AUTHORS_CODE
+    PEERS = authors.PEERS
 
     def __init__(self, spec, params: DINParams):
         super().__init__()

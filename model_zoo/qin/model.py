@@ -21,6 +21,7 @@ from mmbench.contract.components import train_defaults
 from mmbench.contract.params import DEPTH, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import ItemFeatureEmbedding, RowInputsModel, baseline_init, encode_batch_items
+from . import authors
 
 
 @dataclass
@@ -105,6 +106,7 @@ class QuadraticNetwork(nn.Module):
 class QIN(RowInputsModel):
     Params = QINParams
     TRAIN_DEFAULTS = train_defaults(__file__)
+    AUTHORS_CODE = authors.AUTHORS_CODE
 
     def __init__(self, spec, params: QINParams):
         super().__init__()

@@ -31,6 +31,7 @@ from mmbench.contract.components import train_defaults
 from mmbench.contract.params import DEPTH, HEADS, WIDTH, Bounds, added_later, check_bounds, declare_bounds
 
 from ..layers import CrossNet, ItemFeatureEmbedding, RowInputsModel, baseline_init, mlp
+from . import authors
 
 
 @dataclass
@@ -194,6 +195,15 @@ class TargetAwareTransformer(nn.Module):
 class TransformerDCN(RowInputsModel):
     Params = TransformerDCNParams
     TRAIN_DEFAULTS = train_defaults(__file__)
+    AUTHORS_CODE = authors.AUTHORS_CODE
+    PEERS = authors.PEERS
+
+    @classmethod
+    def flop_count(cls, params: dict, item_seq) -> dict:
+        from .flops import mean_kept_positions, transformer_dcn_flops
+
+        kept = mean_kept_positions(item_seq, params["mask"])
+        return {**transformer_dcn_flops(params, positions=kept), "note": f"transformer over {kept:.1f} positions per row"}
 
     def __init__(self, spec, params: TransformerDCNParams):
         super().__init__()

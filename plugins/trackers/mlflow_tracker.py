@@ -23,6 +23,7 @@ import numpy as np
 
 import mmbench
 from mmbench.errors import MMBenchError, one_line, short
+from mmbench.output import liblog
 from mmbench.output.failures import causes, describe_os_error
 from mmbench.plugin import Tracker, flat_params, learning_curve
 
@@ -71,6 +72,7 @@ def _client():
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise MMBenchError("train.track: mlflow needs MLflow: pip install 'mmbench[track]'") from None
+    liblog.route("mlflow")  # its INFO lines (creating tables, ...) stay out of a run's stderr
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     artifacts = None
     if not uri:

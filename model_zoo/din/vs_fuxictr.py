@@ -1,7 +1,7 @@
 """The FuxiCTR side of ``mmbench bench train --vs fuxictr``: FuxiCTR's own DIN (the LongCTR ``DIN`` that
 ships in the ``fuxictr`` wheel, the model of the MMCTR challenge's baseline) trained by FuxiCTR's own
 ``BaseModel.fit`` on the saved workload. Run in its own process:
-``python -P -m mmbench.bench.fuxictr_din WORKDIR``; prints one JSON line.
+``python -P -m mmbench_zoo.din.vs_fuxictr WORKDIR``; prints one JSON line.
 
 Only glue lives here: the feature map (the same item-side features and widths as mmbench's
 ``ItemEncoder``) and a loader that yields what that DIN's ``forward`` takes — ``(batch_dict,
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import workload
+from mmbench.bench import workload
 
 MISSING = ("FuxiCTR's LongCTR DIN (model_zoo.LongCTR.DIN) is not importable: it ships in the fuxictr wheel "
            "from 2.3.9 on (the bench extra pins 2.3.7 for --vs published-transformer-dcn): pip install 'fuxictr>=2.3.9'")
@@ -104,7 +104,7 @@ def run(folder: Path) -> dict:
         from model_zoo.LongCTR.DIN import DIN  # shipped in the fuxictr wheel
     except ImportError:
         return {"side": "fuxictr", "error": MISSING}
-    from ..run.trainer import resolve_device, seed_everything, tune_cpu_allocator
+    from mmbench.run.trainer import resolve_device, seed_everything, tune_cpu_allocator
 
     meta = workload.load_meta(folder)
     train_cfg, p = meta["train"], meta["model_params"]

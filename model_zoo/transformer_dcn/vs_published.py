@@ -2,7 +2,7 @@
 team momo's ``Transformer_DCN`` (the MMCTR 1st place) from a local checkout of
 yinzm/WWW2025_MMCTR_rk1, built from that checkout's own config and trained by FuxiCTR's
 ``BaseModel.fit`` on batches from the checkout's own ``MMCTRDataLoader``. Run in its own process:
-``python -P -m mmbench.bench.published_transformer_dcn WORKDIR REPO``; prints one JSON line.
+``python -P -m mmbench_zoo.transformer_dcn.vs_published WORKDIR REPO``; prints one JSON line.
 
 Only glue lives here, nothing of the published code: the saved workload written as the challenge's
 parquet files, the config's data paths and vocabulary sizes pointed at them, and a clock around
@@ -20,44 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import workload
+from mmbench.bench import workload
 
-CONFIG = "config/Transformer_DCN_microlens_mmctr_tuner_config_01"
-EXPID = "Transformer_DCN_MicroLens_1M_x1_001_820c435c"
+from .authors import CONFIG, EXPID
+
 DATASET_ID = "MicroLens_1M_x1"
-
-
-def write_challenge_parquet(folder: Path, out: Path) -> dict[str, str]:
-    """train/valid/item_info in the challenge's layout (int64 columns, list columns), as the published
-    loader reads them."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name in ("train", "valid"):
-        s = workload.load_split(folder, name)
-        seq = np.ascontiguousarray(s.item_seq, np.int64)
-        table = pa.table({
-            "user_id": s.user_id.astype(np.int64),
-            "item_seq": pa.FixedSizeListArray.from_arrays(pa.array(seq.reshape(-1)), seq.shape[1]),
-            "likes_level": s.likes_level.astype(np.int64),
-            "views_level": s.views_level.astype(np.int64),
-            "item_id": s.item_id.astype(np.int64),
-            "label": s.label.astype(np.int64),
-        })
-        pq.write_table(table, out / f"{name}.parquet")
-        paths[f"{name}_data"] = str(out / f"{name}.parquet")
-    items = workload.load_items(folder)
-    tags = np.ascontiguousarray(items["item_tags"], np.int64)
-    vecs = np.ascontiguousarray(items["item_vectors"], np.float32)
-    pq.write_table(pa.table({
-        "item_id": np.arange(len(tags), dtype=np.int64),
-        "item_tags": pa.FixedSizeListArray.from_arrays(pa.array(tags.reshape(-1)), tags.shape[1]),
-        "item_emb_d128": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), vecs.shape[1]),
-    }), out / "item_info.parquet")
-    paths["item_info"] = str(out / "item_info.parquet")
-    return paths
 
 
 def compatibility_shims() -> None:
@@ -106,7 +73,7 @@ def run(folder: Path, repo: Path) -> dict:
         return {"side": "published", "error": 'FuxiCTR is not installed; pip install -e ".[bench]" (fuxictr==2.3.7)'}
     import torch
 
-    from ..run.trainer import tune_cpu_allocator
+    from mmbench.run.trainer import tune_cpu_allocator
 
     meta = workload.load_meta(folder)
     train_cfg = meta["train"]
@@ -121,7 +88,7 @@ def run(folder: Path, repo: Path) -> dict:
     src = importlib.import_module("src")
     params = load_config(str(repo / CONFIG), EXPID)
     data_root = folder / "published"
-    params.update(write_challenge_parquet(folder, data_root / DATASET_ID))
+    params.update(workload.write_challenge_parquet(folder, data_root / DATASET_ID))
     params.update(data_root=str(data_root) + "/", test_data=None, gpu=-1, verbose=0,
                   model_root=str(folder / "published_checkpoints") + "/",
                   batch_size=train_cfg["batch_size"], epochs=train_cfg["epochs"],
