@@ -200,3 +200,16 @@ def test_oracle_matches_the_direct_sum_over_every_item_on_a_generated_world():
         q_slot = q * ((p / (d - q)).sum() - p / (d - q))
         direct = p / (p + 3 * q_slot)
         assert Oracle(model, neg).probabilities(state, hist, hist_len, allowed_items[None, :])[0] == pytest.approx(direct, rel=1e-10)
+
+
+def test_medium_is_a_quarter_of_full_with_full_valid_split_and_world_1_refuses_it(tmp_path):
+    from mmbench.errors import DataError
+    from mmbench_plugins.datasets.synth import world1
+
+    full, medium = w2.SCALES["full"], w2.SCALES["medium"]
+    for field in ("n_items", "n_train", "n_test", "n_other", "n_tags"):
+        assert abs(getattr(medium, field) - getattr(full, field) / 4) <= 1, field
+    assert medium.n_valid == full.n_valid  # 10,000 valid rows: an AUC as precise as full's
+    with pytest.raises(DataError, match="world 1 has no synthetic scale 'medium'; choose one of tiny, small, full"):
+        world1.generate(tmp_path / "w1", "medium")
+    assert not (tmp_path / "w1").exists()

@@ -253,7 +253,7 @@ def add_train_action(bench_subparsers) -> None:
                    "default: synthetic small data, shipped item_emb_d128, --model")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     p.add_argument("--dataset", help="dataset plugin (default: the one that generates data, at small scale)")
-    p.add_argument("--scale", help="synthetic scale: tiny, small, full (default small)")
+    p.add_argument("--scale", help="synthetic scale: tiny, small, medium, full (default small)")
     p.add_argument("--model", default=None, help="model name when no config is given (with --vs: the model that "
                    "declares it)")
     p.add_argument("--epochs", type=number(int, 1), default=None, help="epochs to train (no early stop before)")

@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
     dsub.required = True
     s = dsub.add_parser("synth", help="generate a synthetic MicroLens-1M with a planted, known signal")
     s.add_argument("--out", required=True, help="output folder (the data root)")
-    s.add_argument("--scale", choices=["tiny", "small", "full"], default="small")
+    s.add_argument("--scale", choices=["tiny", "small", "medium", "full"], default="small",
+                   help="tiny, small (default), medium (world 2: a quarter of full) or full")
     s.add_argument("--seed", **seed_option())
     s.add_argument("--world", type=int, choices=[1, 2], default=2,
                    help="2 (default): the challenge's row protocol over sequential behaviour; 1: the first stand-in")

@@ -42,7 +42,7 @@ class MicroLens1MSynth(Dataset):
 
     @dataclass
     class Params:
-        scale: Literal["tiny", "small", "full"] = "small"
+        scale: Literal["tiny", "small", "medium", "full"] = "small"  # medium: world 2 only
         seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
         world: Literal[1, 2] = 2
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/<dataset id>

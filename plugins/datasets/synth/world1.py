@@ -264,7 +264,7 @@ def generate(out_dir: Path, scale: str = "tiny", seed: int = 0, overwrite: bool 
     ``out_dir`` either does not exist or holds a complete dataset.
     """
     if scale not in SCALES:
-        raise DataError(f"unknown synthetic scale '{scale}'; choose one of {', '.join(SCALES)}")
+        raise DataError(f"world 1 has no synthetic scale '{scale}'; choose one of {', '.join(SCALES)}, or world 2")
     return layout.build_atomically(out_dir, overwrite, lambda tmp: _generate_into(tmp, SCALES[scale], scale, seed))
 
 

@@ -61,6 +61,8 @@ class Scale:
 SCALES = {
     "tiny": Scale(300, 1_250, 250, 250, 10, 120),
     "small": Scale(4_000, 30_000, 2_500, 2_500, 100, 800),
+    # a quarter of full (items, train and test users, tags; valid keeps its 2,500 users), for CPU iteration
+    "medium": Scale(22_929, 225_000, 2_500, 23_696, 679, 2_935, cover_workers=2),
     "full": Scale(91_717, 900_000, 2_500, 94_785, 2_715, 11_740, cover_workers=2),
 }
 SPLIT_NAMES = ("train", "valid", "test")
