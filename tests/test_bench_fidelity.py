@@ -271,3 +271,29 @@ def test_the_pairs_are_the_ones_the_zoo_models_declare(capsys):
     assert main(["bench", "fidelity", "--pair", "dinn", "--authors-repo", ".", "--authors-python", "x"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--pair dinn: no model declares it" in err and "did you mean 'din'" in err
+
+
+def test_authors_runs_are_reused_for_another_zoo_setting_and_refused_for_other_data(tmp_path, tiny_root, monkeypatch,
+                                                                                     capsys):
+    repo = make_repo(tmp_path, "tuner")
+    monkeypatch.setattr(fidelity, "check_python", lambda python: sys.executable)
+    split, shared = tmp_path / "split.json", tmp_path / "shared.json"
+    base = ["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python", "x",
+            "--root", str(tiny_root), "--epochs", "2", "--patience", "2", "--batch-size", "256"]
+    assert main([*base, "--seeds", "1", "--out", str(split)]) == 0
+    first = json.loads(split.read_text())
+
+    def never(*args):
+        raise AssertionError("the authors' side ran again")
+
+    monkeypatch.setattr(fidelity, "run_authors_side", never)
+    assert main([*base, "--seeds", "1", "--zoo-rng", "shared", "--authors-from", str(split), "--out", str(shared)]) == 0
+    assert f"seed 1: authors' DIN from {split}" in capsys.readouterr().err
+    res = json.loads(shared.read_text())
+    assert res["authors"] == first["authors"] and res["meta"]["zoo_rng"] == "shared"
+    assert res["meta"]["authors_from"] == str(split)
+    assert res["zoo"][0]["valid_auc"] != first["zoo"][0]["valid_auc"]  # the zoo trained with the other stream
+    # other rows: the saved authors' runs do not apply, said in one line
+    assert main([*base[:-2], "--batch-size", "128", "--seeds", "1", "--authors-from", str(split)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "its authors' runs had other settings: batch_size 256 (now 128)" in err

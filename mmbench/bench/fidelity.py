@@ -167,6 +167,27 @@ RESUME_KEYS = ("zoo_model", "authors_model", "dataset", "train_rows", "valid_row
                "epochs", "threads", "patience", "model_params", "zoo_rng")
 
 
+#: what the authors' side depends on: --authors-from reuses their runs where these match (the zoo's
+#: own settings, zoo_rng and the mapped model params aside, since the authors' code never sees them)
+AUTHORS_KEYS = ("authors_model", "authors_config", "dataset", "train_rows", "valid_rows", "batch_size", "epochs",
+                "threads", "patience")
+
+
+def saved_authors(path: Path, meta: dict) -> dict[int, dict]:
+    """seed -> the authors' run of a saved comparison with the same data and settings (``--authors-from``)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        old, runs = saved["meta"], saved["authors"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--authors-from {path}: not a saved `bench fidelity` result ({exc})") from None
+    differ = [k for k in AUTHORS_KEYS if json.dumps(old.get(k), default=str, sort_keys=True)
+              != json.dumps(meta.get(k), default=str, sort_keys=True)]
+    if differ:
+        shown = ", ".join(f"{k} {old.get(k)!r} (now {meta.get(k)!r})" for k in differ)
+        raise ConfigError(f"--authors-from {path}: its authors' runs had other settings: {shown}")
+    return {int(r["seed"]): r for r in runs}
+
+
 def resumed(out: Path, meta: dict) -> tuple[list[dict], list[dict]]:
     """The seeds a saved ``--out`` JSON holds (both sides done), when it measured the same comparison."""
     if not out.is_file():
@@ -318,6 +339,9 @@ def cmd_fidelity(args) -> int:
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
                     patience=params.get("early_stop_patience"), model_params=model_params, zoo_rng=args.zoo_rng)
         zoo, authors = resumed(Path(args.out), meta) if args.resume else ([], [])
+        reuse = saved_authors(Path(args.authors_from), meta) if args.authors_from else {}
+        if reuse:
+            meta["authors_from"] = str(args.authors_from)
         meta["seeds"] = sorted({*seeds, *(r["seed"] for r in authors)})
         for seed in seeds:
             if any(r["seed"] == seed for r in authors):
@@ -326,13 +350,19 @@ def cmd_fidelity(args) -> int:
             print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
             settings = train_params(params, args.epochs, seed, args.threads, args.zoo_rng)
             zoo.append(run_zoo_side(folder, meta, model_params, settings, args.timeout))
-            print(f"seed {seed}: authors' {pair.code.authors_model} ...", file=sys.stderr, flush=True)
-            try:
-                authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
-            except MMBenchError as e:
-                if args.out and authors:
-                    raise MMBenchError(f"{e}\n(the {len(authors)} seed(s) finished before it are in {args.out})") from e
-                raise
+            if seed in reuse:
+                print(f"seed {seed}: authors' {pair.code.authors_model} from {args.authors_from}", file=sys.stderr,
+                      flush=True)
+                authors.append(reuse[seed])
+            else:
+                print(f"seed {seed}: authors' {pair.code.authors_model} ...", file=sys.stderr, flush=True)
+                try:
+                    authors.append(run_authors_side(python, repo, folder, cfg, meta, seed, args, args.timeout))
+                except MMBenchError as e:
+                    if args.out and authors:
+                        raise MMBenchError(f"{e}\n(the {len(authors)} seed(s) finished before it are in "
+                                           f"{args.out})") from e
+                    raise
             for side, r in (("zoo", zoo[-1]), ("authors'", authors[-1])):
                 print(f"seed {seed}: {side} valid AUC by epoch "
                       f"{', '.join(f'{a:.4f}' for a in r['valid_auc'])}", file=sys.stderr, flush=True)
@@ -376,6 +406,9 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--zoo-rng", choices=("split", "shared"), default="split",
                    help="the zoo's train.rng: split (default; like FuxiCTR, training draws apart from the init's) or "
                         "shared (mmbench's default, which replays the init's draws in training)")
+    p.add_argument("--authors-from", metavar="FILE.json",
+                   help="reuse the authors' runs of these seeds from a saved comparison with the same data and "
+                        "settings (their side is deterministic), e.g. to measure another --zoo-rng or --zoo-set")
     p.add_argument("--warmup", type=number(int, 0, 10_000), default=5, help="zoo optimizer steps not timed (default 5)")
     p.add_argument("--timeout", type=number(float, 0, above=True), default=None, help="seconds per run before giving up")
     p.add_argument("--out", metavar="PATH", help="write the per-epoch results (.json or .csv), atomically")
