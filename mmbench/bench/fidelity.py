@@ -23,21 +23,12 @@ import numpy as np
 
 from ..errors import ConfigError, MMBenchError
 from . import authors_config, fidelity_stats, fuxictr_log, workload
+from .declared import find
 from .fidelity_pairs import Pair, pairs, train_params
 
 RUNNER = Path(__file__).with_name("authors_runner.py")
 DATASET_ID = "MicroLens_1M_x1"
 COPY_IGNORE = shutil.ignore_patterns(".git", "checkpoints", "data", "*.log", "__pycache__", "img")
-
-
-def find_pair(name: str) -> Pair:
-    known = pairs()
-    if name not in known:
-        from ..contract.params import did_you_mean
-
-        raise ConfigError(f"--pair {name}: no model declares it{did_you_mean(name, list(known))}; "
-                          f"known: {', '.join(sorted(known)) or 'none'}")
-    return known[name]
 
 
 def check_repo(pair: Pair, repo_arg: str) -> tuple[Path, str, str | None]:
@@ -173,17 +164,27 @@ AUTHORS_KEYS = ("authors_model", "authors_config", "dataset", "train_rows", "val
                 "threads", "patience")
 
 
-def saved_authors(path: Path, meta: dict) -> dict[int, dict]:
-    """seed -> the authors' run of a saved comparison with the same data and settings (``--authors-from``)."""
+def read_saved(path: Path, keys: tuple[str, ...], option: str, advice: str = "") -> tuple:
+    """Fields ``keys`` of a saved ``bench fidelity`` JSON, or one line: ``option``, why it is none, ``advice``."""
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        old, runs = saved["meta"], saved["authors"]
+        return tuple(saved[k] for k in keys)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"--authors-from {path}: not a saved `bench fidelity` result ({exc})") from None
-    differ = [k for k in AUTHORS_KEYS if json.dumps(old.get(k), default=str, sort_keys=True)
+        raise ConfigError(f"{option} not a saved `bench fidelity` result ({exc}){advice}") from None
+
+
+def differences(old: dict, meta: dict, keys: tuple[str, ...]) -> str:
+    """Where a saved comparison's meta ``old`` differs from this one's on ``keys`` ("" where it does not)."""
+    differ = [k for k in keys if json.dumps(old.get(k), default=str, sort_keys=True)
               != json.dumps(meta.get(k), default=str, sort_keys=True)]
-    if differ:
-        shown = ", ".join(f"{k} {old.get(k)!r} (now {meta.get(k)!r})" for k in differ)
+    return ", ".join(f"{k} {old.get(k)!r} (now {meta.get(k)!r})" for k in differ)
+
+
+def saved_authors(path: Path, meta: dict) -> dict[int, dict]:
+    """seed -> the authors' run of a saved comparison with the same data and settings (``--authors-from``)."""
+    old, runs = read_saved(path, ("meta", "authors"), f"--authors-from {path}:")
+    shown = differences(old, meta, AUTHORS_KEYS)
+    if shown:
         raise ConfigError(f"--authors-from {path}: its authors' runs had other settings: {shown}")
     return {int(r["seed"]): r for r in runs}
 
@@ -192,15 +193,9 @@ def resumed(out: Path, meta: dict) -> tuple[list[dict], list[dict]]:
     """The seeds a saved ``--out`` JSON holds (both sides done), when it measured the same comparison."""
     if not out.is_file():
         return [], []
-    try:
-        saved = json.loads(out.read_text(encoding="utf-8"))
-        old, zoo, authors = saved["meta"], saved["zoo"], saved["authors"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"--resume: {out} is not a saved `bench fidelity` result ({exc}); give another --out") from None
-    differ = [k for k in RESUME_KEYS if json.dumps(old.get(k), default=str, sort_keys=True)
-              != json.dumps(meta.get(k), default=str, sort_keys=True)]
-    if differ:
-        shown = ", ".join(f"{k} {old.get(k)!r} (now {meta.get(k)!r})" for k in differ)
+    old, zoo, authors = read_saved(out, ("meta", "zoo", "authors"), f"--resume: {out} is", "; give another --out")
+    shown = differences(old, meta, RESUME_KEYS)
+    if shown:
         raise ConfigError(f"--resume: {out} measured another comparison: {shown}; rerun with its settings or "
                           f"give another --out")
     done = {r["seed"] for r in zoo} & {r["seed"] for r in authors}
@@ -308,7 +303,7 @@ def parse_zoo_set(items: list[str]) -> dict:
 
 
 def cmd_fidelity(args) -> int:
-    pair = find_pair(args.pair)
+    pair = find("--pair", args.pair, pairs())
     repo, config, expid = check_repo(pair, args.authors_repo)
     if pair.code.unsupported:
         raise ConfigError(f"--pair {pair.code.name}: not comparable: {pair.code.unsupported}")

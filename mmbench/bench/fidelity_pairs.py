@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..contract.counterparts import AuthorsCode
+from .declared import model_classes
 
 FUXICTR_LR_FLOOR = 1e-6  # FuxiCTR's lr_decay never goes below it
 
@@ -19,14 +20,10 @@ class Pair:
 
 def pairs() -> dict[str, Pair]:
     """--pair name -> Pair, from the registered models."""
-    from ..contract.registry import default_registry
-
-    registry = default_registry()
-    return {code.name: Pair(name, code) for name in registry.names("model")
-            for code in registry.get("model", name).factory.AUTHORS_CODE}
+    return {code.name: Pair(model, code) for model, cls in model_classes() for code in cls.AUTHORS_CODE}
 
 
-def train_params(p: dict, epochs: int, seed: int, threads: int, rng: str = "split") -> dict:
+def train_params(p: dict, epochs: int, seed: int, threads: int, rng: str) -> dict:
     """The zoo trainer's settings from the authors' FuxiCTR params (FuxiCTR's defaults where unset)."""
     monitor = p.get("monitor", "AUC")
     return {"lr": p["learning_rate"], "optimizer": str(p.get("optimizer", "adam")).lower(),

@@ -20,6 +20,7 @@ import numpy as np
 from ..commands import number
 from ..errors import ConfigError, MMBenchError
 from ..files.userpaths import expand
+from .declared import find, model_classes
 
 DEFAULT_SCALE = {"scale": "small", "seed": 0}
 
@@ -194,25 +195,12 @@ def render_floor(floor: dict, rows: list[dict]) -> list[str]:
 
 def peers() -> dict:
     """--vs name -> (the model that declares it, its ``Peer``), from the registered models."""
-    from ..contract.registry import default_registry
-
-    registry = default_registry()
-    out = {}
-    for name in registry.names("model"):
-        for peer in registry.get("model", name).factory.PEERS:
-            out[peer.name] = (name, peer)
-    return out
+    return {peer.name: (model, peer) for model, cls in model_classes() for peer in cls.PEERS}
 
 
 def check_peer(args):
     """The model and ``Peer`` ``--vs`` names, with its checkout and package checked before any work."""
-    known = peers()
-    if args.vs not in known:
-        from ..contract.params import did_you_mean
-
-        raise ConfigError(f"--vs {args.vs}: no model declares it{did_you_mean(args.vs, list(known))}; "
-                          f"known: {', '.join(sorted(known)) or 'none'}")
-    owner, peer = known[args.vs]
+    owner, peer = find("--vs", args.vs, peers())
     repo = None
     if peer.repo:
         if not args.published_repo:
