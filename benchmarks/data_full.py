@@ -1,6 +1,6 @@
 """Time and memory of the data layer at full MicroLens-1M size.
 
-    python benchmarks/data_full.py --out /tmp/mmbench-full [--scale full] [--world 2] [--keep]
+    python benchmarks/data_full.py --out /tmp/mmbench-full [--scale full] [--world 2|3|1] [--keep]
 
 Runs, each in a fresh process so peak RSS is its own: (1) the synthetic generator of the chosen world,
 (2) the reader (``load_mmctr`` of every split and the item table), (3) loading one shipped embedding,
@@ -52,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--scale", default="full")
-    ap.add_argument("--world", type=int, default=2, choices=[1, 2])
+    ap.add_argument("--world", type=int, default=2, choices=[1, 2, 3])
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if args.out.exists():

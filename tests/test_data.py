@@ -304,7 +304,8 @@ def test_real_dataset_reads_a_data_root(tiny_root, tmp_path):
     assert data.dataset_id == "microlens_1m" and len(data.train) == synth.SCALES["tiny"].n_train
 
 
-@pytest.mark.parametrize("world, dataset_id", [(1, "microlens_1m_synth-tiny-s2"), (2, "microlens_1m_synth-w2-tiny-s2")])
+@pytest.mark.parametrize("world, dataset_id", [(1, "microlens_1m_synth-tiny-s2"), (2, "microlens_1m_synth-w2-tiny-s2"),
+                                               (3, "microlens_1m_synth-w3-tiny-s2")])
 def test_synth_dataset_is_generated_once_under_home(tmp_path, world, dataset_id):
     from mmbench_plugins.datasets.microlens import MicroLens1MSynth
 

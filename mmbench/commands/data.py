@@ -24,10 +24,11 @@ def add_parser(sub) -> None:
     s = dsub.add_parser("synth", help="generate a synthetic MicroLens-1M with a planted, known signal")
     s.add_argument("--out", required=True, help="output folder (the data root)")
     s.add_argument("--scale", choices=["tiny", "small", "medium", "full"], default="small",
-                   help="tiny, small (default), medium (world 2: a quarter of full) or full")
+                   help="tiny, small (default), medium (worlds 2 and 3: a quarter of full) or full")
     s.add_argument("--seed", **seed_option())
-    s.add_argument("--world", type=int, choices=[1, 2], default=2,
-                   help="2 (default): the challenge's row protocol over sequential behaviour; 1: the first stand-in")
+    s.add_argument("--world", type=int, choices=[1, 2, 3], default=2,
+                   help="2 (default): the challenge's row protocol over sequential behaviour; 3: world 2 with "
+                        "shipped vectors that show niches and co-click communities; 1: the first stand-in")
     s.add_argument("--dataset", default=None, metavar="NAME",
                    help="the registered dataset that writes it (default: the one that generates data, "
                         "the built-in synthetic MicroLens-1M)")

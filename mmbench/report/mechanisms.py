@@ -1,5 +1,5 @@
 """A leaderboard's saved valid predictions scored by the link between each user's real next click and
-its history, on a synthetic world-2 data root (its ``synth_truth/items.parquet`` holds the latent
+its history, on a synthetic world-2 or world-3 data root (its ``synth_truth/items.parquet`` holds the latent
 series successors, co-click communities and niches that no content feature shows).
 
 Every valid user contributes one group of 4 rows; the group goes to the first class its positive
@@ -35,12 +35,12 @@ TRUTH_COLUMNS = ("item_id", "community", "interest", "successor")
 
 def _lookup(truth: Path) -> dict[str, np.ndarray]:
     if not truth.is_file():
-        raise DataError(f"{truth} is missing: `mmbench data mechanisms` needs a synthetic world-2 data root "
+        raise DataError(f"{truth} is missing: `mmbench data mechanisms` needs a synthetic world-2 or world-3 data root "
                         "(the latent series, co-click communities and niches exist only there); "
                         "pass --data-root, the root the runs used")
     missing = [c for c in TRUTH_COLUMNS if c not in pq.read_schema(truth).names]
     if missing:
-        raise DataError(f"{truth}: no column {', '.join(missing)}; it is not a world-2 truth table "
+        raise DataError(f"{truth}: no column {', '.join(missing)}; it is not a world-2 or world-3 truth table "
                         "(world 1 has no series or co-click communities)")
     t = pq.read_table(truth, columns=list(TRUTH_COLUMNS))
     ids = t.column("item_id").to_numpy()

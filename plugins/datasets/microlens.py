@@ -42,9 +42,9 @@ class MicroLens1MSynth(Dataset):
 
     @dataclass
     class Params:
-        scale: Literal["tiny", "small", "medium", "full"] = "small"  # medium: world 2 only
+        scale: Literal["tiny", "small", "medium", "full"] = "small"  # medium: worlds 2 and 3
         seed: int = bounded(0, ge=0, le=2**32 - 1)  # numpy's seed range
-        world: Literal[1, 2] = 2
+        world: Literal[1, 2, 3] = 2
         data_root: str = ""  # explicit folder; default $MMBENCH_HOME/data/<dataset id>
 
     generates = True

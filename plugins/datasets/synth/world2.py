@@ -17,8 +17,9 @@ the valid AUC of single-signal scores. Why each strength has its value: docs/syn
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -105,9 +106,9 @@ def make_items(sc: Scale, s: Strengths, rng: np.random.Generator) -> tuple[ItemL
     return ItemLatents(topic, exposure, quality, appeal_visual, appeal_text, fresh), world
 
 
-def _embeddings(it: ItemLatents, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _embeddings(it: ItemLatents, world: ItemWorld, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Shipped embeddings: noisy projections of topic and appeal (the CLIP-like ones read the cover's
-    appeal, the BERT-like one the title's); none of them knows series or co-clicks."""
+    appeal, the BERT-like one the title's); none of them knows series, niches or co-clicks."""
     onehot, group = topic_blocks(it.topic)
     a_v, a_t = column(it.appeal_visual), column(it.appeal_text)
     quality, exposure = column(it.quality), column(it.exposure)
@@ -336,18 +337,29 @@ def _write_truth(root: Path, it: ItemLatents, world: ItemWorld, valid: dict, tes
     }), root / layout.TRUTH_DIR / "test.parquet")
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What a world built on this protocol changes: its number (which also seeds its draws), its
+    shipped embeddings and the facts it adds to ``oracle.json``. World 3 (``world3.py``) is one."""
+
+    world: int = WORLD
+    embeddings: Callable[[ItemLatents, ItemWorld, np.random.Generator], dict[str, np.ndarray]] = _embeddings
+    facts: dict = field(default_factory=dict)
+
+
 def generate(out_dir: Path, scale: str = "tiny", seed: int = 0, overwrite: bool = False,
-             strengths: Strengths | None = None) -> dict:
+             strengths: Strengths | None = None, variant: Variant | None = None) -> dict:
     """Write a complete world-2 data root at ``out_dir`` (atomically) and return ``oracle.json``'s facts."""
     if scale not in SCALES:
         raise DataError(f"unknown synthetic scale '{scale}'; choose one of {', '.join(SCALES)}")
     s = strengths or Strengths()
-    return layout.build_atomically(out_dir, overwrite, lambda tmp: _generate_into(tmp, SCALES[scale], scale, seed, s))
+    v = variant or Variant()
+    return layout.build_atomically(out_dir, overwrite, lambda tmp: _generate_into(tmp, SCALES[scale], scale, seed, s, v))
 
 
-def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths) -> dict:
+def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths, v: Variant) -> dict:
     # one generator per concern, so changing one part leaves the others' draws unchanged
-    rngs = [np.random.default_rng([WORLD, seed, k]) for k in range(8)]
+    rngs = [np.random.default_rng([v.world, seed, k]) for k in range(8)]
     it, world = make_items(sc, s, rngs[0])
     model = NextClick(world, s)
     users = make_users(sc, model, rngs[1])
@@ -375,7 +387,7 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths) -
     likes = rngs[6].binomial(clicks[1:], like_rate)
     levels = {"likes": _level(likes), "views": _level(clicks[1:])}
     layout.write_items(root, make_tags(it.topic, sc.n_tags, rngs[7]), levels["likes"], levels["views"], titles,
-                       _embeddings(it, np.random.default_rng([WORLD, seed, 100])))
+                       v.embeddings(it, world, np.random.default_rng([v.world, seed, 100])))
     likes_id, views_id = (np.concatenate([[0], levels[k]]) for k in ("likes", "views"))
     for name, (user, cutoff, target, lab) in rows.items():
         layout.write_split(root, name, user, cutoff, target, lab, users.seq_start, users.seq_flat, likes_id, views_id)
@@ -387,7 +399,7 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths) -
     covers.wait()
 
     facts = {
-        "world": WORLD,
+        "world": v.world,
         "valid_auc": auc(label["valid"], prob["valid"]),
         schema.ORACLE_BINDING: schema.labels_fingerprint(label["valid"]),
         "test_auc": auc(label["test"], prob["test"]),
@@ -399,8 +411,9 @@ def _generate_into(root: Path, sc: Scale, scale: str, seed: int, s: Strengths) -
         "valid_rows_never_in_train": int((train_rows[valid_target] == 0).sum()),
         "mean_history": float(users.n_hist.mean()),
         **layout.identity_facts(sc.n_items + 1, sc.n_users, sc.n_tags, N_TOPICS, scale, seed,
-                                "mmbench.data.synth_world2", GENERATOR_VERSION),
+                                f"mmbench.data.synth_world{v.world}", GENERATOR_VERSION),
         "behaviour": asdict(s),
+        **v.facts,
         "scale_config": asdict(sc),
     }
     (root / schema.ORACLE_FILE).write_text(json.dumps(facts, indent=2) + "\n")

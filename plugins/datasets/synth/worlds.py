@@ -14,14 +14,15 @@ from pathlib import Path
 from mmbench.errors import DataError
 from mmbench.files.locks import file_lock
 from mmbench.data import schema
-from . import world1, world2
+from . import world1, world2, world3
 
 DEFAULT_WORLD = 2
-GENERATORS = {1: world1.generate, 2: world2.generate}
+GENERATORS = {1: world1.generate, 2: world2.generate, 3: world3.generate}
+DATASET_IDS = {2: world2.dataset_id, 3: world3.dataset_id}
 
 
 def dataset_id(world: int, scale: str, seed: int) -> str:
-    return f"microlens_1m_synth-{scale}-s{seed}" if world == 1 else world2.dataset_id(scale, seed)
+    return f"microlens_1m_synth-{scale}-s{seed}" if world == 1 else DATASET_IDS[world](scale, seed)
 
 
 def identity_of(root: Path) -> dict | None:
