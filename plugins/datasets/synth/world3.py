@@ -37,8 +37,8 @@ class Visibility:
     """How strongly the shipped vectors show an item's latent groups (world 2: 0 and 0), in units of
     the topic's own strength (a one-hot of norm 1 before the random projection)."""
 
-    niche: float = 0.3  # the item's interest: a niche of its topic
-    community: float = 0.3  # the item's hidden co-click community
+    niche: float = 0.35  # the item's interest: a niche of its topic
+    community: float = 0.35  # the item's hidden co-click community
 
 
 def dataset_id(scale: str, seed: int) -> str:
