@@ -31,14 +31,16 @@ def make_tags(topic: np.ndarray, n_tags: int, rng: np.random.Generator) -> np.nd
     return tags
 
 
+def one_hot(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """(N, n_groups) float32 one-hot rows: a latent group ready to project."""
+    out = np.zeros((len(group), n_groups), np.float32)
+    out[np.arange(len(group)), group] = 1.0
+    return out
+
+
 def topic_blocks(topic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(one-hot topic, one-hot topic group of 4): the latent content every embedding projects."""
-    n = len(topic)
-    onehot = np.zeros((n, N_TOPICS), np.float32)
-    onehot[np.arange(n), topic] = 1.0
-    group = np.zeros((n, N_TOPICS // 4), np.float32)
-    group[np.arange(n), topic // 4] = 1.0
-    return onehot, group
+    return one_hot(topic, N_TOPICS), one_hot(topic // 4, N_TOPICS // 4)
 
 
 def column(x: np.ndarray) -> np.ndarray:

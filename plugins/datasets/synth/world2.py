@@ -106,20 +106,22 @@ def make_items(sc: Scale, s: Strengths, rng: np.random.Generator) -> tuple[ItemL
     return ItemLatents(topic, exposure, quality, appeal_visual, appeal_text, fresh), world
 
 
-def _embeddings(it: ItemLatents, world: ItemWorld, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def shipped_embeddings(it: ItemLatents, world: ItemWorld, rng: np.random.Generator,
+                       shown: tuple[np.ndarray, ...] = ()) -> dict[str, np.ndarray]:
     """Shipped embeddings: noisy projections of topic and appeal (the CLIP-like ones read the cover's
-    appeal, the BERT-like one the title's); none of them knows series, niches or co-clicks."""
+    appeal, the BERT-like one the title's); none of them knows series, niches or co-clicks. ``shown``:
+    more latent parts every vector also projects (world 3's niches and communities)."""
     onehot, group = topic_blocks(it.topic)
     a_v, a_t = column(it.appeal_visual), column(it.appeal_text)
     quality, exposure = column(it.quality), column(it.exposure)
     recipes = {
-        "txt_emb_BERT": ([onehot, 0.5 * group, 0.7 * a_t], schema.TXT_DIM, 1.0),
-        "img_emb_CLIPRN50": ([onehot, 0.5 * group, a_v], schema.IMG_DIM, 1.0),
-        "item_emb_d128": ([onehot, 0.5 * group, 0.7 * a_v, 0.7 * a_t], schema.EMB_DIM, 0.8),
-        "item_emb_d128_v1": ([onehot], schema.EMB_DIM, 1.0),
-        "item_emb_d128_v2": ([onehot, 0.7 * a_v], schema.EMB_DIM, 0.8),
-        "item_emb_d128_v3": ([onehot, 0.7 * a_v, 0.7 * a_t, 0.5 * quality, 0.5 * exposure], schema.EMB_DIM, 0.6),
-        "item_emb_d128_e4": ([onehot, 0.5 * group], schema.EMB_DIM, 1.5),
+        "txt_emb_BERT": ([onehot, 0.5 * group, 0.7 * a_t, *shown], schema.TXT_DIM, 1.0),
+        "img_emb_CLIPRN50": ([onehot, 0.5 * group, a_v, *shown], schema.IMG_DIM, 1.0),
+        "item_emb_d128": ([onehot, 0.5 * group, 0.7 * a_v, 0.7 * a_t, *shown], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v1": ([onehot, *shown], schema.EMB_DIM, 1.0),
+        "item_emb_d128_v2": ([onehot, 0.7 * a_v, *shown], schema.EMB_DIM, 0.8),
+        "item_emb_d128_v3": ([onehot, 0.7 * a_v, 0.7 * a_t, 0.5 * quality, 0.5 * exposure, *shown], schema.EMB_DIM, 0.6),
+        "item_emb_d128_e4": ([onehot, 0.5 * group, *shown], schema.EMB_DIM, 1.5),
     }
     return {name: project(parts, dim, noise, rng) for name, (parts, dim, noise) in recipes.items()}
 
@@ -343,7 +345,7 @@ class Variant:
     shipped embeddings and the facts it adds to ``oracle.json``. World 3 (``world3.py``) is one."""
 
     world: int = WORLD
-    embeddings: Callable[[ItemLatents, ItemWorld, np.random.Generator], dict[str, np.ndarray]] = _embeddings
+    embeddings: Callable[[ItemLatents, ItemWorld, np.random.Generator], dict[str, np.ndarray]] = shipped_embeddings
     facts: dict = field(default_factory=dict)
 
 

@@ -25,9 +25,8 @@ import numpy as np
 
 from . import world2
 from .behaviour import ItemWorld, Strengths
-from .content import column, project, topic_blocks
+from .content import one_hot
 from .world2 import SCALES, ItemLatents, Variant
-from mmbench.data import schema
 
 WORLD = 3
 
@@ -45,32 +44,13 @@ def dataset_id(scale: str, seed: int) -> str:
     return f"microlens_1m_synth-w{WORLD}-{scale}-s{seed}"
 
 
-def _one_hot(group: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((len(group), n), np.float32)
-    out[np.arange(len(group)), group] = 1.0
-    return out
-
-
 def embeddings_for(vis: Visibility):
-    """World 2's recipes with the niche and the community added to every shipped vector."""
+    """World 2's vectors, each also projecting the niche and the community at their strengths."""
 
     def make(it: ItemLatents, world: ItemWorld, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        onehot, group = topic_blocks(it.topic)
-        detail = [vis.niche * _one_hot(world.interest, world.n_interests),
-                  vis.community * _one_hot(world.community, world.n_communities)]
-        a_v, a_t = column(it.appeal_visual), column(it.appeal_text)
-        quality, exposure = column(it.quality), column(it.exposure)
-        recipes = {
-            "txt_emb_BERT": ([onehot, 0.5 * group, 0.7 * a_t, *detail], schema.TXT_DIM, 1.0),
-            "img_emb_CLIPRN50": ([onehot, 0.5 * group, a_v, *detail], schema.IMG_DIM, 1.0),
-            "item_emb_d128": ([onehot, 0.5 * group, 0.7 * a_v, 0.7 * a_t, *detail], schema.EMB_DIM, 0.8),
-            "item_emb_d128_v1": ([onehot, *detail], schema.EMB_DIM, 1.0),
-            "item_emb_d128_v2": ([onehot, 0.7 * a_v, *detail], schema.EMB_DIM, 0.8),
-            "item_emb_d128_v3": ([onehot, 0.7 * a_v, 0.7 * a_t, 0.5 * quality, 0.5 * exposure, *detail],
-                                 schema.EMB_DIM, 0.6),
-            "item_emb_d128_e4": ([onehot, 0.5 * group, *detail], schema.EMB_DIM, 1.5),
-        }
-        return {name: project(parts, dim, noise, rng) for name, (parts, dim, noise) in recipes.items()}
+        shown = (vis.niche * one_hot(world.interest, world.n_interests),
+                 vis.community * one_hot(world.community, world.n_communities))
+        return world2.shipped_embeddings(it, world, rng, shown)
 
     return make
 
