@@ -3,6 +3,8 @@ co-click communities."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +85,30 @@ def test_a_world_2_folder_is_refused_as_world_3(roots):
     with pytest.raises(DataError, match="holds synthetic world 2, not world 3: set dataset.world=2"):
         worlds.ensure_generated(roots["w2"], 3, "tiny", 0)
 
+
+
+def _run_variant(*args: str) -> subprocess.CompletedProcess:
+    script = Path(__file__).parents[1] / "benchmarks" / "world_variant.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_world_variant_defaults_write_worlds_own_bytes_and_a_strength_changes_the_negatives(roots, tmp_path):
+    same, lower = tmp_path / "same", tmp_path / "lower"
+    assert _run_variant("--out", str(same), "--world", "3", "--scale", "tiny").returncode == 0
+    for f in sorted(p for p in roots["w3"].rglob("*") if p.is_file()):
+        assert (same / f.relative_to(roots["w3"])).read_bytes() == f.read_bytes(), f
+    done = _run_variant("--out", str(lower), "--world", "3", "--scale", "tiny", "--strength", "negative_power=0")
+    assert done.returncode == 0, done.stderr
+    facts = json.loads((lower / "oracle.json").read_text())
+    default = json.loads((roots["w3"] / "oracle.json").read_text())
+    assert facts["behaviour"]["negative_power"] == 0.0
+    # uniform negatives give the candidate's popularity a signal that plain popularity sampling lacks
+    assert facts["references"]["popularity"] > default["references"]["popularity"] + 0.1
+
+
+def test_world_variant_refuses_unknown_strengths_and_world2_visibility(tmp_path):
+    bad = _run_variant("--out", str(tmp_path / "x"), "--strength", "negative_pwr=0")
+    assert bad.returncode == 2 and "negative_pwr" in bad.stderr and "negative_power" in bad.stderr
+    bad = _run_variant("--out", str(tmp_path / "x"), "--world", "2", "--visibility", "1")
+    assert bad.returncode == 2 and "world-3" in bad.stderr
+    assert not (tmp_path / "x").exists()
