@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmbench.contract.components import Model
+from mmbench.contract.components import Model, mark_pretrained_projection
 
 
 def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, batch_norm: bool = False,
@@ -56,7 +56,8 @@ class ItemFeatureEmbedding(nn.Module):
         self.id_emb = nn.Embedding(spec.n_items, dim, padding_idx=0)
         self.tag_emb = nn.Embedding(spec.n_tags, dim, padding_idx=0) if use_tags else None
         vector_dim = (vector_dim or dim) if spec.vec_dim else 0
-        self.vec_proj = nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias) if spec.vec_dim else None
+        self.vec_proj = (mark_pretrained_projection(nn.Linear(spec.vec_dim, vector_dim, bias=vector_bias))
+                         if spec.vec_dim else None)
         self.use_levels = use_levels
         if use_levels:
             self.level_emb = nn.Embedding(spec.n_levels * 2, dim)

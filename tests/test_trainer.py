@@ -76,6 +76,29 @@ def test_regularisation_groups_follow_fuxictr_convention(data):
     assert all(p.ndim == 1 for p in free["params"])
 
 
+def test_projection_reg_embedding_puts_the_vector_projection_under_the_embedding_l2(data):
+    model = tiny_din(data)
+    proj = model.items.vec_proj.weight
+    in_group = lambda groups, name: any(p is proj for p in groups[name]["params"])  # noqa: E731
+    emb, net, _ = range(3)
+    default = trainer.split_param_groups(model, embedding_reg=2e-4, net_reg=0.0)
+    assert in_group(default, net) and not in_group(default, emb)
+    fux = trainer.split_param_groups(model, embedding_reg=2e-4, net_reg=0.0, projection_reg="embedding")
+    assert in_group(fux, emb) and not in_group(fux, net)
+    assert sum(len(g["params"]) for g in fux) == sum(1 for p in model.parameters() if p.requires_grad)
+    # the optimizer built from TrainParams uses it: one Adam step from zero gradients is the L2 alone
+    for params, decays in ((TrainParams(embedding_reg=2e-4, projection_reg="embedding"), True),
+                           (TrainParams(embedding_reg=2e-4), False)):
+        model = tiny_din(data)
+        proj = model.items.vec_proj.weight
+        before = proj.detach().clone()
+        opt = trainer.make_optimizer(model, params)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        opt.step()
+        assert (not torch.equal(proj.detach(), before)) is decays
+
+
 def reference_gauc(users, labels, scores):
     total, weight = 0.0, 0
     for u in np.unique(users):

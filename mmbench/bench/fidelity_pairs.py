@@ -32,6 +32,7 @@ def train_params(p: dict, epochs: int, seed: int, threads: int, rng: str) -> dic
             "patience": p.get("early_stop_patience", 2), "plateau_lr_factor": p.get("factor", 0.1),
             "min_lr": FUXICTR_LR_FLOOR, "grad_clip": 10.0, "epochs": epochs, "seed": seed, "threads": threads,
             "loss": "sigmoid",  # FuxiCTR's binary_crossentropy on the sigmoid output
+            "projection_reg": "embedding",  # FuxiCTR's embedding_regularizer covers the vector's projection
             # FuxiCTR trains on from where its build left the generator: "split" replays no init draws
             "rng": rng,
             "monitor": "auc" if "AUC" in (monitor if isinstance(monitor, (str, dict)) else "AUC") else "logloss"}

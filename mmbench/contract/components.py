@@ -291,3 +291,17 @@ class ValidPredictions:
 
 __all__ = ["API_VERSION", "BASE_NAMES", "BASES", "base_of", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
            "RunContext", "Split", "Tracker", "TrainableReducer", "ValidPredictions", "train_defaults"]
+
+
+#: set on the weights of a layer that projects a pretrained (multimodal) item vector
+PRETRAINED_PROJECTION = "mmbench_pretrained_projection"
+
+
+def mark_pretrained_projection(module):
+    """Mark ``module`` (e.g. the ``nn.Linear`` over an item's multimodal vector) as the projection of a
+    pretrained vector and return it. FuxiCTR keeps that projection inside its FeatureEmbeddingDict, so
+    its ``embedding_regularizer`` covers it; ``train.projection_reg: embedding`` does the same here, and
+    the default ``net`` regularises it with the other weight matrices (``train.net_reg``)."""
+    for param in module.parameters(recurse=False):
+        setattr(param, PRETRAINED_PROJECTION, True)
+    return module

@@ -19,6 +19,7 @@ from ..errors import MMBenchError
 from ..contract.features import BATCH_KEYS
 from .metrics import evaluate
 from ..contract.params import DEVICE, added_later, bounded, check_bounds
+from ..contract.components import PRETRAINED_PROJECTION
 
 
 _INT32 = 2**31 - 1
@@ -39,6 +40,10 @@ class TrainParams:
     # whole table, applied as Adam's coupled weight decay (or AdamW's decoupled one)
     embedding_reg: float = bounded(0.0, ge=0)  # embedding tables
     net_reg: float = bounded(0.0, ge=0)  # every other weight matrix (biases and norm scales are never regularised)
+    # which of the two the projection of a pretrained item vector gets: "net" (mmbench's first behaviour,
+    # kept so committed rows reproduce) or "embedding", as FuxiCTR does (it keeps that projection in its
+    # FeatureEmbeddingDict); the fidelity runs set "embedding" (docs/models.md)
+    projection_reg: Literal["net", "embedding"] = added_later("net")
     grad_clip: float = bounded(0.0, ge=0)  # max grad norm; 0 = off
     patience: int = bounded(2, ge=1, le=100_000)  # epochs without improvement of `monitor` before stopping
     # multiply lr by this after an epoch without improvement (FuxiCTR: 0.1)
@@ -152,13 +157,15 @@ def sigmoid_bce(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     return nn.functional.binary_cross_entropy(torch.sigmoid(logits), label)
 
 
-def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float) -> list[dict]:
+def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float,
+                       projection_reg: str = "net") -> list[dict]:
     emb_ids = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
     emb, net, no_decay = [], [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if id(p) in emb_ids:
+        if id(p) in emb_ids or (projection_reg == "embedding" and p.ndim > 1
+                                and getattr(p, PRETRAINED_PROJECTION, False)):
             emb.append(p)
         elif p.ndim <= 1:  # biases and norm scales are not regularised
             no_decay.append(p)
@@ -173,7 +180,8 @@ def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float) -
 
 
 def make_optimizer(model: nn.Module, params: TrainParams) -> torch.optim.Optimizer:
-    groups = [g for g in split_param_groups(model, params.embedding_reg, params.net_reg) if g["params"]]
+    groups = [g for g in split_param_groups(model, params.embedding_reg, params.net_reg, params.projection_reg)
+              if g["params"]]
     # the fused kernel does a whole step in one pass over each tensor (CUDA and CPU): on CPU the
     # per-op implementation reads and writes the parameters and both moments several times per step
     # (0.5 s against 0.04 s per 82M parameters on a 2-core VM)
