@@ -86,7 +86,6 @@ def test_a_world_2_folder_is_refused_as_world_3(roots):
         worlds.ensure_generated(roots["w2"], 3, "tiny", 0)
 
 
-
 def _run_variant(*args: str) -> subprocess.CompletedProcess:
     script = Path(__file__).parents[1] / "benchmarks" / "world_variant.py"
     return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)

@@ -289,10 +289,6 @@ class ValidPredictions:
     test_labels: np.ndarray | None = None
 
 
-__all__ = ["API_VERSION", "BASE_NAMES", "BASES", "base_of", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
-           "RunContext", "Split", "Tracker", "TrainableReducer", "ValidPredictions", "train_defaults"]
-
-
 #: set on the weights of a layer that projects a pretrained (multimodal) item vector
 PRETRAINED_PROJECTION = "mmbench_pretrained_projection"
 
@@ -305,3 +301,8 @@ def mark_pretrained_projection(module):
     for param in module.parameters(recurse=False):
         setattr(param, PRETRAINED_PROJECTION, True)
     return module
+
+
+__all__ = ["API_VERSION", "BASE_NAMES", "BASES", "base_of", "Dataset", "Encoded", "Encoder", "FixedReducer", "Model", "Reduced", "Reducer",
+           "RunContext", "Split", "Tracker", "TrainableReducer", "ValidPredictions", "train_defaults",
+           "PRETRAINED_PROJECTION", "mark_pretrained_projection"]
