@@ -100,15 +100,16 @@ def test_config_hash_depends_on_every_section(fake_registry):
 def test_committed_world2_rows_keep_their_config_hash():
     """A run's hash is its identity on the board (a rerun joins its combination, a sweep skips what is
     recorded): options added to a component since must not change the hash of the committed rows, on
-    every committed world-2 board (small and full)."""
+    every committed world-2 and world-3 board."""
     import csv
     import json
     from pathlib import Path
 
     from mmbench.contract.registry import default_registry
 
-    boards = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("microlens_1m_synth-w2-*.csv"))
-    assert {b.name for b in boards} >= {"microlens_1m_synth-w2-small-s0.csv", "microlens_1m_synth-w2-full-s0.csv"}
+    boards = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("microlens_1m_synth-w[23]-*.csv"))
+    assert {b.name for b in boards} >= {"microlens_1m_synth-w2-small-s0.csv", "microlens_1m_synth-w2-full-s0.csv",
+                                        "microlens_1m_synth-w3-full-s0.csv"}
     registry = default_registry()
     for board in boards:
         with board.open(newline="") as f:
@@ -117,6 +118,24 @@ def test_committed_world2_rows_keep_their_config_hash():
         for row in rows:
             resolved = pipeline.resolve(config.from_dict(json.loads(row["config"]), board.name), registry)
             assert resolved.config_hash() == row["config_hash"], (board.name, row["model"])
+
+
+def test_qin_puts_its_projection_under_the_embedding_l2_unless_a_config_says_net():
+    """qin's config.yaml matches QIN_variety_v9 (FuxiCTR regularises the item_emb_d128 projection with
+    the embeddings); a recorded row that ran with ``net`` says so and keeps its own hash."""
+    from mmbench.contract.registry import default_registry
+
+    registry = default_registry()
+    qin = dict(dataset={"name": "microlens_1m_synth", "scale": "tiny"}, model={"name": "qin"},
+               encoder={"name": "precomputed", "columns": ["item_emb_d128"]}, reducer={"name": "none"})
+    default = pipeline.resolve(cfg(**qin, train={}), registry)
+    assert default.train.projection_reg == "embedding" and default.train.embedding_reg == 2e-4
+    assert default.as_dict()["train"]["projection_reg"] == "embedding"
+    net = pipeline.resolve(cfg(**qin, train={"projection_reg": "net"}), registry)
+    assert net.train.projection_reg == "net" and "projection_reg" not in net.as_dict()["train"]
+    assert net.config_hash() != default.config_hash()
+    din = pipeline.resolve(cfg(**{**qin, "model": {"name": "din"}}, train={}), registry)
+    assert din.train.projection_reg == "net"
 
 
 def test_model_defaults_come_from_its_params_and_train_defaults_from_its_folder(fake_registry):
