@@ -134,6 +134,12 @@ def test_qin_puts_its_projection_under_the_embedding_l2_unless_a_config_says_net
     net = pipeline.resolve(cfg(**qin, train={"projection_reg": "net"}), registry)
     assert net.train.projection_reg == "net" and "projection_reg" not in net.as_dict()["train"]
     assert net.config_hash() != default.config_hash()
+    # what a row and a checkpoint record says net (qin's default would otherwise fill in embedding)
+    for run in (default, net):
+        recorded = run.recorded_dict()
+        assert recorded["train"]["projection_reg"] == run.train.projection_reg
+        again = pipeline.resolve(config.from_dict(recorded, "row"), registry)
+        assert again.train.projection_reg == run.train.projection_reg and again.config_hash() == run.config_hash()
     din = pipeline.resolve(cfg(**{**qin, "model": {"name": "din"}}, train={}), registry)
     assert din.train.projection_reg == "net"
 

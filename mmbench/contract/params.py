@@ -268,13 +268,13 @@ def describe_params(params_cls) -> list[dict]:
     return out
 
 
-def params_to_dict(params) -> dict:
+def params_to_dict(params, keep_added_later: bool = False) -> dict:
     """The params as a run records them (and hashes them): fields declared ``added_later`` are left out
-    while at their default."""
+    while at their default (unless ``keep_added_later``)."""
     if params is None:
         return {}
     out = dataclasses.asdict(params)
     for f in dataclasses.fields(params):
-        if f.metadata.get(_ADDED_LATER_KEY) and out[f.name] == f.default:
+        if not keep_added_later and f.metadata.get(_ADDED_LATER_KEY) and out[f.name] == f.default:
             del out[f.name]
     return out

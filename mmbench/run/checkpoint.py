@@ -32,7 +32,7 @@ def save_run(home: Path, resolved, model: torch.nn.Module, row) -> Path:
         torch.save(state, tmp)
     info = {
         "config_hash": resolved.config_hash(),
-        "config": resolved.as_dict(),
+        "config": resolved.recorded_dict(),
         "source": resolved.config.source,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "row": {k: v for k, v in row.as_dict().items() if k != "config"},

@@ -63,6 +63,18 @@ class Resolved:
     def config_hash(self) -> str:
         return content_key(self.as_dict())[:12]
 
+    def recorded_dict(self) -> dict:
+        """The config as a run records it: ``as_dict`` plus every train setting it leaves out (added_later,
+        at mmbench's default) that the model's own train defaults would not give back when the record is
+        resolved again, so that a recorded config always resolves to the run's own hash."""
+        out = self.as_dict()
+        model_defaults = self.model.component.train_defaults if self.model else {}
+        for key, value in params_to_dict(self.train, keep_added_later=True).items():
+            if key not in out["train"] and key not in NOT_IN_HASH and key in model_defaults \
+                    and model_defaults[key] != value:
+                out["train"][key] = value
+        return out
+
     def before_training(self, data: MMCTRData, reduction: "Reduction", ctx: RunContext):
         """(data, reduction) the model is trained on: the reduction as is, unless a route changes it
         (Task 1 trains on the embedding as written into its own copy of the data: mmbench/challenge/task1.py)."""

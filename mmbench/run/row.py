@@ -79,7 +79,7 @@ class Row:
         """A row of ``resolved`` (a ``pipeline.Resolved``) on ``dataset_id``, with the measured ``values``."""
         return cls(dataset=dataset_id, encoder=encoder_label(resolved.encoder), reducer=resolved.reducer.name,
                    model=resolved.model.name, seed=resolved.train.seed, config_hash=resolved.config_hash(),
-                   config=json.dumps(resolved.as_dict(), sort_keys=True, default=str), **values)
+                   config=json.dumps(resolved.recorded_dict(), sort_keys=True, default=str), **values)
 
     @classmethod
     def failed(cls, resolved, dataset_id: str, error: str) -> "Row":
