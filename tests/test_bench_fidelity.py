@@ -185,6 +185,12 @@ def test_wrong_pair_and_wrong_python_are_one_line(tmp_path, capsys):
                  sys.executable, "--zoo-set", "atention_padding_stats=true"]) != 0
     err = capsys.readouterr().err.strip()
     assert "atention_padding_stats" in err and len(err.splitlines()) == 1
+    # so is an unknown or out-of-range zoo train setting
+    for bad, named in (("train.projection_rg=net", "projection_rg"), ("train.projection_reg=both", "projection_reg")):
+        assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python",
+                     sys.executable, "--zoo-set", bad]) != 0
+        err = capsys.readouterr().err.strip()
+        assert named in err and "--zoo-set (train)" in err and len(err.splitlines()) == 1
     # an interpreter without FuxiCTR (this one) is refused with what to install
     assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo),
                  "--authors-python", sys.executable]) != 0
@@ -297,3 +303,25 @@ def test_authors_runs_are_reused_for_another_zoo_setting_and_refused_for_other_d
     assert main([*base[:-2], "--batch-size", "128", "--seeds", "1", "--authors-from", str(split)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "its authors' runs had other settings: batch_size 256 (now 128)" in err
+
+
+def test_zoo_set_train_key_changes_the_zoo_sides_train_settings_only(tmp_path, tiny_root, monkeypatch):
+    repo = make_repo(tmp_path, "tuner")
+    monkeypatch.setattr(fidelity, "check_python", lambda python: sys.executable)
+    seen = []
+
+    def zoo_side(folder, meta, model_params, train, timeout):
+        seen.append((model_params, train))
+        return {"seed": train["seed"], "valid_auc": [0.6], "train_logloss": [0.5], "samples_per_second": 1.0,
+                "peak_memory_mb": 1.0, "n_params": 1, "best_valid_auc": 0.6}
+
+    monkeypatch.setattr(fidelity, "run_zoo_side", zoo_side)
+    out = tmp_path / "din.json"
+    assert main(["bench", "fidelity", "--pair", "din", "--authors-repo", str(repo), "--authors-python", "x",
+                 "--root", str(tiny_root), "--seeds", "1", "--epochs", "1", "--batch-size", "256",
+                 "--zoo-set", "train.projection_reg=net", "--zoo-set", "vector_bias=true", "--out", str(out)]) == 0
+    (model_params, train), = seen
+    assert train["projection_reg"] == "net" and model_params["vector_bias"] is True
+    assert "projection_reg" not in model_params and train["loss"] == "sigmoid"  # the pair's other settings stay
+    note = json.loads(out.read_text())["meta"]["zoo_params_note"]
+    assert "train.projection_reg=net" in note and "vector_bias=True" in note

@@ -290,16 +290,28 @@ def write_out(path: Path, summary: dict) -> None:
             Path(tmp).write_text(json.dumps(summary, indent=1, default=str, allow_nan=True))
 
 
-def parse_zoo_set(items: list[str]) -> dict:
+def parse_zoo_set(items: list[str]) -> tuple[dict, dict]:
+    """(model params, train settings) from --zoo-set KEY=VALUE / train.KEY=VALUE."""
     import yaml
 
-    out = {}
+    model, train = {}, {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--zoo-set {item!r}: give KEY=VALUE, e.g. attention_padding_stats=false")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
+        key = key.strip()
+        if not sep or not key or key == "train.":
+            raise ConfigError(f"--zoo-set {item!r}: give KEY=VALUE (a model param) or train.KEY=VALUE, e.g. "
+                              "attention_padding_stats=false or train.projection_reg=net")
+        target, key = (train, key[len("train."):]) if key.startswith("train.") else (model, key)
+        target[key] = yaml.safe_load(value)
+    return model, train
+
+
+def check_zoo_train(settings: dict, overrides: dict) -> None:
+    """The zoo side's train settings with the --zoo-set train.* overrides, validated before anything runs."""
+    from ..contract.params import build_params
+    from ..run.trainer import TrainParams
+
+    build_params(TrainParams, {**settings, **overrides}, "--zoo-set (train)")
 
 
 def cmd_fidelity(args) -> int:
@@ -319,17 +331,19 @@ def cmd_fidelity(args) -> int:
     params = {**cfg.params, "batch_size": batch_size}
     if args.patience:
         params["early_stop_patience"] = args.patience
-    zoo_set = parse_zoo_set(args.zoo_set)
+    zoo_set, zoo_train = parse_zoo_set(args.zoo_set)
     model_params = {**pair.code.model_params(params), **pair.code.fixed, **zoo_set}
     from ..contract.registry import default_registry
 
     default_registry().configure("model", pair.zoo_model, model_params, f"--zoo-set ({pair.zoo_model})")
+    check_zoo_train(train_params(params, args.epochs, seeds[0], args.threads, args.zoo_rng), zoo_train)
     python = check_python(args.authors_python)
     with tempfile.TemporaryDirectory(prefix="mmbench-fidelity-") as tmp:
         folder = Path(tmp)
         meta = prepare(args, folder)
         meta.update(zoo_model=pair.zoo_model, authors_model=pair.code.authors_model, authors_config=cfg.source,
-                    zoo_params_note=", ".join(f"{k}={v}" for k, v in {**pair.code.fixed, **zoo_set}.items())
+                    zoo_params_note=", ".join([f"{k}={v}" for k, v in {**pair.code.fixed, **zoo_set}.items()]
+                                              + [f"train.{k}={v}" for k, v in zoo_train.items()])
                     or "as configured",
                     batch_size=batch_size, seeds=seeds, epochs=args.epochs, threads=args.threads,
                     patience=params.get("early_stop_patience"), model_params=model_params, zoo_rng=args.zoo_rng)
@@ -343,7 +357,7 @@ def cmd_fidelity(args) -> int:
                 print(f"seed {seed}: in {args.out} already (--resume)", file=sys.stderr, flush=True)
                 continue
             print(f"seed {seed}: zoo {pair.zoo_model} ...", file=sys.stderr, flush=True)
-            settings = train_params(params, args.epochs, seed, args.threads, args.zoo_rng)
+            settings = {**train_params(params, args.epochs, seed, args.threads, args.zoo_rng), **zoo_train}
             zoo.append(run_zoo_side(folder, meta, model_params, settings, args.timeout))
             if seed in reuse:
                 print(f"seed {seed}: authors' {pair.code.authors_model} from {args.authors_from}", file=sys.stderr,
@@ -384,7 +398,8 @@ def add_fidelity_action(bench_subparsers) -> None:
     p.add_argument("--authors-config", metavar="PATH", help="config in the repository (default: the pair's)")
     p.add_argument("--authors-expid", metavar="ID", help="experiment id in that config (default: the pair's)")
     p.add_argument("--zoo-set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a zoo model param (e.g. to measure without one of the pair's fidelity settings)")
+                   help="override a zoo model param, or a zoo train setting as train.KEY=VALUE (e.g. to measure "
+                   "without one of the pair's fidelity settings: train.projection_reg=net)")
     p.add_argument("--root", help="data root in the MMCTR layout (default: synthetic world-2 small)")
     p.add_argument("--seeds", type=number(int, 0, MAX_SEED), nargs="+", help="seeds, each run on both sides (default: the config's)")
     p.add_argument("--epochs", type=number(int, 1, 10_000), default=10, help="most epochs a run trains (default 10)")
