@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -48,20 +47,6 @@ def rows_of(lb: Path) -> list[dict]:
 
 def load_study(raw):
     return optuna.load_study(study_name=raw["tune"]["study"], storage=raw["tune"]["storage"])
-
-
-def progress(raw) -> tuple[int, bool]:
-    """(complete trials, whether a marked trial is mid-training: it has reported 1-3 of its epochs)."""
-    try:  # through open_storage: it copes with the worker creating the database's tables meanwhile
-        study = optuna.load_study(study_name=raw["tune"]["study"],
-                                  storage=study_mod.open_storage(raw["tune"]["storage"], None))
-    except KeyError:  # not created yet
-        return 0, False
-    running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    # midway: a marked trial has reported its first epochs and has most of its epochs still to go
-    midway = any(study_mod.WORKER in t.user_attrs and 1 <= len(t.intermediate_values) <= raw["train"]["epochs"] // 3
-                 for t in running)
-    return len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))), midway
 
 
 def test_search_file_mistakes_name_the_key(registry, tmp_path):
@@ -151,43 +136,28 @@ def test_study_with_pruning_finishes_and_every_finished_trial_is_a_marked_row(re
 
 
 def _kill_midway(tmp_path):
-    """Start a 10-trial study and SIGKILL its worker while a marked trial trains, with at least 3 trials
-    complete. Returns (search, worker command, leaderboard dir), or None where the kill landed in the
-    instant between a trial's creation and its worker mark after all (the poll and the kill are not
-    atomic): such a trial has no worker to check and counts as running until Optuna's heartbeat goes
-    stale, 4 heartbeats later (mmbench/tuning/study.py), which is not the case under test."""
+    """Start a 10-trial study whose worker holds inside the first epoch of the trial after the third
+    complete one (tune_worker.py, TUNE_WORKER_HOLD), and SIGKILL it there. Returns (search, worker
+    command, leaderboard dir)."""
     tmp_path.mkdir()
     raw = search(tmp_path, trials=10, pruner="none")
-    raw["train"]["epochs"] = 12  # a trial long enough for the poll below to see it midway
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(raw))
-    lb, home = tmp_path / "lb", tmp_path / "home"
+    lb, home, ready = tmp_path / "lb", tmp_path / "home", tmp_path / "held"
     cmd = [sys.executable, WORKER, str(path), str(lb), str(home)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-
-    def ready() -> bool:
-        if not Path(raw["tune"]["storage"][10:]).exists():
-            return False
-        complete, midway = progress(raw)
-        return complete >= 3 and midway
-
-    while time.time() < deadline and not ready():
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    running = load_study(raw).get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    return None if any(study_mod.WORKER not in t.user_attrs for t in running) else (raw, cmd, lb)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TUNE_WORKER_HOLD": f"{ready}:3"})
+    deadline = time.time() + 600
+    while not ready.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL
+    _, err = proc.communicate()
+    assert ready.exists(), f"the worker never reached the held trial: {err[-2000:]}"
+    return raw, cmd, lb
 
 
 def test_killed_midway_then_resumed_without_repeating_finished_trials(tmp_path):
-    for attempt in range(3):
-        killed = _kill_midway(tmp_path / f"attempt{attempt}")
-        if killed:
-            break
-    else:
-        pytest.fail("three kills in a row landed between a trial's creation and its worker mark")
-    raw, cmd, lb = killed
+    raw, cmd, lb = _kill_midway(tmp_path / "study")
     before = {r["trial"]: r for r in rows_of(lb)}
     study = load_study(raw)
     finished_before = {t.number for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE}
