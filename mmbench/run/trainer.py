@@ -42,7 +42,7 @@ class TrainParams:
     net_reg: float = bounded(0.0, ge=0)  # every other weight matrix (biases and norm scales are never regularised)
     # which of the two the projection of a pretrained item vector gets: "net" (mmbench's first behaviour,
     # kept so committed rows reproduce) or "embedding", as FuxiCTR does (it keeps that projection in its
-    # FeatureEmbeddingDict); the fidelity runs set "embedding" (docs/models.md)
+    # FeatureEmbeddingDict); the fidelity runs and qin's config.yaml set "embedding" (docs/models.md)
     projection_reg: Literal["net", "embedding"] = added_later("net")
     grad_clip: float = bounded(0.0, ge=0)  # max grad norm; 0 = off
     patience: int = bounded(2, ge=1, le=100_000)  # epochs without improvement of `monitor` before stopping
