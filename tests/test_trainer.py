@@ -153,3 +153,21 @@ def test_split_rng_draws_training_apart_from_the_init_and_stays_reproducible(dat
     b = fit(tiny_din(data), data.train, data.valid, params).valid
     assert a == b
     assert a != fit(tiny_din(data), data.train, data.valid, TrainParams(epochs=2, batch_size=128, seed=5, threads=1)).valid
+
+
+def test_the_projection_dose_probe_gives_the_projection_its_own_decay_and_nothing_else(data, monkeypatch):
+    """benchmarks/fidelity/projection_wd (docs/models.md's dose-response): PROJ_WD moves the projection alone."""
+    import importlib.util
+    from pathlib import Path
+
+    probe = Path(__file__).resolve().parents[1] / "benchmarks" / "fidelity" / "projection_wd" / "sitecustomize.py"
+    monkeypatch.setattr(trainer, "split_param_groups", trainer.split_param_groups)  # undone after the test
+    monkeypatch.setenv("PROJ_WD", "3e-7")
+    spec = importlib.util.spec_from_file_location("projection_wd_probe", probe)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    model = tiny_din(data)
+    groups = trainer.split_param_groups(model, embedding_reg=1e-6, net_reg=0.0, projection_reg="net")
+    assert [g["weight_decay"] for g in groups] == [1e-6, 0.0, 0.0, 3e-7]
+    assert groups[3]["params"] == [model.items.vec_proj.weight]
+    every = [id(p) for g in groups for p in g["params"]]
+    assert sorted(every) == sorted(id(p) for p in model.parameters() if p.requires_grad)
