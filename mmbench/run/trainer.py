@@ -157,6 +157,11 @@ def sigmoid_bce(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     return nn.functional.binary_cross_entropy(torch.sigmoid(logits), label)
 
 
+def is_pretrained_projection(p: torch.Tensor) -> bool:
+    """A weight matrix of a layer that projects a pretrained item vector (the one ``projection_reg`` places)."""
+    return p.ndim > 1 and getattr(p, PRETRAINED_PROJECTION, False)
+
+
 def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float,
                        projection_reg: str = "net") -> list[dict]:
     emb_ids = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
@@ -164,8 +169,7 @@ def split_param_groups(model: nn.Module, embedding_reg: float, net_reg: float,
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if id(p) in emb_ids or (projection_reg == "embedding" and p.ndim > 1
-                                and getattr(p, PRETRAINED_PROJECTION, False)):
+        if id(p) in emb_ids or (projection_reg == "embedding" and is_pretrained_projection(p)):
             emb.append(p)
         elif p.ndim <= 1:  # biases and norm scales are not regularised
             no_decay.append(p)

@@ -15,13 +15,12 @@ import sys
 
 if os.environ.get("PROJ_WD") is not None:
     import mmbench.run.trainer as trainer
-    from mmbench.contract.components import PRETRAINED_PROJECTION
 
     _split = trainer.split_param_groups
 
     def split_with_projection_group(model, embedding_reg, net_reg, projection_reg="net"):
         groups = _split(model, embedding_reg, net_reg, projection_reg)
-        projection = [p for p in model.parameters() if p.ndim > 1 and getattr(p, PRETRAINED_PROJECTION, False)]
+        projection = [p for p in model.parameters() if trainer.is_pretrained_projection(p)]
         ids = {id(p) for p in projection}
         for group in groups:
             group["params"] = [p for p in group["params"] if id(p) not in ids]
